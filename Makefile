@@ -1,0 +1,32 @@
+# Two commands for a fresh machine: `make serve` and `make test`.
+# Both create the virtual environment (.venv) and install what they need on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test lint demo-data clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+serve: $(BIN)/.installed
+	$(BIN)/openeo-dedl serve --host $(HOST) --port $(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check openeo_dedl tests bench
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check openeo_dedl tests bench
+	$(BIN)/ruff format --check openeo_dedl tests bench
+
+demo-data: $(BIN)/.installed
+	$(BIN)/openeo-dedl demo-data
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,199 @@
+"""All configuration in one settings object.
+
+Sources, highest priority first: keyword arguments, environment variables with prefix
+``OPENEO_DEDL_`` (nested fields with ``__``, e.g. ``OPENEO_DEDL_LIMITS__SYNC_MAX_BYTES``), the TOML
+file named by ``OPENEO_DEDL_CONFIG`` (or passed to :func:`load_settings`), then the embedded
+default: three local sites, the bundled demo catalog, SQLite. See docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "OPENEO_DEDL_CONFIG"
+
+
+class LocalClusterConfig(BaseModel):
+    """A `distributed` LocalCluster on this machine, started lazily on first use."""
+
+    kind: Literal["local"] = "local"
+    workers: int = 1
+    threads_per_worker: int = 2
+    memory_limit: str = "4GiB"
+    # Worker processes make sites behave like separate machines; threads start faster.
+    processes: bool = True
+
+
+class GatewayClusterConfig(BaseModel):
+    """A Dask Gateway server that starts clusters at the site."""
+
+    kind: Literal["gateway"] = "gateway"
+    address: str
+    proxy_address: str | None = None
+    auth: Literal["none", "basic", "jupyterhub"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_token: SecretStr | None = None
+    cluster_options: dict[str, object] = Field(default_factory=dict)
+    workers: int = 1
+    adaptive_min: int | None = None
+    adaptive_max: int | None = None
+
+
+ClusterConfig = Annotated[LocalClusterConfig | GatewayClusterConfig, Field(discriminator="kind")]
+
+
+class SiteConfig(BaseModel):
+    """A place where data lives and a Dask cluster runs next to it."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    title: str = ""
+    description: str = ""
+    cluster: ClusterConfig = Field(default_factory=LocalClusterConfig)
+    # fsspec URL where this site's partitions stage outputs for other sites; None: the data dir.
+    staging_url: str | None = None
+
+
+class CatalogConfig(BaseModel):
+    """A STAC source: a static catalog (path or URL of catalog.json) or a STAC API."""
+
+    kind: Literal["static", "stac_api"] = "static"
+    url: str
+    # Site that holds the data of this catalog when items/collections do not say it themselves.
+    site: str | None = None
+
+
+class UserConfig(BaseModel):
+    """A basic-auth user; ``password_hash`` is a bcrypt hash (``openeo-dedl hash-password``)."""
+
+    username: str
+    password_hash: str
+
+
+class LimitsConfig(BaseModel):
+    # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
+    sync_max_bytes: int = 512 * 1024**2
+    sync_timeout_seconds: float = 600.0
+
+
+# bcrypt hash of "demo"; the embedded default's only user (never used in production: set `users`).
+DEMO_PASSWORD_HASH = "$2b$12$x2WPr16g3d8wtjHbFEKs4Owma9pd92nxS7/XK5xGfVDzGn6XxZbQa"
+
+
+def _default_sites() -> list[SiteConfig]:
+    return [
+        SiteConfig(name="central", title="DEDL Central Site (Warsaw)"),
+        SiteConfig(name="lumi", title="LUMI Bridge (Kajaani)"),
+        SiteConfig(name="leonardo", title="LEONARDO Bridge (Bologna)"),
+    ]
+
+
+class Settings(BaseSettings):
+    """The backend's whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENEO_DEDL_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    backend_id: str = "openeo-dedl"
+    title: str = "openEO DEDL"
+    description: str = (
+        "openEO backend that runs each part of a process graph at the site that holds its data."
+    )
+    production: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Public base URL; None: derived from each request.
+    public_url: str | None = None
+
+    data_dir: Path = Path("var")
+    # None: <data_dir>/demo-catalog, generated on first `serve` when no catalog is configured.
+    demo_catalog_dir: Path | None = None
+    demo_data_size: Literal["small", "medium", "large"] = "small"
+
+    sites: list[SiteConfig] = Field(default_factory=_default_sites)
+    default_site: str = "central"
+    catalogs: list[CatalogConfig] = Field(default_factory=list)
+
+    database_url: str | None = None
+    users: list[UserConfig] = Field(
+        default_factory=lambda: [UserConfig(username="demo", password_hash=DEMO_PASSWORD_HASH)]
+    )
+    # Secret for signing access tokens; None: a random one kept in <data_dir>/secret.
+    token_secret: SecretStr | None = None
+    token_lifetime_seconds: int = 24 * 3600
+
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @model_validator(mode="after")
+    def _check_sites(self) -> Settings:
+        names = [s.name for s in self.sites]
+        if len(set(names)) != len(names):
+            raise ValueError(f"site names must be unique: {names}")
+        if self.default_site not in names:
+            raise ValueError(f"default_site {self.default_site!r} is not one of {names}")
+        for cat in self.catalogs:
+            if cat.site is not None and cat.site not in names:
+                raise ValueError(f"catalog {cat.url!r} names unknown site {cat.site!r}")
+        return self
+
+    @property
+    def demo_catalog_path(self) -> Path:
+        return (self.demo_catalog_dir or self.data_dir / "demo-catalog") / "catalog.json"
+
+    @property
+    def effective_catalogs(self) -> list[CatalogConfig]:
+        """The configured catalogs, or the bundled demo catalog when none is configured."""
+        if self.catalogs:
+            return self.catalogs
+        return [CatalogConfig(kind="static", url=str(self.demo_catalog_path))]
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'openeo-dedl.db'}"
+
+    def site(self, name: str) -> SiteConfig:
+        for s in self.sites:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:
+    """Build the settings from an optional TOML file, the environment and ``overrides``."""
+    if config_file is None:
+        return Settings(**overrides)
+    previous = os.environ.get(CONFIG_FILE_ENV)
+    os.environ[CONFIG_FILE_ENV] = str(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        if previous is None:
+            os.environ.pop(CONFIG_FILE_ENV, None)
+        else:
+            os.environ[CONFIG_FILE_ENV] = previous

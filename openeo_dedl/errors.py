@@ -1,0 +1,55 @@
+"""openEO errors shared by all layers.
+
+Every layer raises :class:`OpenEOError` (or a subclass); the API layer turns it into the openEO
+error JSON ``{id, code, message, links}`` with the HTTP status from the openEO API's
+``errors.json``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+class OpenEOError(Exception):
+    """An error that the user should see, with an openEO error code and HTTP status."""
+
+    code: str = "Internal"
+    status: int = 500
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.id = uuid.uuid4().hex
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "code": self.code, "message": self.message, "links": []}
+
+
+def _error(code: str, status: int) -> type[OpenEOError]:
+    return type(code, (OpenEOError,), {"code": code, "status": status})
+
+
+# One class per openEO error code we raise; names and statuses follow openeo-api/errors.json.
+NotFound = _error("NotFound", 404)
+FeatureUnsupported = _error("FeatureUnsupported", 501)
+CollectionNotFound = _error("CollectionNotFound", 404)
+ProcessUnsupported = _error("ProcessUnsupported", 400)
+ProcessGraphMissing = _error("ProcessGraphMissing", 400)
+ProcessGraphInvalid = _error("ProcessGraphInvalid", 400)
+ProcessGraphComplexity = _error("ProcessGraphComplexity", 400)
+ProcessParameterRequired = _error("ProcessParameterRequired", 400)
+ProcessParameterInvalid = _error("ProcessParameterInvalid", 400)
+ProcessParameterUnsupported = _error("ProcessParameterUnsupported", 400)
+FormatUnsupported = _error("FormatUnsupported", 400)
+NoDataFound = _error("NoDataFound", 400)
+AuthenticationRequired = _error("AuthenticationRequired", 401)
+AuthenticationSchemeInvalid = _error("AuthenticationSchemeInvalid", 403)
+TokenInvalid = _error("TokenInvalid", 403)
+CredentialsInvalid = _error("CredentialsInvalid", 403)
+PermissionsInsufficient = _error("PermissionsInsufficient", 403)
+SiteUnavailable = _error("SiteUnavailable", 503)
+Internal = _error("Internal", 500)

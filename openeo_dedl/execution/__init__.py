@@ -1,0 +1,1 @@
+"""Running plans: process registry, site clusters, partitions, result writers."""

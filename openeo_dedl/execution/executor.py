@@ -1,0 +1,135 @@
+"""Synchronous execution of a process: validate, plan, run at the sites, write the result."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from openeo_dedl.backend import SyncResult
+from openeo_dedl.catalog import Catalog
+from openeo_dedl.config import Settings
+from openeo_dedl.errors import (
+    CollectionNotFound,
+    Internal,
+    OpenEOError,
+    ProcessGraphMissing,
+)
+from openeo_dedl.execution import registry as process_registry
+from openeo_dedl.execution.clusters import SiteClusters
+from openeo_dedl.execution.load import LoadBudget, make_load_collection
+from openeo_dedl.execution.runner import collection_sites_for, run_plan
+from openeo_dedl.execution.save import (
+    MEDIA_TYPES,
+    SaveRequest,
+    default_format,
+    save_result,
+    write_result,
+)
+from openeo_dedl.planning import FlatGraph, Plan, plan_process_graph, validate_process_graph
+
+logger = logging.getLogger(__name__)
+
+
+def _process_graph_of(process: Any) -> dict:
+    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
+        raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
+    return process["process_graph"]
+
+
+def as_openeo_error(exc: Exception) -> OpenEOError:
+    """User-facing error for an exception raised while running processes."""
+    if isinstance(exc, OpenEOError):
+        return exc
+    from openeo_processes_dask.process_implementations.exceptions import OpenEOException
+
+    if isinstance(exc, OpenEOException):
+        code = type(exc).__name__
+        if code == "OpenEOException":
+            code = "ProcessParameterInvalid"
+        return OpenEOError(str(exc) or code, code=code, status=400)
+    if isinstance(exc, TypeError | ValueError | KeyError | IndexError):
+        # Raised by process implementations on values they cannot handle: the user's input.
+        logger.info("process graph failed on its input: %r", exc)
+        return OpenEOError(
+            f"A process could not handle its input: {type(exc).__name__}: {exc}",
+            code="ProcessParameterInvalid",
+            status=400,
+        )
+    logger.exception("unexpected error while running a process graph")
+    return Internal(f"Server error: {type(exc).__name__}: {exc}")
+
+
+class Executor:
+    """Knows the processes and the site clusters; runs processes."""
+
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings = settings
+        self.catalog = catalog
+        self.clusters = SiteClusters(settings)
+
+    def process_specs(self) -> list[dict]:
+        return process_registry.process_specs_list()
+
+    def _collection_error(self, collection_id: str) -> OpenEOError | None:
+        try:
+            self.catalog.record(collection_id)
+        except CollectionNotFound as exc:
+            return exc
+        return None
+
+    def validate(self, process: Any) -> list[OpenEOError]:
+        try:
+            pg = _process_graph_of(process)
+        except OpenEOError as exc:
+            return [exc]
+        return validate_process_graph(
+            pg, process_registry.available_specs(), self._collection_error
+        )
+
+    def plan(self, process_graph: dict) -> tuple[FlatGraph, Plan]:
+        graph = FlatGraph(process_graph)
+        sites = collection_sites_for(graph, self.catalog.collection_sites)
+        return graph, plan_process_graph(graph, sites, self.settings.default_site)
+
+    def run_sync(self, process: Any, work_dir: Path) -> SyncResult:
+        errors = self.validate(process)
+        if errors:
+            raise errors[0]
+        graph, plan = self.plan(_process_graph_of(process))
+        budget = LoadBudget(self.settings.limits.sync_max_bytes)
+
+        def registry_factory():
+            return process_registry.build_registry(
+                {
+                    "load_collection": make_load_collection(self.catalog, budget),
+                    "save_result": save_result,
+                }
+            )
+
+        try:
+            value, report = run_plan(
+                plan,
+                graph,
+                self.clusters,
+                registry_factory,
+                timeout=self.settings.limits.sync_timeout_seconds,
+            )
+            if isinstance(value, SaveRequest):
+                fmt, data = value.format, value.data
+            else:
+                fmt, data = default_format(value), value
+            path = write_result(data, fmt, work_dir)
+        except Exception as exc:  # everything leaving here must be an openEO error
+            raise as_openeo_error(exc) from exc
+        logger.info(
+            "sync run finished: %d partitions, %d bytes crossed sites",
+            len(plan.partitions),
+            report.bytes_moved,
+        )
+        return SyncResult(
+            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_usage(), plan=plan.to_dict()
+        )
+
+    def close(self) -> None:
+        self.clusters.close()

@@ -1,0 +1,244 @@
+"""``load_collection``: odc-stac over the catalog's items, with openEO dimension names."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from openeo_dedl.catalog import Catalog
+from openeo_dedl.errors import (
+    NoDataFound,
+    ProcessGraphComplexity,
+    ProcessParameterInvalid,
+)
+from openeo_dedl.execution.properties import item_matches
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadBudget:
+    """Bytes the loads of one run may read (estimated from the lazy cubes' shapes)."""
+
+    max_bytes: int | None
+    used_bytes: int = 0
+
+    def charge(self, nbytes: int, collection_id: str) -> None:
+        self.used_bytes += nbytes
+        if self.max_bytes is not None and self.used_bytes > self.max_bytes:
+            raise ProcessGraphComplexity(
+                f"Loading '{collection_id}' brings the data of this request to "
+                f"{self.used_bytes / 1e6:.1f} MB, above the synchronous limit of "
+                f"{self.max_bytes / 1e6:.1f} MB. Narrow spatial_extent/temporal_extent/bands "
+                "or use a batch job."
+            )
+
+
+def _to_dict(value: Any) -> Any:
+    """Parser models (BoundingBox, TemporalInterval, Date...) back to plain JSON values."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return value
+
+
+def _parse_bbox(spatial_extent: Any) -> tuple[tuple[float, float, float, float], str] | None:
+    extent = _to_dict(spatial_extent)
+    if extent is None:
+        return None
+    if not isinstance(extent, dict) or not {"west", "south", "east", "north"} <= set(extent):
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
+            "invalid: expected a bounding box with west, south, east, north."
+        )
+    crs = extent.get("crs") or 4326
+    crs = f"EPSG:{crs}" if isinstance(crs, int) or str(crs).isdigit() else str(crs)
+    w, s, e, n = (float(extent[k]) for k in ("west", "south", "east", "north"))
+    if w >= e or s >= n:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
+            "invalid: west must be less than east and south less than north."
+        )
+    return (w, s, e, n), crs
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    value = getattr(value, "root", value)
+    if value is None:
+        return None
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _parse_interval(temporal_extent: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
+    extent = getattr(temporal_extent, "root", temporal_extent)
+    if extent is None:
+        return None
+    if not isinstance(extent, Sequence) or isinstance(extent, str) or len(extent) != 2:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'temporal_extent' in process 'load_collection' is "
+            "invalid: expected an interval [start, end]."
+        )
+    start, end = (_timestamp(v) for v in extent)
+    # A date-only end excludes that whole day.
+    if start is not None and end is not None and end <= start:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'temporal_extent' in process 'load_collection' is "
+            "invalid: the end must be after the start."
+        )
+    return start, end
+
+
+def _bbox_wgs84(bbox: tuple[float, float, float, float], crs: str) -> tuple[float, ...]:
+    if crs.upper() in ("EPSG:4326", "OGC:CRS84"):
+        return bbox
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return transformer.transform_bounds(*bbox)
+
+
+def _dimension_names(collection_doc: dict) -> dict[str, str]:
+    """openEO names for odc-stac's dimensions, from the collection's ``cube:dimensions``."""
+    names = {"x": "x", "y": "y", "t": "t", "bands": "bands"}
+    for name, dim in (collection_doc.get("cube:dimensions") or {}).items():
+        kind = dim.get("type")
+        if kind == "spatial":
+            names[dim.get("axis", name)] = name
+        elif kind == "temporal":
+            names["t"] = name
+        elif kind == "bands":
+            names["bands"] = name
+    return names
+
+
+def load_collection_from_catalog(
+    catalog: Catalog,
+    collection_id: str,
+    spatial_extent: Any = None,
+    temporal_extent: Any = None,
+    bands: Sequence[str] | None = None,
+    properties: dict | None = None,
+    site: str | None = None,
+    budget: LoadBudget | None = None,
+) -> xr.DataArray:
+    """A lazy (dask) DataArray with dims (t, bands, y, x) named as the collection says."""
+    import odc.stac
+    from odc.geo.geom import box
+
+    record = catalog.record(collection_id)
+    doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
+    bbox = _parse_bbox(spatial_extent)
+    interval = _parse_interval(temporal_extent)
+    search_interval = None
+    if interval is not None:
+        search_interval = tuple(None if t is None else t.to_pydatetime() for t in interval)
+    items = catalog.search_items(
+        collection_id,
+        bbox=_bbox_wgs84(*bbox) if bbox else None,
+        interval=search_interval,
+        site=site,
+    )
+    if properties:
+        items = [item for item in items if item_matches(item, properties)]
+    if not items:
+        raise NoDataFound(
+            f"No data of collection '{collection_id}' matches the given spatial and temporal "
+            "extents and properties."
+        )
+    available = _band_names(doc, items)
+    if isinstance(bands, str):
+        bands = [bands]
+    if bands is not None:
+        bands = list(bands)
+        missing = [b for b in bands if b not in available]
+        if missing:
+            raise ProcessParameterInvalid(
+                f"The value passed for parameter 'bands' in process 'load_collection' is invalid: "
+                f"bands {missing} do not exist in collection '{collection_id}' "
+                f"(available: {available})."
+            )
+    load_kwargs: dict[str, Any] = {"chunks": {"time": 1, "x": 2048, "y": 2048}}
+    if bbox is not None:
+        load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
+    ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
+    cube = ds.to_dataarray(dim="bands")
+    cube = _rename_dims(cube, _dimension_names(doc))
+    tdim = _dimension_names(doc)["t"]
+    if interval is not None and tdim in cube.dims:
+        start, end = (None if t is None else t.tz_localize(None) for t in interval)
+        times = cube[tdim].values
+        keep = np.ones(times.shape, dtype=bool)
+        if start is not None:
+            keep &= times >= np.datetime64(start)
+        if end is not None:
+            keep &= times < np.datetime64(end)
+        cube = cube.isel({tdim: keep})
+    if budget is not None:
+        budget.charge(int(cube.nbytes), collection_id)
+    cube.attrs["openeo_dedl:collection"] = collection_id
+    logger.info(
+        "load_collection %s: %d items, shape %s, %.1f MB",
+        collection_id,
+        len(items),
+        dict(cube.sizes),
+        cube.nbytes / 1e6,
+    )
+    return cube
+
+
+def _band_names(doc: dict, items) -> list[str]:
+    dims = doc.get("cube:dimensions") or {}
+    for dim in dims.values():
+        if dim.get("type") == "bands" and dim.get("values"):
+            return list(dim["values"])
+    return sorted({key for item in items for key in item.assets})
+
+
+def _rename_dims(cube: xr.DataArray, names: dict[str, str]) -> xr.DataArray:
+    mapping = {
+        "time": names["t"],
+        "latitude": names["y"],
+        "longitude": names["x"],
+        "y": names["y"],
+        "x": names["x"],
+        "bands": names["bands"],
+    }
+    mapping = {k: v for k, v in mapping.items() if k in cube.dims and k != v}
+    if mapping:
+        cube = cube.rename(mapping)
+    order = [names[k] for k in ("t", "bands", "y", "x") if names[k] in cube.dims]
+    return cube.transpose(*order, ...)
+
+
+def make_load_collection(
+    catalog: Catalog, budget: LoadBudget | None
+) -> Callable[..., xr.DataArray]:
+    """The ``load_collection`` implementation for one run, bound to its catalog and budget."""
+
+    def load_collection(
+        id: str,
+        spatial_extent: Any = None,
+        temporal_extent: Any = None,
+        bands: Sequence[str] | None = None,
+        properties: dict | None = None,
+        **_: Any,
+    ) -> xr.DataArray:
+        return load_collection_from_catalog(
+            catalog,
+            id,
+            spatial_extent=spatial_extent,
+            temporal_extent=temporal_extent,
+            bands=bands,
+            properties=properties,
+            budget=budget,
+        )
+
+    return load_collection

@@ -1,0 +1,81 @@
+"""Evaluating ``load_collection``'s ``properties`` conditions against STAC item properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pystac
+
+from openeo_dedl.errors import ProcessParameterInvalid
+
+
+def _plain(value: Any) -> Any:
+    """Parser objects (ParameterReference, ResultReference, dates) back to JSON-like values."""
+    if hasattr(value, "from_parameter") and not isinstance(value, dict):
+        return {"from_parameter": value.from_parameter}
+    if hasattr(value, "from_node") and not isinstance(value, dict):
+        return {"from_node": value.from_node}
+    if hasattr(value, "root"):
+        return _plain(value.root)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def evaluate_condition(process_graph: dict, value: Any) -> bool:
+    """Evaluate a small callback graph on one property value with the standard implementations."""
+    from openeo_dedl.execution.registry import _standard_implementations
+
+    impls = _standard_implementations()
+    results: dict[str, Any] = {}
+
+    def resolve(arg: Any) -> Any:
+        if isinstance(arg, dict):
+            if set(arg) == {"from_parameter"}:
+                if arg["from_parameter"] != "value":
+                    raise ProcessParameterInvalid(
+                        f"Property filters can only use the parameter 'value', not "
+                        f"'{arg['from_parameter']}'."
+                    )
+                return value
+            if set(arg) == {"from_node"}:
+                return run(arg["from_node"])
+            return {k: resolve(v) for k, v in arg.items()}
+        if isinstance(arg, list):
+            return [resolve(v) for v in arg]
+        return arg
+
+    def run(node_id: str) -> Any:
+        if node_id not in results:
+            node = process_graph[node_id]
+            impl = impls.get(node["process_id"])
+            if impl is None:
+                raise ProcessParameterInvalid(
+                    f"Process '{node['process_id']}' cannot be used in load_collection properties."
+                )
+            kwargs = {k: resolve(v) for k, v in node.get("arguments", {}).items()}
+            results[node_id] = impl(**kwargs)
+        return results[node_id]
+
+    result_nodes = [n for n, node in process_graph.items() if node.get("result")]
+    if len(result_nodes) != 1:
+        raise ProcessParameterInvalid("A property filter needs exactly one result node.")
+    return bool(run(result_nodes[0]))
+
+
+def item_matches(item: pystac.Item, properties: dict) -> bool:
+    """Whether ``item`` satisfies every condition of ``load_collection``'s ``properties``."""
+    for name, condition in _plain(properties).items():
+        graph = condition.get("process_graph") if isinstance(condition, dict) else None
+        if not isinstance(graph, dict):
+            raise ProcessParameterInvalid(
+                "The value passed for parameter 'properties' in process 'load_collection' is "
+                f"invalid: property '{name}' needs a process graph."
+            )
+        if name not in item.properties:
+            return False
+        if not evaluate_condition(graph, item.properties[name]):
+            return False
+    return True

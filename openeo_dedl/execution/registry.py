@@ -1,0 +1,95 @@
+"""The processes that run here: openeo-processes-dask's implementations and specs, plus ours.
+
+Only processes with both a spec and a working implementation are listed, minus those that a policy
+keeps away from users (see ``DISABLED``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from openeo_pg_parser_networkx import ProcessRegistry
+from openeo_pg_parser_networkx.process_registry import Process
+
+logger = logging.getLogger(__name__)
+
+# Reasons are shown nowhere to users but document why a standard implementation is not offered.
+DISABLED = {
+    "run_udf": "executes user code inside the server process; needs a sandbox first",
+    "load_stac": "validates URLs online and cannot read static multi-item catalogs",
+    "apply_neighborhood_intertwin": "experimental variant, not an openEO process",
+}
+
+# Our process specs (site-aware load_collection, save_result, ...) override the standard ones.
+PROCESS_SPECS_DIR = Path(__file__).resolve().parents[2] / "process_specs"
+
+
+@functools.cache
+def _standard_implementations() -> dict[str, Callable]:
+    logging.getLogger("openeo_processes_dask.process_implementations").setLevel(logging.ERROR)
+    module = importlib.import_module("openeo_processes_dask.process_implementations")
+    # Implementations named after Python keywords carry a leading underscore (e.g. `_if`).
+    return {name.strip("_"): func for name, func in inspect.getmembers(module, inspect.isfunction)}
+
+
+@functools.cache
+def _standard_specs() -> dict[str, dict]:
+    specs_dir = Path(importlib.import_module("openeo_processes_dask.specs").__file__).parent
+    specs = {}
+    for path in sorted((specs_dir / "openeo-processes").glob("*.json")):
+        spec = json.loads(path.read_text())
+        specs[spec["id"]] = spec
+    return specs
+
+
+@functools.cache
+def _our_specs() -> dict[str, dict]:
+    specs = {}
+    for path in sorted(PROCESS_SPECS_DIR.glob("*.json")):
+        spec = json.loads(path.read_text())
+        specs[spec["id"]] = spec
+    return specs
+
+
+def our_process_ids() -> frozenset[str]:
+    """Processes implemented by this backend itself (see ``build_registry``'s ``ours``)."""
+    return frozenset(_our_specs())
+
+
+@functools.cache
+def available_specs() -> dict[str, dict]:
+    """Process id → spec, for every process that runs here."""
+    impls = _standard_implementations()
+    standard = _standard_specs()
+    specs = {pid: spec for pid, spec in standard.items() if pid in impls and pid not in DISABLED}
+    specs.update(_our_specs())
+    return dict(sorted(specs.items()))
+
+
+def process_specs_list() -> list[dict]:
+    return [copy.deepcopy(spec) for spec in available_specs().values()]
+
+
+def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
+    """A fresh registry: standard implementations plus ``ours`` (bound to one run).
+
+    Fresh per run because the parser's callables and our implementations hold per-run state.
+    """
+    from openeo_processes_dask.process_implementations.core import process
+
+    registry = ProcessRegistry(wrap_funcs=[process])
+    specs = available_specs()
+    impls = _standard_implementations()
+    for pid, spec in specs.items():
+        impl = ours.get(pid) or impls.get(pid)
+        if impl is None:
+            continue
+        registry["predefined", pid] = Process(spec=spec, implementation=impl)
+    return registry

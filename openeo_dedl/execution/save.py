@@ -1,0 +1,184 @@
+"""``save_result`` and the writers of result files (GTiff, netCDF, JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from openeo_dedl.errors import FormatUnsupported, ProcessParameterInvalid
+
+FORMATS = {"gtiff": "GTiff", "geotiff": "GTiff", "netcdf": "netCDF", "nc": "netCDF", "json": "JSON"}
+MEDIA_TYPES = {
+    "GTiff": "image/tiff; application=geotiff",
+    "netCDF": "application/netcdf",
+    "JSON": "application/json",
+}
+EXTENSIONS = {"GTiff": "tif", "netCDF": "nc", "JSON": "json"}
+
+
+@dataclass
+class SaveRequest:
+    """What ``save_result`` asked for; the runner computes ``data`` and writes it."""
+
+    data: Any
+    format: str
+    options: dict = field(default_factory=dict)
+
+
+def normalise_format(name: str) -> str:
+    canonical = FORMATS.get(str(name).lower())
+    if canonical is None:
+        raise FormatUnsupported(
+            f"Format '{name}' is not supported for output; use one of GTiff, netCDF, JSON."
+        )
+    return canonical
+
+
+def save_result(data: Any, format: str, options: dict | None = None, **_: Any) -> SaveRequest:
+    """The ``save_result`` implementation: validates and defers writing to the runner."""
+    fmt = normalise_format(format)
+    if isinstance(options, dict) and options:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'options' in process 'save_result' is invalid: "
+            f"format {fmt} has no options here, got {sorted(options)}."
+        )
+    return SaveRequest(data=data, format=fmt, options=dict(options or {}))
+
+
+def default_format(value: Any) -> str:
+    """Format for a result without save_result: netCDF for spatial cubes, JSON otherwise."""
+    if isinstance(value, xr.DataArray) and {"x", "y"} <= set(value.dims):
+        return "netCDF"
+    return "JSON"
+
+
+def write_result(value: Any, fmt: str, out_dir: Path, stem: str = "result") -> Path:
+    """Write a computed value in ``fmt`` into ``out_dir``; return the file's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.{EXTENSIONS[fmt]}"
+    if fmt == "JSON":
+        path.write_text(json.dumps(to_json_value(value), allow_nan=False))
+    elif fmt == "netCDF":
+        _write_netcdf(_as_cube(value, fmt), path)
+    else:
+        _write_gtiff(_as_cube(value, fmt), path)
+    return path
+
+
+def _as_cube(value: Any, fmt: str) -> xr.DataArray:
+    if not isinstance(value, xr.DataArray) or not {"x", "y"} <= set(value.dims):
+        raise FormatUnsupported(
+            f"Format {fmt} needs a raster data cube with spatial dimensions x and y; "
+            "use JSON for this result."
+        )
+    return value
+
+
+def _band_dim(cube: xr.DataArray) -> str | None:
+    return next((d for d in cube.dims if d in ("bands", "band", "b")), None)
+
+
+def _time_dim(cube: xr.DataArray) -> str | None:
+    return next((d for d in cube.dims if d in ("t", "time")), None)
+
+
+def _write_netcdf(cube: xr.DataArray, path: Path) -> None:
+    """One variable per band, CF grid mapping from the cube's CRS."""
+    crs = cube.rio.crs
+    band_dim = _band_dim(cube)
+    if band_dim is not None:
+        ds = cube.to_dataset(dim=band_dim)
+    else:
+        ds = cube.to_dataset(name=cube.name or "data")
+    ds = ds.drop_vars([v for v in ("spatial_ref",) if v in ds.coords])
+    for name in ds.data_vars:
+        ds[name].attrs = {}
+    ds.attrs = {"Conventions": "CF-1.9", "source": "openeo-dedl"}
+    if crs is not None:
+        ds = ds.rio.write_crs(crs)
+    ds.to_netcdf(path, engine="netcdf4")
+
+
+def _write_gtiff(cube: xr.DataArray, path: Path) -> None:
+    """A single GeoTIFF: bands (and, if present, time steps) become raster bands."""
+    band_dim, time_dim = _band_dim(cube), _time_dim(cube)
+    other = [d for d in cube.dims if d not in (band_dim, time_dim, "x", "y")]
+    if other:
+        raise FormatUnsupported(
+            f"GTiff cannot hold the dimensions {other}; reduce them first or use netCDF."
+        )
+    stack_dims = [d for d in (time_dim, band_dim) if d is not None]
+    names: list[str]
+    if not stack_dims:
+        arr = cube.transpose("y", "x").expand_dims("band")
+        names = [str(cube.name or "data")]
+    else:
+        arr = cube.transpose(*stack_dims, "y", "x")
+        labels = [_label(v) for v in arr[stack_dims[0]].values]
+        if len(stack_dims) == 2:
+            inner = [_label(v) for v in arr[stack_dims[1]].values]
+            names = [f"{a}|{b}" for a in labels for b in inner]
+            arr = arr.stack(band=stack_dims).transpose("band", "y", "x")
+        else:
+            names = labels
+            arr = arr.rename({stack_dims[0]: "band"})
+    arr = arr.drop_vars([c for c in arr.coords if c not in ("x", "y", "spatial_ref")])
+    if arr.dtype == bool:
+        arr = arr.astype("uint8")
+    arr.attrs = {}
+    arr = arr.rio.write_crs(cube.rio.crs) if cube.rio.crs is not None else arr
+    arr.rio.to_raster(path, driver="COG", long_name=names)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, np.datetime64):
+        return np.datetime_as_string(value, unit="s") + "Z"
+    return str(value)
+
+
+def to_json_value(value: Any) -> Any:
+    """A JSON value for scalars, arrays and (small) data cubes; NaN becomes null."""
+    if isinstance(value, SaveRequest):
+        return to_json_value(value.data)
+    if isinstance(value, xr.DataArray):
+        if value.ndim == 0:
+            return to_json_value(value.values.item())
+        return {
+            "dims": [str(d) for d in value.dims],
+            "coords": {
+                str(d): [to_json_value(v) for v in value[d].values]
+                for d in value.dims
+                if d in value.coords
+            },
+            "data": to_json_value(value.values),
+        }
+    if isinstance(value, np.ndarray):
+        return (
+            [to_json_value(v) for v in value.tolist()]
+            if value.ndim
+            else to_json_value(value.item())
+        )
+    if hasattr(value, "compute") and hasattr(value, "dtype"):
+        return to_json_value(np.asarray(value))
+    if isinstance(value, np.generic):
+        return to_json_value(value.item())
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, np.datetime64):
+        return _label(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if hasattr(value, "root"):
+        return to_json_value(value.root)
+    return value

@@ -1,0 +1,100 @@
+"""The flat openEO process graph as a networkx DAG of data dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+
+from openeo_dedl.errors import ProcessGraphInvalid, ProcessGraphMissing
+
+
+def iter_references(value: Any) -> Iterator[str]:
+    """Node ids referenced by ``from_node`` in an argument value, not entering callbacks.
+
+    Callbacks (``{"process_graph": ...}``) have their own node namespace, so their references are
+    not dependencies of the enclosing graph.
+    """
+    if isinstance(value, dict):
+        if "from_node" in value and len(value) == 1:
+            yield value["from_node"]
+        elif "process_graph" in value:
+            return
+        else:
+            for v in value.values():
+                yield from iter_references(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from iter_references(v)
+
+
+def iter_callbacks(arguments: dict) -> Iterator[tuple[str, dict]]:
+    """(argument name, callback flat graph) for each callback directly in ``arguments``."""
+
+    def walk(name: str, value: Any) -> Iterator[tuple[str, dict]]:
+        if isinstance(value, dict):
+            if isinstance(value.get("process_graph"), dict):
+                yield name, value["process_graph"]
+            else:
+                for v in value.values():
+                    yield from walk(name, v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(name, v)
+
+    for arg_name, arg_value in arguments.items():
+        yield from walk(arg_name, arg_value)
+
+
+class FlatGraph:
+    """A flat process graph with its dependency DAG (edges point producer → consumer)."""
+
+    def __init__(self, process_graph: dict):
+        if not isinstance(process_graph, dict) or not process_graph:
+            raise ProcessGraphMissing("The process graph is missing or empty.")
+        self.nodes: dict[str, dict] = process_graph
+        self.dag = nx.DiGraph()
+        for node_id, node in process_graph.items():
+            if not isinstance(node, dict) or not isinstance(node.get("process_id"), str):
+                raise ProcessGraphInvalid(f"Node '{node_id}' has no valid 'process_id'.")
+            args = node.get("arguments", {})
+            if not isinstance(args, dict):
+                raise ProcessGraphInvalid(f"Node '{node_id}' has invalid 'arguments'.")
+            self.dag.add_node(node_id)
+        for node_id, node in process_graph.items():
+            for ref in iter_references(node.get("arguments", {})):
+                if ref not in process_graph:
+                    raise ProcessGraphInvalid(
+                        f"Node '{node_id}' refers to node '{ref}', which does not exist."
+                    )
+                self.dag.add_edge(ref, node_id)
+        if not nx.is_directed_acyclic_graph(self.dag):
+            cycle = nx.find_cycle(self.dag)
+            raise ProcessGraphInvalid(f"The process graph has a cycle: {cycle}.")
+        results = [n for n, node in process_graph.items() if node.get("result")]
+        if len(results) != 1:
+            raise ProcessGraphInvalid(
+                f"A process graph needs exactly one result node, found {len(results)}."
+            )
+        self.result_node: str = results[0]
+
+    def process_id(self, node_id: str) -> str:
+        return self.nodes[node_id]["process_id"]
+
+    def arguments(self, node_id: str) -> dict:
+        return self.nodes[node_id].get("arguments", {})
+
+    def producers(self, node_id: str) -> list[str]:
+        return list(self.dag.predecessors(node_id))
+
+    def consumers(self, node_id: str) -> list[str]:
+        return list(self.dag.successors(node_id))
+
+    def topological_order(self) -> list[str]:
+        # Lexicographic tie-breaking keeps plans stable for the same graph.
+        return list(nx.lexicographical_topological_sort(self.dag))
+
+    def end_nodes(self) -> list[str]:
+        """Nodes nobody consumes: the result node and e.g. additional save_result nodes."""
+        return [n for n in self.dag.nodes if self.dag.out_degree(n) == 0]

@@ -1,0 +1,65 @@
+"""Static checks of a process graph against the process specs (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from openeo_dedl.errors import (
+    OpenEOError,
+    ProcessParameterRequired,
+    ProcessParameterUnsupported,
+    ProcessUnsupported,
+)
+from openeo_dedl.planning.graph import FlatGraph, iter_callbacks
+
+
+def validate_process_graph(
+    process_graph: dict, specs: Mapping[str, dict], collection_exists=None
+) -> list[OpenEOError]:
+    """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
+
+    ``specs`` maps process id → openEO process spec. ``collection_exists(id) -> OpenEOError|None``
+    checks ``load_collection`` ids when given.
+    """
+    errors: list[OpenEOError] = []
+    try:
+        graph = FlatGraph(process_graph)
+    except OpenEOError as exc:
+        return [exc]
+    for node_id, node in graph.nodes.items():
+        pid = node["process_id"]
+        namespace = node.get("namespace")
+        spec = specs.get(pid)
+        if spec is None or namespace not in (None, "backend", "predefined"):
+            errors.append(
+                ProcessUnsupported(
+                    f"Process with identifier '{pid}' is not available in namespace "
+                    f"'{namespace or 'backend'}'."
+                )
+            )
+            continue
+        args = graph.arguments(node_id)
+        params = {p["name"]: p for p in spec.get("parameters", [])}
+        for name, param in params.items():
+            if not param.get("optional", False) and "default" not in param and name not in args:
+                errors.append(
+                    ProcessParameterRequired(
+                        f"Process '{pid}' parameter '{name}' is required (node '{node_id}')."
+                    )
+                )
+        for name in args:
+            if name not in params:
+                errors.append(
+                    ProcessParameterUnsupported(
+                        f"Process '{pid}' does not support parameter '{name}' (node '{node_id}')."
+                    )
+                )
+        if pid == "load_collection" and collection_exists is not None:
+            cid = args.get("id")
+            if isinstance(cid, str):
+                err = collection_exists(cid)
+                if err is not None:
+                    errors.append(err)
+        for _, callback in iter_callbacks(args):
+            errors.extend(validate_process_graph(callback, specs, collection_exists))
+    return errors
