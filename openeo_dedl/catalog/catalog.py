@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ import pystac
 
 from openeo_dedl.config import CatalogConfig, Settings
 from openeo_dedl.errors import CollectionNotFound
+
+logger = logging.getLogger(__name__)
 
 # The openEO Federation extension's field: which backends (here: sites) hold the data.
 SITE_FIELD = "federation:backends"
@@ -55,7 +58,13 @@ class Catalog:
             if self._records is None:
                 records: dict[str, CollectionRecord] = {}
                 for source in self._settings.effective_catalogs:
-                    for coll in self._open_collections(source):
+                    try:
+                        collections = self._open_collections(source)
+                    except Exception:
+                        # One unreadable source must not take the others down with it.
+                        logger.exception("cannot read STAC catalog %s; skipping it", source.url)
+                        continue
+                    for coll in collections:
                         if coll.id not in records:
                             records[coll.id] = CollectionRecord(
                                 coll, self._collection_sites(coll, source), source

@@ -117,8 +117,8 @@ def plan_process_graph(
     """Place and partition a flat process graph.
 
     Partitions are keyed by (site, stage), where a node's stage counts the site changes on the
-    longest path leading to it: edges between partitions then always go to a later stage, so the
-    partition graph is acyclic by construction.
+    longest path leading to it: an edge between sites always goes to a later stage and an edge
+    within a site never to an earlier one, so the partition graph is acyclic by construction.
     """
     graph = process_graph if isinstance(process_graph, FlatGraph) else FlatGraph(process_graph)
     sites = assign_sites(graph, collection_sites, default_site)
@@ -128,6 +128,12 @@ def plan_process_graph(
         stage[node_id] = max(
             (stage[p] + (sites[p] != sites[node_id]) for p in graph.producers(node_id)), default=0
         )
+    # Pull nodes forward to their consumers' stage when those all run at the same site, so that
+    # e.g. a load feeding a later cross-site merge joins the merge's partition.
+    for node_id in reversed(order):
+        consumers = graph.consumers(node_id)
+        if consumers and all(sites[c] == sites[node_id] for c in consumers):
+            stage[node_id] = min(stage[c] for c in consumers)
     groups: dict[tuple[int, str], list[str]] = defaultdict(list)
     for node_id in order:
         groups[(stage[node_id], sites[node_id])].append(node_id)

@@ -1,0 +1,67 @@
+"""Static validation of process graphs against process specs."""
+
+from __future__ import annotations
+
+from openeo_dedl.errors import CollectionNotFound
+from openeo_dedl.execution.registry import available_specs
+from openeo_dedl.planning import validate_process_graph
+
+
+def codes(pg, **kw):
+    return [e.code for e in validate_process_graph(pg, available_specs(), **kw)]
+
+
+def test_valid_graph_has_no_errors():
+    pg = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
+    assert codes(pg) == []
+
+
+def test_unknown_process_missing_and_unknown_arguments():
+    pg = {
+        "a": {"process_id": "no_such_process", "arguments": {}},
+        "b": {"process_id": "add", "arguments": {"x": 1, "z": 3}, "result": True},
+    }
+    assert sorted(codes(pg)) == [
+        "ProcessParameterRequired",
+        "ProcessParameterUnsupported",
+        "ProcessUnsupported",
+    ]
+
+
+def test_errors_inside_callbacks_are_found():
+    pg = {
+        "a": {
+            "process_id": "array_apply",
+            "arguments": {
+                "data": [1, 2],
+                "process": {
+                    "process_graph": {
+                        "x": {"process_id": "frobnicate", "arguments": {}, "result": True}
+                    }
+                },
+            },
+            "result": True,
+        }
+    }
+    assert codes(pg) == ["ProcessUnsupported"]
+
+
+def test_unknown_collection_is_reported():
+    pg = {
+        "l": {
+            "process_id": "load_collection",
+            "arguments": {"id": "NOPE", "spatial_extent": None, "temporal_extent": None},
+            "result": True,
+        }
+    }
+
+    def exists(cid):
+        return CollectionNotFound(f"Collection '{cid}' does not exist.")
+
+    assert codes(pg, collection_exists=exists) == ["CollectionNotFound"]
+
+
+def test_disabled_processes_are_not_offered():
+    specs = available_specs()
+    assert "run_udf" not in specs
+    assert {"load_collection", "save_result", "reduce_dimension", "mask"} <= set(specs)
