@@ -1,0 +1,163 @@
+"""The real server driven by the real openEO Python client, checked against direct xarray."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import requests
+import rioxarray
+import xarray as xr
+
+from tests.e2e import direct
+
+pytestmark = pytest.mark.e2e
+
+DEMO_COLLECTIONS = {
+    "GFM_FLOOD": "central",
+    "GHSL_BUILT_S": "central",
+    "ERA5_LAND": "lumi",
+    "S1_SSM": "leonardo",
+    "CORINE_LAND_COVER": "central",
+}
+
+
+def inner_bbox(bbox, fraction=0.5):
+    """The central ``fraction`` of a WGS84 bbox."""
+    w, s, e, n = bbox
+    dx, dy = (e - w) * (1 - fraction) / 2, (n - s) * (1 - fraction) / 2
+    return {"west": w + dx, "south": s + dy, "east": e - dx, "north": n - dy}
+
+
+def test_discovery(connection):
+    ids = connection.list_collection_ids()
+    assert set(DEMO_COLLECTIONS) <= set(ids)
+    for cid, site in DEMO_COLLECTIONS.items():
+        meta = connection.describe_collection(cid)
+        assert meta["summaries"]["federation:backends"] == [site]
+        dims = meta["cube:dimensions"]
+        assert {"x", "y", "t", "bands"} <= set(dims)
+    processes = {p["id"] for p in connection.list_processes()}
+    assert {"load_collection", "save_result", "reduce_dimension", "mask"} <= processes
+    assert "run_udf" not in processes
+    capabilities = connection.capabilities().capabilities
+    assert {b for b in capabilities["federation"]} == {"central", "lumi", "leonardo"}
+
+
+@pytest.fixture(scope="module")
+def pakistan_window(connection):
+    """A bbox inside the flood AOI and the flood's time window, from the catalog itself."""
+    flood = connection.describe_collection("GFM_FLOOD")
+    bbox = inner_bbox(flood["extent"]["spatial"]["bbox"][0], 0.6)
+    start, end = flood["extent"]["temporal"]["interval"][0]
+    return bbox, start[:10], end[:10]
+
+
+@pytest.mark.parametrize("fmt", ["GTiff", "netCDF"])
+def test_single_site_mean_over_time(connection, demo_catalog_dir, pakistan_window, tmp_path, fmt):
+    bbox, start, end = pakistan_window
+    # Narrow again with filter_bbox and filter_temporal after loading.
+    load_bbox = {k: v for k, v in bbox.items()}
+    cube = connection.load_collection(
+        "ERA5_LAND",
+        spatial_extent=load_bbox,
+        temporal_extent=[start, end],
+        bands=["total_precipitation"],
+    )
+    cube = cube.filter_bbox(**bbox).filter_temporal([start, end])
+    cube = cube.reduce_dimension(dimension="t", reducer="mean")
+    out = tmp_path / ("mean." + ("tif" if fmt == "GTiff" else "nc"))
+    cube.download(out, format=fmt)
+
+    if fmt == "GTiff":
+        got = rioxarray.open_rasterio(out, masked=True).isel(band=0)
+    else:
+        got = xr.open_dataset(out)["total_precipitation"]
+    assert got.sizes["x"] >= 1 and got.sizes["y"] >= 1
+
+    stack = direct.band_stack(
+        demo_catalog_dir,
+        "ERA5_LAND",
+        "total_precipitation",
+        start,
+        end,
+        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
+    )
+    expected = stack.mean("t").sel(x=got.x, y=got.y, method="nearest")
+    np.testing.assert_allclose(got.values, expected.values, rtol=1e-5, equal_nan=True)
+    # The result stays inside the requested box (give or take one pixel).
+    res = abs(float(stack.x[1] - stack.x[0]))
+    assert float(got.x.min()) >= bbox["west"] - res and float(got.x.max()) <= bbox["east"] + res
+
+
+def two_site_graph(connection, bbox, start, end):
+    """Flooded areas' accumulated precipitation: ERA5 summed at lumi, masked at central."""
+    flood = connection.load_collection(
+        "GFM_FLOOD", spatial_extent=bbox, temporal_extent=[start, end], bands=["flood_extent"]
+    ).reduce_dimension(dimension="t", reducer="max")
+    precip = connection.load_collection(
+        "ERA5_LAND",
+        spatial_extent=bbox,
+        temporal_extent=[start, end],
+        bands=["total_precipitation"],
+    ).reduce_dimension(dimension="t", reducer="sum")
+    on_flood_grid = precip.resample_cube_spatial(target=flood, method="near")
+    not_flooded = flood.apply(lambda x: x == 0)
+    return on_flood_grid.mask(not_flooded)
+
+
+def test_two_site_graph(connection, demo_catalog_dir, pakistan_window, tmp_path):
+    bbox, start, end = pakistan_window
+    out = tmp_path / "flooded_precip.tif"
+    two_site_graph(connection, bbox, start, end).download(out, format="GTiff")
+    got = rioxarray.open_rasterio(out, masked=True).isel(band=0)
+
+    precip_sum = direct.band_stack(
+        demo_catalog_dir,
+        "ERA5_LAND",
+        "total_precipitation",
+        start,
+        end,
+        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
+    ).sum("t")
+    precip_sum = precip_sum.rio.write_crs("EPSG:4326")
+    flood_max = direct.band_stack(demo_catalog_dir, "GFM_FLOOD", "flood_extent", start, end).max(
+        "t"
+    )
+    crs = str(got.rio.crs)
+    expected = direct.values_at(precip_sum, got.x.values, got.y.values, crs)
+    flood_at = flood_max.sel(x=got.x, y=got.y, method="nearest").values
+    expected = np.where(flood_at == 1, expected, np.nan)
+    assert np.isfinite(got.values).any(), "some pixels must be flooded"
+    np.testing.assert_allclose(got.values, expected, rtol=1e-5, equal_nan=True)
+
+
+def test_only_reduced_data_crosses_sites(server, connection, demo_catalog_dir, pakistan_window):
+    bbox, start, end = pakistan_window
+    graph = two_site_graph(connection, bbox, start, end).save_result("GTiff")
+    token = connection.auth.bearer
+    resp = requests.post(
+        f"{server}/openeo/1.2/result",
+        json={"process": graph.flat_graph()},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=300,
+    )
+    assert resp.status_code == 200, resp.text
+    usage = resp.headers.get("OpenEO-DEDL-Usage")
+    assert usage, "the sync response reports its usage"
+    usage = json.loads(usage)
+    moved = usage["cross_site_bytes"]["value"]
+    transfers = usage["transfers"]
+    assert [(t["from_site"], t["to_site"]) for t in transfers] == [("lumi", "central")]
+    # The ERA5 cube as loaded (all days, float32) is far larger than its sum over time.
+    raw = direct.band_stack(
+        demo_catalog_dir,
+        "ERA5_LAND",
+        "total_precipitation",
+        start,
+        end,
+        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
+    )
+    assert moved > 0
+    assert moved * 5 <= raw.size * 4
