@@ -169,14 +169,11 @@ def _refreshing_callbacks(cache: dict, callback_nodes: set[str]):
     return wrap
 
 
-@contextlib.contextmanager
 def _on_cluster(client):
-    if client is None:
-        with dask.config.set(scheduler="synchronous"):
-            yield
-    else:
-        with client.as_current(), dask.config.set(scheduler=client.get):
-            yield
+    """Make ``client`` the current one in this thread only: dask's eager ``compute()`` calls
+    inside implementations then run at the partition's site (dask asks ``get_client()``, which
+    honours ``as_current``; global dask config would leak between concurrent requests)."""
+    return contextlib.nullcontext() if client is None else client.as_current()
 
 
 def run_plan(
