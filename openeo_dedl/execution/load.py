@@ -170,6 +170,8 @@ def load_collection_from_catalog(
         load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
     ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
     cube = ds.to_dataarray(dim="bands")
+    # Record the grid so writers can georeference even a single remaining row or column.
+    cube = cube.rio.write_transform(ds.odc.geobox.transform)
     cube = _rename_dims(cube, _dimension_names(doc))
     tdim = _dimension_names(doc)["t"]
     if interval is not None and tdim in cube.dims:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from affine import Affine
 
 from openeo_dedl.errors import FormatUnsupported, ProcessParameterInvalid
 
@@ -134,7 +135,35 @@ def _write_gtiff(cube: xr.DataArray, path: Path) -> None:
         arr = arr.astype("uint8")
     arr.attrs = {}
     arr = arr.rio.write_crs(cube.rio.crs) if cube.rio.crs is not None else arr
-    arr.rio.to_raster(path, driver="COG", long_name=names)
+    arr = arr.rio.write_transform(_pixel_transform(cube))
+    arr.rio.to_raster(path, driver="COG", long_name=names, recalc_transform=False)
+
+
+def _pixel_transform(cube: xr.DataArray) -> Affine:
+    """The affine transform of the cube's grid, also for a single row or column.
+
+    Coordinates give the origin; the step comes from them when there are two or more, else from
+    the GeoTransform that loading recorded (slicing changes the origin, never the pixel size).
+    """
+    recorded = None
+    if "spatial_ref" in cube.coords and "GeoTransform" in cube["spatial_ref"].attrs:
+        recorded = [float(v) for v in str(cube["spatial_ref"].attrs["GeoTransform"]).split()]
+
+    def step(dim: str, recorded_index: int) -> float:
+        values = cube[dim].values
+        if len(values) > 1:
+            return float(values[1] - values[0])
+        if recorded is None:
+            raise FormatUnsupported(
+                f"Cannot georeference a result with a single {dim} coordinate and no known "
+                "pixel size; use netCDF."
+            )
+        return recorded[recorded_index]
+
+    dx, dy = step("x", 1), step("y", 5)
+    x0 = float(cube["x"].values[0]) - dx / 2
+    y0 = float(cube["y"].values[0]) - dy / 2
+    return Affine(dx, 0.0, x0, 0.0, dy, y0)
 
 
 def _label(value: Any) -> str:

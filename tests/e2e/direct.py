@@ -44,8 +44,14 @@ def band_stack(
     return xr.concat(layers, dim="t").sortby("t")
 
 
-def values_at(grid: xr.DataArray, x: np.ndarray, y: np.ndarray, crs_xy: str) -> np.ndarray:
-    """Values of a (y, x) raster at points given in ``crs_xy``, by the cell containing each."""
+def values_at(
+    grid: xr.DataArray, x: np.ndarray, y: np.ndarray, crs_xy: str, edge: float = 0.0
+) -> np.ndarray:
+    """Values of a (y, x) raster at points given in ``crs_xy``, by the cell containing each.
+
+    Points within ``edge`` (in cell units) of a cell border are NaN: which cell a resampler picks
+    there depends on rounding, not on the computation being checked.
+    """
     transformer = Transformer.from_crs(crs_xy, grid.rio.crs, always_xy=True)
     X, Y = np.meshgrid(x, y)
     gx, gy = transformer.transform(X, Y)
@@ -55,4 +61,8 @@ def values_at(grid: xr.DataArray, x: np.ndarray, y: np.ndarray, crs_xy: str) -> 
     inside = (rows >= 0) & (rows < grid.sizes["y"]) & (cols >= 0) & (cols < grid.sizes["x"])
     out = np.full(X.shape, np.nan)
     out[inside] = grid.values[rows[inside], cols[inside]]
+    if edge:
+        fr, fc = (np.asarray(v) % 1.0 for v in (inverse * (gx, gy))[::-1])
+        near_border = (np.minimum(fr, 1 - fr) < edge) | (np.minimum(fc, 1 - fc) < edge)
+        out[near_border] = np.nan
     return out
