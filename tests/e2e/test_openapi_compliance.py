@@ -1,0 +1,186 @@
+"""Responses of the live server validated against the official openEO API 1.2 spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.e2e
+
+SPEC_PATH = SHARED / "openeo-specs" / "openeo-api" / "openapi.yaml"
+
+
+@pytest.fixture(scope="module")
+def openapi(server):
+    if not SPEC_PATH.exists():
+        pytest.skip(f"openEO API spec not found at {SPEC_PATH} (../shared beside the repo)")
+    from openapi_core import OpenAPI
+
+    spec = yaml.safe_load(Path(SPEC_PATH).read_text())
+    # The spec's servers are examples; validate against this server's versioned root.
+    spec["servers"] = [{"url": f"{server}/openeo/1.2"}]
+    return OpenAPI.from_dict(spec)
+
+
+def check(openapi, response: requests.Response) -> None:
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    openapi.validate_response(
+        RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+    )
+
+
+@pytest.fixture(scope="module")
+def token(server):
+    resp = requests.get(f"{server}/openeo/1.2/credentials/basic", auth=("demo", "demo"), timeout=30)
+    assert resp.status_code == 200
+    return resp.json()["access_token"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/conformance",
+        "/file_formats",
+        "/collections",
+        "/collections/ERA5_LAND",
+        "/collections/GFM_FLOOD",
+        "/udf_runtimes",
+        "/service_types",
+    ],
+)
+def test_public_endpoints_match_the_spec(openapi, server, path):
+    resp = requests.get(f"{server}/openeo/1.2{path}", timeout=60)
+    assert resp.status_code == 200, resp.text
+    check(openapi, resp)
+
+
+def test_authenticated_endpoints_match_the_spec(openapi, server, token):
+    headers = {"Authorization": f"Bearer basic//{token}"}
+    check(openapi, requests.get(f"{server}/openeo/1.2/me", headers=headers, timeout=30))
+    check(
+        openapi,
+        requests.get(f"{server}/openeo/1.2/credentials/basic", auth=("demo", "demo"), timeout=30),
+    )
+
+
+def test_validation_matches_the_spec(openapi, server):
+    pg = {"process_graph": {"a": {"process_id": "nope", "arguments": {}, "result": True}}}
+    resp = requests.post(f"{server}/openeo/1.2/validation", json=pg, timeout=30)
+    assert resp.status_code == 200
+    assert [e["code"] for e in resp.json()["errors"]] == ["ProcessUnsupported"]
+    check(openapi, resp)
+
+
+def test_errors_match_the_spec(openapi, server):
+    resp = requests.get(f"{server}/openeo/1.2/collections/NOPE", timeout=30)
+    assert resp.status_code == 404
+    check(openapi, resp)
+    resp = requests.get(f"{server}/openeo/1.2/me", timeout=30)
+    assert resp.status_code == 401
+    check(openapi, resp)
+
+
+def test_well_known_lists_the_versioned_root(server):
+    body = requests.get(f"{server}/.well-known/openeo", timeout=30).json()
+    assert body["versions"][0]["api_version"] == "1.2.0"
+    assert body["versions"][0]["url"].rstrip("/").endswith("/openeo/1.2")
+
+
+def test_capabilities_list_exactly_the_mounted_endpoints(server):
+    caps = requests.get(f"{server}/openeo/1.2/", timeout=30).json()
+    endpoints = {(e["path"], m) for e in caps["endpoints"] for m in e["methods"]}
+    assert ("/result", "POST") in endpoints
+    assert ("/jobs", "POST") not in endpoints  # batch jobs are not implemented yet
+    for path, method in endpoints:
+        url = f"{server}/openeo/1.2{path.replace('{collection_id}', 'ERA5_LAND')}"
+        resp = requests.request(method, url, timeout=60)
+        assert resp.status_code not in (404, 405), (method, path, resp.status_code)
+
+
+def test_cors_preflight_and_exposed_headers(server):
+    resp = requests.options(
+        f"{server}/openeo/1.2/result",
+        headers={
+            "Origin": "https://editor.openeo.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type",
+        },
+        timeout=30,
+    )
+    assert resp.status_code in (200, 204)
+    assert resp.headers["Access-Control-Allow-Origin"] in ("*", "https://editor.openeo.org")
+    resp = requests.get(
+        f"{server}/openeo/1.2/collections/NOPE",
+        headers={"Origin": "https://editor.openeo.org"},
+        timeout=30,
+    )
+    exposed = resp.headers.get("Access-Control-Expose-Headers", "")
+    assert "OpenEO-Identifier" in exposed and "Location" in exposed
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://editor.openeo.org"
+
+
+def test_unknown_path_and_wrong_method_are_openeo_errors(server):
+    resp = requests.get(f"{server}/openeo/1.2/no/such/path", timeout=30)
+    assert resp.status_code == 404 and resp.json()["code"] == "NotFound"
+    resp = requests.delete(f"{server}/openeo/1.2/collections", timeout=30)
+    assert resp.status_code == 405 and resp.json()["code"]
+
+
+def test_bad_tokens(server):
+    for header, code in [
+        ("Bearer basic//garbage", "TokenInvalid"),
+        ("Bearer oidc/google/xyz", "AuthenticationSchemeInvalid"),
+        ("Basic ZGVtbzpkZW1v", "AuthenticationSchemeInvalid"),
+    ]:
+        resp = requests.get(
+            f"{server}/openeo/1.2/me", headers={"Authorization": header}, timeout=30
+        )
+        assert resp.status_code == 403, (header, resp.text)
+        assert resp.json()["code"] == code
+
+
+def test_processes_match_the_spec_except_its_schema_oneof_defect(server):
+    """`GET /processes` against the spec's process schema with one known defect worked around.
+
+    The spec's `json_schema` is a `oneOf` of a schema object and an array of them, and a plain
+    schema object such as `{"type": "number"}` satisfies more than one branch, so every real
+    process fails `oneOf`. We validate the same document with `oneOf` relaxed to `anyOf` (and
+    OpenAPI's `nullable` spelled as JSON Schema, which plain jsonschema needs).
+    """
+    import jsonschema
+
+    if not SPEC_PATH.exists():
+        pytest.skip(f"openEO API spec not found at {SPEC_PATH}")
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    text = json.dumps(spec["components"]["schemas"]).replace('"oneOf"', '"anyOf"')
+    schemas = json.loads(text.replace("#/components/schemas/", "#/$defs/"))
+    response_schema = spec["paths"]["/processes"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
+    response_schema = json.loads(
+        json.dumps(response_schema).replace("#/components/schemas/", "#/$defs/")
+    )
+    response_schema["$defs"] = schemas
+    response_schema = _openapi_nullable_to_json_schema(response_schema)
+    body = requests.get(f"{server}/openeo/1.2/processes", timeout=60).json()
+    assert len(body["processes"]) > 100
+    jsonschema.Draft202012Validator(response_schema).validate(body)
+
+
+def _openapi_nullable_to_json_schema(node):
+    if isinstance(node, list):
+        return [_openapi_nullable_to_json_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _openapi_nullable_to_json_schema(v) for k, v in node.items()}
+    if node.pop("nullable", False):
+        return {"anyOf": [node, {"type": "null"}]}
+    return node
