@@ -17,9 +17,10 @@ import rasterio
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
+from openeo_dedl.catalog import STAC_VERSION
 from openeo_dedl.demo_data import fields
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MARKER = ".openeo-dedl-demo.json"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 SITE_FIELD = "federation:backends"
@@ -490,6 +491,7 @@ def generate_demo_catalog(out_dir: Path, size: Size = "small", overwrite: bool =
     if not overwrite and marker.exists() and json.loads(marker.read_text()) == wanted:
         return out_dir / "catalog.json"
 
+    pystac.set_stac_version(STAC_VERSION)
     staging = out_dir.with_name(out_dir.name + "-partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -23,7 +23,6 @@ def _with_links(request: Request, doc: dict) -> dict:
         {"rel": "parent", "href": api_url(request, "/collections"), "type": "application/json"},
         *doc.get("links", []),
     ]
-    doc.setdefault("stac_version", "1.0.0")
     return doc
 
 

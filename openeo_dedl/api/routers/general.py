@@ -10,11 +10,11 @@ from fastapi.routing import APIRoute
 from openeo_dedl.api.auth import Authenticator, User, current_user
 from openeo_dedl.api.urls import api_url, base_url
 from openeo_dedl.backend import Backend
+from openeo_dedl.catalog import STAC_VERSION
 
 router = APIRouter()
 
 API_VERSION = "1.2.0"
-STAC_VERSION = "1.0.0"
 CONFORMANCE = [
     "https://api.openeo.org/1.2.0",
     "https://api.openeo.org/extensions/federation/0.1.0",
