@@ -483,7 +483,8 @@ def generate_demo_catalog(out_dir: Path, size: Size = "small", overwrite: bool =
     generator version. Writing happens in a sibling directory renamed into place at the end, so an
     interrupted run never looks complete.
     """
-    out_dir = Path(out_dir)
+    # Absolute: asset hrefs are made relative to item files, which needs both absolute.
+    out_dir = Path(out_dir).resolve()
     if size not in SIZE_FACTORS:
         raise ValueError(f"size must be one of {sorted(SIZE_FACTORS)}, not {size!r}")
     marker = out_dir / MARKER

@@ -137,3 +137,16 @@ def test_values_are_plausible(demo_catalog_dir):
     codes, counts = np.unique(land.values[np.isfinite(land.values)], return_counts=True)
     assert set(codes.astype(int)) <= set(CLC_CLASSES)
     assert int(codes[np.argmax(counts)]) == 211, "arable land dominates the plain"
+
+
+def test_relative_output_directory_gives_readable_assets(tmp_path, monkeypatch):
+    # `make serve` uses the relative default data_dir "var".
+    monkeypatch.chdir(tmp_path)
+    catalog_json = generate_demo_catalog(Path("var/demo"))
+    item = next(
+        pystac.Catalog.from_file(str(catalog_json))
+        .get_child("GHSL_BUILT_S")
+        .get_items(recursive=True)
+    )
+    with rasterio.open(item.assets["built_surface"].get_absolute_href()) as src:
+        assert src.read(1).max() > 0
