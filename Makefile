@@ -18,12 +18,12 @@ serve: $(BIN)/.installed
 	$(BIN)/openeo-dedl serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check openeo_dedl tests bench
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check openeo_dedl tests bench
-	$(BIN)/ruff format --check openeo_dedl tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 demo-data: $(BIN)/.installed
 	$(BIN)/openeo-dedl demo-data
