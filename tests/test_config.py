@@ -1,0 +1,68 @@
+"""Settings: embedded default, TOML file, environment variables, validation."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from openeo_dedl.config import GatewayClusterConfig, LocalClusterConfig, Settings, load_settings
+
+
+def test_embedded_default_has_three_local_sites_and_the_demo_catalog():
+    settings = Settings()
+    assert [s.name for s in settings.sites] == ["central", "lumi", "leonardo"]
+    assert all(isinstance(s.cluster, LocalClusterConfig) for s in settings.sites)
+    assert settings.effective_catalogs[0].url.endswith("demo-catalog/catalog.json")
+    assert settings.effective_database_url.startswith("sqlite:///")
+
+
+def test_toml_file_and_environment(tmp_path, monkeypatch):
+    config = tmp_path / "dedl.toml"
+    config.write_text(
+        """
+title = "From TOML"
+default_site = "hpc"
+
+[[sites]]
+name = "hpc"
+[sites.cluster]
+kind = "gateway"
+address = "http://gateway.example:8000"
+auth = "basic"
+username = "u"
+password = "p"
+cluster_options = { worker_cores = 2 }
+
+[[sites]]
+name = "cloud"
+
+[limits]
+sync_max_bytes = 1234
+"""
+    )
+    monkeypatch.setenv("OPENEO_DEDL_LIMITS__SYNC_TIMEOUT_SECONDS", "7")
+    monkeypatch.setenv("OPENEO_DEDL_TITLE", "From env")
+    settings = load_settings(config)
+    assert settings.title == "From env"  # the environment wins over the file
+    assert settings.limits.sync_max_bytes == 1234
+    assert settings.limits.sync_timeout_seconds == 7
+    hpc = settings.site("hpc")
+    assert isinstance(hpc.cluster, GatewayClusterConfig)
+    assert hpc.cluster.password.get_secret_value() == "p"
+    assert hpc.cluster.cluster_options == {"worker_cores": 2}
+    assert isinstance(settings.site("cloud").cluster, LocalClusterConfig)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"default_site": "nowhere"},
+        {"sites": [{"name": "a"}, {"name": "a"}], "default_site": "a"},
+        {"sites": [{"name": "bad name"}], "default_site": "bad name"},
+        {"catalogs": [{"url": "x.json", "site": "nowhere"}]},
+        {"no_such_setting": 1},
+    ],
+)
+def test_invalid_settings_are_rejected(overrides):
+    with pytest.raises(ValidationError):
+        Settings(**overrides)
