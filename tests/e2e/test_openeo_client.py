@@ -10,7 +10,7 @@ import requests
 import rioxarray
 import xarray as xr
 
-from tests.e2e import direct
+from tests.e2e import direct, scenarios
 
 pytestmark = pytest.mark.e2e
 
@@ -21,13 +21,6 @@ DEMO_COLLECTIONS = {
     "S1_SSM": "leonardo",
     "CORINE_LAND_COVER": "central",
 }
-
-
-def inner_bbox(bbox, fraction=0.5):
-    """The central ``fraction`` of a WGS84 bbox."""
-    w, s, e, n = bbox
-    dx, dy = (e - w) * (1 - fraction) / 2, (n - s) * (1 - fraction) / 2
-    return {"west": w + dx, "south": s + dy, "east": e - dx, "north": n - dy}
 
 
 def test_discovery(connection):
@@ -47,11 +40,7 @@ def test_discovery(connection):
 
 @pytest.fixture(scope="module")
 def pakistan_window(connection):
-    """A bbox inside the flood AOI and the flood's time window, from the catalog itself."""
-    flood = connection.describe_collection("GFM_FLOOD")
-    bbox = inner_bbox(flood["extent"]["spatial"]["bbox"][0], 0.6)
-    start, end = flood["extent"]["temporal"]["interval"][0]
-    return bbox, start[:10], end[:10]
+    return scenarios.flood_window(connection)
 
 
 @pytest.mark.parametrize("fmt", ["GTiff", "netCDF"])
@@ -60,7 +49,7 @@ def test_single_site_mean_over_time(connection, demo_catalog_dir, pakistan_windo
     # ERA5's Pakistan box (0.1° cells): wide enough for a grid of several cells.
     era5 = connection.describe_collection("ERA5_LAND")
     pakistan = min(era5["extent"]["spatial"]["bbox"][1:], key=lambda b: abs(b[0] - 68))
-    bbox = inner_bbox(pakistan, 0.5)
+    bbox = scenarios.inner_bbox(pakistan, 0.5)
     # Narrow again with filter_bbox and filter_temporal after loading.
     load_bbox = {k: v for k, v in bbox.items()}
     cube = connection.load_collection(
@@ -95,57 +84,16 @@ def test_single_site_mean_over_time(connection, demo_catalog_dir, pakistan_windo
     assert float(got.x.min()) >= bbox["west"] - res and float(got.x.max()) <= bbox["east"] + res
 
 
-def two_site_graph(connection, bbox, start, end):
-    """Flooded areas' accumulated precipitation: ERA5 summed at lumi, masked at central."""
-    flood = connection.load_collection(
-        "GFM_FLOOD", spatial_extent=bbox, temporal_extent=[start, end], bands=["flood_extent"]
-    ).reduce_dimension(dimension="t", reducer="max")
-    precip = connection.load_collection(
-        "ERA5_LAND",
-        spatial_extent=bbox,
-        temporal_extent=[start, end],
-        bands=["total_precipitation"],
-    ).reduce_dimension(dimension="t", reducer="sum")
-    on_flood_grid = precip.resample_cube_spatial(target=flood, method="near")
-    not_flooded = flood.apply(lambda x: x == 0)
-    return on_flood_grid.mask(not_flooded)
-
-
 def test_two_site_graph(connection, demo_catalog_dir, pakistan_window, tmp_path):
     bbox, start, end = pakistan_window
     out = tmp_path / "flooded_precip.tif"
-    two_site_graph(connection, bbox, start, end).download(out, format="GTiff")
-    got = rioxarray.open_rasterio(out, masked=True).isel(band=0)
-
-    precip_sum = direct.band_stack(
-        demo_catalog_dir,
-        "ERA5_LAND",
-        "total_precipitation",
-        start,
-        end,
-        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
-    ).sum("t")
-    precip_sum = precip_sum.rio.write_crs("EPSG:4326")
-    flood_max = direct.band_stack(demo_catalog_dir, "GFM_FLOOD", "flood_extent", start, end).max(
-        "t"
-    )
-    crs = str(got.rio.crs)
-    # 20 m pixels in ~10 km ERA5 cells: skip the ones straddling a cell border.
-    expected = direct.values_at(precip_sum, got.x.values, got.y.values, crs, edge=0.003)
-    flood_at = flood_max.sel(x=got.x, y=got.y, method="nearest").values
-    expected = np.where(flood_at == 1, expected, np.nan)
-    checked = np.isfinite(expected) | (flood_at != 1)
-    assert checked.mean() > 0.95
-    assert np.isfinite(got.values).any(), "some pixels must be flooded"
-    np.testing.assert_allclose(got.values[checked], expected[checked], rtol=1e-5, equal_nan=True)
-    # Pixels that are not flooded are masked, flooded ones are not.
-    assert np.isnan(got.values[flood_at != 1]).all()
-    assert np.isfinite(got.values[flood_at == 1]).all()
+    scenarios.two_site_graph(connection, bbox, start, end).download(out, format="GTiff")
+    scenarios.check_two_site_result(out, demo_catalog_dir, bbox, start, end)
 
 
 def test_only_reduced_data_crosses_sites(server, connection, demo_catalog_dir, pakistan_window):
     bbox, start, end = pakistan_window
-    graph = two_site_graph(connection, bbox, start, end).save_result("GTiff")
+    graph = scenarios.two_site_graph(connection, bbox, start, end).save_result("GTiff")
     token = connection.auth.bearer
     resp = requests.post(
         f"{server}/openeo/1.2/result",

@@ -1,0 +1,108 @@
+"""Sites backed by real Dask Gateway servers, driven through the HTTP API by the openEO client."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import openeo
+import pytest
+from openeo.rest import OpenEoApiError
+
+from tests.e2e import scenarios
+from tests.e2e.conftest import free_port, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+
+def sites_env(*site_configs: dict) -> dict:
+    sites = list(site_configs)
+    names = {s["name"] for s in sites}
+    for name in ("central", "lumi", "leonardo"):
+        if name not in names:
+            sites.append({"name": name, "cluster": {"kind": "local", "workers": 1}})
+    return {"OPENEO_DEDL_SITES": json.dumps(sites)}
+
+
+def scheduler_task_prefixes(gateway_server) -> set[str]:
+    """Task prefixes the running cluster of this gateway has seen, asked of its scheduler."""
+    gateway = gateway_server.gateway()
+    clusters = gateway.list_clusters()
+    assert len(clusters) == 1, clusters
+    with (
+        gateway.connect(clusters[0].name) as cluster,
+        cluster.get_client(set_as_default=False) as client,
+    ):
+        return set(
+            client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        )
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_two_site_graph_runs_on_each_sites_gateway(
+    gateways, demo_catalog_dir, tmp_path_factory, tmp_path
+):
+    data_dir = tmp_path_factory.mktemp("gateway-backend")
+    proc, url, log = start_server(
+        data_dir,
+        demo_catalog_dir,
+        **sites_env(gateways["central"].site_config(), gateways["lumi"].site_config()),
+    )
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        bbox, start, end = scenarios.flood_window(con)
+        out = tmp_path / "flooded_precip.tif"
+        scenarios.two_site_graph(con, bbox, start, end).download(out, format="GTiff")
+        scenarios.check_two_site_result(out, demo_catalog_dir, bbox, start, end)
+
+        # Each gateway's scheduler loaded its own site's data (odc-stac names load tasks after
+        # the band), and the raw flood data never reached lumi.
+        seen = {site: scheduler_task_prefixes(gateways[site]) for site in ("central", "lumi")}
+        assert any(p.startswith("flood_extent") for p in seen["central"]), seen["central"]
+        assert any(p.startswith("total_precipitation") for p in seen["lumi"]), seen["lumi"]
+        assert not any("flood_extent" in p for p in seen["lumi"]), seen["lumi"]
+    finally:
+        stop_server(proc)
+    # Stopping the backend shuts its clusters down: nothing leaks on the gateways.
+    for site in ("central", "lumi"):
+        gateway = gateways[site].gateway()
+        assert wait_for(lambda g=gateway: not g.list_clusters()), f"{site} cluster leaked"
+
+
+def test_unreachable_gateway_fails_fast_naming_the_site(demo_catalog_dir, tmp_path_factory):
+    dead = {
+        "name": "lumi",
+        "cluster": {
+            "kind": "gateway",
+            "address": f"http://127.0.0.1:{free_port()}",
+            "auth": "none",
+        },
+    }
+    proc, url, _ = start_server(
+        tmp_path_factory.mktemp("dead-gateway"), demo_catalog_dir, **sites_env(dead)
+    )
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        cube = con.load_collection(
+            "ERA5_LAND",
+            spatial_extent={"west": 67, "south": 26, "east": 68, "north": 27},
+            temporal_extent=["2022-08-20", "2022-08-25"],
+            bands=["total_precipitation"],
+        ).reduce_dimension(dimension="t", reducer="mean")
+        started = time.monotonic()
+        with pytest.raises(OpenEoApiError) as info:
+            cube.download(format="netCDF")
+        assert time.monotonic() - started < 60
+        assert info.value.http_status_code == 503
+        assert info.value.code == "SiteUnavailable"
+        assert "lumi" in info.value.message
+    finally:
+        stop_server(proc)
