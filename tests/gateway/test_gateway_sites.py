@@ -32,14 +32,13 @@ def scheduler_task_prefixes(gateway_server) -> set[str]:
     cluster = gateway.connect(clusters[0].name, shutdown_on_close=False)
     client = cluster.get_client(set_as_default=False)
     try:
-        return set(client.run_on_scheduler(_task_prefixes))
+        # A lambda is pickled by value; the scheduler cannot import this test module.
+        return set(
+            client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        )
     finally:
         client.close()
         cluster.close()
-
-
-def _task_prefixes(dask_scheduler) -> list[str]:
-    return list(dask_scheduler.task_prefixes)
 
 
 def wait_for(condition, timeout=30.0):
