@@ -71,8 +71,9 @@ def test_two_site_graph_runs_on_each_sites_gateway(
         # ran that site's reduction: max of the flood at central, sum of ERA5 at lumi. The raw
         # flood data never reached lumi.
         seen = {site: scheduler_task_prefixes(gateways[site]) for site in ("central", "lumi")}
-        assert {"open", "nanmax"} <= {p.split("-")[0] for p in seen["central"]}, seen["central"]
-        assert {"open", "nansum"} <= {p.split("-")[0] for p in seen["lumi"]}, seen["lumi"]
+        for site, reduction in (("central", "nanmax"), ("lumi", "nansum")):
+            assert "open" in seen[site], seen[site]
+            assert any(p.startswith(reduction) for p in seen[site]), seen[site]
         assert any(p.startswith("flood_extent") for p in seen["central"]), seen["central"]
         assert not any("flood_extent" in p for p in seen["lumi"]), seen["lumi"]
     finally:
