@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# openeo-pg-parser-networkx raises the recursion limit when imported. On CPython 3.11.7 a change
+# of the limit after pytest started rewriting test modules breaks the rewriter ("AST constructor
+# recursion depth mismatch"), so set the same limit before any test module is collected.
+sys.setrecursionlimit(16385)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
