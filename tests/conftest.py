@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - imported before the limit changes, see below
 import pytest
 
 # openeo-pg-parser-networkx raises the recursion limit when imported. On CPython 3.11.7 a change
 # of the limit after pytest started rewriting test modules breaks the rewriter ("AST constructor
-# recursion depth mismatch"), so set the same limit before any test module is collected.
+# recursion depth mismatch"), so set the same limit before any test module is collected, and
+# import hypothesis first: its pytest plugin would import (and rewrite) it late otherwise.
 sys.setrecursionlimit(16385)
 
 REPO = Path(__file__).resolve().parents[1]
