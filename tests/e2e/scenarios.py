@@ -25,6 +25,12 @@ def flood_window(connection) -> tuple[dict, str, str]:
     return bbox, start[:10], end[:10]
 
 
+def era5_precipitation(demo_catalog_dir: Path, bbox: dict, start: str, end: str):
+    """ERA5 daily precipitation over ``bbox`` and [start, end), read directly from the COGs."""
+    box = (bbox["west"], bbox["south"], bbox["east"], bbox["north"])
+    return direct.band_stack(demo_catalog_dir, "ERA5_LAND", "total_precipitation", start, end, box)
+
+
 def two_site_graph(connection, bbox, start, end):
     """Flooded areas' accumulated precipitation: ERA5 summed at lumi, masked at central."""
     flood = connection.load_collection(
@@ -45,14 +51,7 @@ def check_two_site_result(out: Path, demo_catalog_dir: Path, bbox: dict, start: 
     """The downloaded GTiff equals ERA5's precipitation sum on flooded pixels, NaN elsewhere."""
     got = rioxarray.open_rasterio(out, masked=True).isel(band=0)
 
-    precip_sum = direct.band_stack(
-        demo_catalog_dir,
-        "ERA5_LAND",
-        "total_precipitation",
-        start,
-        end,
-        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
-    ).sum("t")
+    precip_sum = era5_precipitation(demo_catalog_dir, bbox, start, end).sum("t")
     precip_sum = precip_sum.rio.write_crs("EPSG:4326")
     flood_max = direct.band_stack(demo_catalog_dir, "GFM_FLOOD", "flood_extent", start, end).max(
         "t"

@@ -10,7 +10,7 @@ import requests
 import rioxarray
 import xarray as xr
 
-from tests.e2e import direct, scenarios
+from tests.e2e import scenarios
 
 pytestmark = pytest.mark.e2e
 
@@ -69,14 +69,7 @@ def test_single_site_mean_over_time(connection, demo_catalog_dir, pakistan_windo
         got = xr.open_dataset(out)["total_precipitation"]
     assert got.sizes["x"] >= 1 and got.sizes["y"] >= 1
 
-    stack = direct.band_stack(
-        demo_catalog_dir,
-        "ERA5_LAND",
-        "total_precipitation",
-        start,
-        end,
-        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
-    )
+    stack = scenarios.era5_precipitation(demo_catalog_dir, bbox, start, end)
     expected = stack.mean("t").sel(x=got.x, y=got.y, method="nearest")
     np.testing.assert_allclose(got.values, expected.values, rtol=1e-5, equal_nan=True)
     # The result stays inside the requested box (give or take one pixel).
@@ -109,13 +102,6 @@ def test_only_reduced_data_crosses_sites(server, connection, demo_catalog_dir, p
     transfers = usage["transfers"]
     assert [(t["from_site"], t["to_site"]) for t in transfers] == [("lumi", "central")]
     # The ERA5 cube as loaded (all days, float32) is far larger than its sum over time.
-    raw = direct.band_stack(
-        demo_catalog_dir,
-        "ERA5_LAND",
-        "total_precipitation",
-        start,
-        end,
-        (bbox["west"], bbox["south"], bbox["east"], bbox["north"]),
-    )
+    raw = scenarios.era5_precipitation(demo_catalog_dir, bbox, start, end)
     assert moved > 0
     assert moved * 5 <= raw.size * 4
