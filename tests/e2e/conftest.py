@@ -41,18 +41,24 @@ def start_server(data_dir: Path, demo_catalog_dir: Path, **env_overrides: str):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    wait_until_serving(f"{url}/.well-known/openeo", proc, log_path, timeout=90)
+    return proc, url, log_path
+
+
+def wait_until_serving(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    """Wait until ``url`` answers 200; fail with the process's log if it exits or times out."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+            raise RuntimeError(f"{proc.args[0]} exited early:\n{log_path.read_text()}")
         try:
-            if requests.get(f"{url}/.well-known/openeo", timeout=2).status_code == 200:
-                return proc, url, log_path
+            if requests.get(url, timeout=2).status_code == 200:
+                return
         except requests.ConnectionError:
             pass
-        time.sleep(0.3)
+        time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"server did not start in time:\n{log_path.read_text()}")
+    raise RuntimeError(f"{proc.args[0]} did not start in time:\n{log_path.read_text()}")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, wait_until_serving
 
 
 @dataclass
@@ -90,19 +88,7 @@ c.UnsafeLocalBackend.clusters_directory = "{workdir / "clusters"}"
         stderr=subprocess.STDOUT,
     )
     address = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway {site} exited:\n{log.read_text()}")
-        try:
-            if requests.get(f"{address}/api/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(f"gateway {site} did not start:\n{log.read_text()}")
+    wait_until_serving(f"{address}/api/health", process, log, timeout=30)
     return GatewayServer(site, address, f"tcp://127.0.0.1:{proxy_port}", password, process, log)
 
 
