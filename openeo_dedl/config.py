@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     demo_data_size: Literal["small", "medium", "large"] = "small"
 
     sites: list[SiteConfig] = Field(default_factory=_default_sites)
+    # "shared": one cluster per site, reused until idle for cluster_idle_timeout_seconds;
+    # "per_job": fresh clusters for every run, shut down when it ends.
+    cluster_policy: Literal["shared", "per_job"] = "shared"
+    cluster_idle_timeout_seconds: float | None = 900.0
     default_site: str = "central"
     catalogs: list[CatalogConfig] = Field(default_factory=list)
 

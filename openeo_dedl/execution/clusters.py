@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from distributed import Client
@@ -115,27 +118,115 @@ class GatewaySiteCluster:
             self._client = self._cluster = None
 
 
-class SiteClusters:
-    """The clusters of all configured sites, created lazily."""
+def _new_site_cluster(site: SiteConfig) -> SiteCluster:
+    if isinstance(site.cluster, LocalClusterConfig):
+        return LocalSiteCluster(site, site.cluster)
+    return GatewaySiteCluster(site, site.cluster)
 
-    def __init__(self, settings: Settings):
-        self._clusters: dict[str, SiteCluster] = {}
-        for site in settings.sites:
-            if isinstance(site.cluster, LocalClusterConfig):
-                self._clusters[site.name] = LocalSiteCluster(site, site.cluster)
-            else:
-                self._clusters[site.name] = GatewaySiteCluster(site, site.cluster)
+
+class _RunClusters:
+    """The clusters one run uses: ``client(site)`` for the runner, closed or released after."""
+
+    def __init__(self, get: Callable[[str], SiteCluster], close_after: bool):
+        self._get = get
+        self._close_after = close_after
+        self.used: dict[str, SiteCluster] = {}
 
     def client(self, site: str) -> Client:
-        try:
-            cluster = self._clusters[site]
-        except KeyError:
-            raise SiteUnavailable(f"Site '{site}' is not configured.") from None
+        cluster = self.used.get(site) or self._get(site)
+        self.used[site] = cluster
         return cluster.client()
 
-    def close(self) -> None:
-        for cluster in self._clusters.values():
+
+class SiteClusters:
+    """The clusters of all configured sites, by policy.
+
+    ``shared``: one cluster per site, started on first use and shut down after
+    ``idle_timeout`` seconds without a run (and when the server stops). ``per_job``: every run
+    gets fresh clusters, shut down when it ends, whether it finished or failed.
+    """
+
+    def __init__(self, settings: Settings):
+        self._sites = {site.name: site for site in settings.sites}
+        self._policy = settings.cluster_policy
+        self._idle_timeout = settings.cluster_idle_timeout_seconds
+        self._shared: dict[str, SiteCluster] = {}
+        self._last_used: dict[str, float] = {}
+        self._active: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    def _site(self, name: str) -> SiteConfig:
+        try:
+            return self._sites[name]
+        except KeyError:
+            raise SiteUnavailable(f"Site '{name}' is not configured.") from None
+
+    def _shared_cluster(self, name: str) -> SiteCluster:
+        site = self._site(name)
+        with self._lock:
+            if name not in self._shared:
+                self._shared[name] = _new_site_cluster(site)
+            self._active[name] = self._active.get(name, 0) + 1
+            self._last_used[name] = time.monotonic()
+            if self._idle_timeout is not None and self._reaper is None:
+                self._reaper = threading.Thread(
+                    target=self._reap_idle, name="cluster-reaper", daemon=True
+                )
+                self._reaper.start()
+            return self._shared[name]
+
+    def _release(self, names) -> None:
+        with self._lock:
+            for name in names:
+                self._active[name] -= 1
+                self._last_used[name] = time.monotonic()
+
+    def _reap_idle(self) -> None:
+        assert self._idle_timeout is not None
+        while not self._stop.wait(min(30.0, self._idle_timeout / 2)):
+            now = time.monotonic()
+            with self._lock:
+                idle = [
+                    name
+                    for name in self._shared
+                    if self._active.get(name, 0) == 0
+                    and now - self._last_used.get(name, now) > self._idle_timeout
+                ]
+                clusters = [self._shared.pop(name) for name in idle]
+            for cluster in clusters:
+                logger.info("shutting down idle cluster of site %s", cluster.site)
+                _close_quietly(cluster)
+
+    @contextlib.contextmanager
+    def for_run(self) -> Iterator[_RunClusters]:
+        """Clusters for one run; per-job clusters are shut down however the run ends."""
+        if self._policy == "per_job":
+            run = _RunClusters(lambda name: _new_site_cluster(self._site(name)), True)
             try:
-                cluster.close()
-            except Exception:  # closing must go on for the other sites
-                logger.exception("closing the cluster of site %s failed", cluster.site)
+                yield run
+            finally:
+                for cluster in run.used.values():
+                    _close_quietly(cluster)
+        else:
+            run = _RunClusters(self._shared_cluster, False)
+            try:
+                yield run
+            finally:
+                self._release(run.used)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            clusters = list(self._shared.values())
+            self._shared.clear()
+        for cluster in clusters:
+            _close_quietly(cluster)
+
+
+def _close_quietly(cluster: SiteCluster) -> None:
+    try:
+        cluster.close()
+    except Exception:  # closing must go on for the other sites
+        logger.exception("closing the cluster of site %s failed", cluster.site)

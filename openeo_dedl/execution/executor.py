@@ -108,13 +108,14 @@ class Executor:
             )
 
         try:
-            value, report = run_plan(
-                plan,
-                graph,
-                self.clusters,
-                registry_factory,
-                timeout=self.settings.limits.sync_timeout_seconds,
-            )
+            with self.clusters.for_run() as clusters:
+                value, report = run_plan(
+                    plan,
+                    graph,
+                    clusters,
+                    registry_factory,
+                    timeout=self.settings.limits.sync_timeout_seconds,
+                )
             if isinstance(value, SaveRequest):
                 fmt, data = value.format, value.data
             else:

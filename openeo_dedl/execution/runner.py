@@ -19,7 +19,6 @@ import dask
 import xarray as xr
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
-from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.planning import FlatGraph, Partition, Plan
 
@@ -179,11 +178,14 @@ def _on_cluster(client):
 def run_plan(
     plan: Plan,
     graph: FlatGraph,
-    clusters: SiteClusters,
+    clusters,
     registry_factory: Callable[[], ProcessRegistry],
     timeout: float | None = None,
 ) -> tuple[Any, RunReport]:
-    """Run every partition at its site; return the result node's computed value and a report."""
+    """Run every partition at its site; return the result node's computed value and a report.
+
+    ``clusters.client(site)`` gives the Dask client of a site (see ``SiteClusters.for_run``).
+    """
     report = RunReport()
     values: dict[str, Any] = {}
     site_of_value: dict[str, str] = {}

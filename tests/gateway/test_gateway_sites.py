@@ -116,3 +116,53 @@ def test_unreachable_gateway_fails_fast_naming_the_site(demo_catalog_dir, tmp_pa
         assert "lumi" in info.value.message
     finally:
         stop_server(proc)
+
+
+def lumi_mean(con):
+    return con.load_collection(
+        "ERA5_LAND",
+        spatial_extent={"west": 67, "south": 26, "east": 68, "north": 27},
+        temporal_extent=["2022-08-20", "2022-08-25"],
+        bands=["total_precipitation"],
+    ).reduce_dimension(dimension="t", reducer="mean")
+
+
+def active_clusters(gateway_server) -> list:
+    gateway = gateway_server.gateway()
+    try:
+        return gateway.list_clusters()
+    finally:
+        gateway.close()
+
+
+@pytest.mark.parametrize(
+    ("policy_env", "wait"),
+    [
+        ({"OPENEO_DEDL_CLUSTER_POLICY": "per_job"}, 5.0),
+        ({"OPENEO_DEDL_CLUSTER_IDLE_TIMEOUT_SECONDS": "2"}, 30.0),
+    ],
+    ids=["per_job", "shared_idle_timeout"],
+)
+def test_clusters_are_shut_down_while_the_server_runs(
+    gateways, demo_catalog_dir, tmp_path_factory, tmp_path, policy_env, wait
+):
+    lumi = gateways["lumi"]
+    assert wait_for(lambda: not active_clusters(lumi))
+    proc, url, _ = start_server(
+        tmp_path_factory.mktemp("policy"),
+        demo_catalog_dir,
+        **sites_env(lumi.site_config()),
+        **policy_env,
+    )
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        lumi_mean(con).download(tmp_path / "mean.nc", format="netCDF")
+        assert wait_for(lambda: not active_clusters(lumi), timeout=wait), "cluster still running"
+        # A run that fails after its cluster started (GTiff needs x and y) closes it as well.
+        with pytest.raises(OpenEoApiError):
+            lumi_mean(con).reduce_dimension(dimension="x", reducer="mean").download(
+                tmp_path / "bad.tif", format="GTiff"
+            )
+        assert wait_for(lambda: not active_clusters(lumi), timeout=wait), "cluster leaked"
+    finally:
+        stop_server(proc)
