@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     # "per_job": fresh clusters for every run, shut down when it ends.
     cluster_policy: Literal["shared", "per_job"] = "shared"
     cluster_idle_timeout_seconds: float | None = 900.0
+    # How partition outputs reach another site: "memory" (through this server) or "staging"
+    # (written as Zarr to the producing site's staging_url, read by the consuming site).
+    transfer_mode: Literal["memory", "staging"] = "memory"
     default_site: str = "central"
     catalogs: list[CatalogConfig] = Field(default_factory=list)
 
@@ -165,6 +168,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openeo-dedl.db'}"
+
+    def staging_url(self, site: str) -> str:
+        """Where ``site`` stages partition outputs: its ``staging_url`` or a local directory."""
+        configured = self.site(site).staging_url
+        return configured or str((self.data_dir / "staging" / site).resolve())
 
     def site(self, name: str) -> SiteConfig:
         for s in self.sites:

@@ -104,6 +104,7 @@ class Executor:
                 {
                     "load_collection": make_load_collection(self.catalog, budget),
                     "save_result": save_result,
+                    "resample_cube_spatial": process_registry.resample_cube_spatial,
                 }
             )
 
@@ -115,6 +116,7 @@ class Executor:
                     clusters,
                     registry_factory,
                     timeout=self.settings.limits.sync_timeout_seconds,
+                    staging=self._staging_urls(),
                 )
             if isinstance(value, SaveRequest):
                 fmt, data = value.format, value.data
@@ -131,6 +133,11 @@ class Executor:
         return SyncResult(
             path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_usage(), plan=plan.to_dict()
         )
+
+    def _staging_urls(self) -> dict[str, str] | None:
+        if self.settings.transfer_mode != "staging":
+            return None
+        return {site.name: self.settings.staging_url(site.name) for site in self.settings.sites}
 
     def close(self) -> None:
         self.clusters.close()

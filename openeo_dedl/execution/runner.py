@@ -20,6 +20,7 @@ import xarray as xr
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
 from openeo_dedl.execution.save import SaveRequest
+from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
 from openeo_dedl.planning import FlatGraph, Partition, Plan
 
 logger = logging.getLogger(__name__)
@@ -181,13 +182,27 @@ def run_plan(
     clusters,
     registry_factory: Callable[[], ProcessRegistry],
     timeout: float | None = None,
+    staging: Mapping[str, str] | None = None,
 ) -> tuple[Any, RunReport]:
     """Run every partition at its site; return the result node's computed value and a report.
 
     ``clusters.client(site)`` gives the Dask client of a site (see ``SiteClusters.for_run``).
+    With ``staging`` (site → fsspec URL), cube outputs needed at another site are handed over
+    through the producing site's staging store instead of through this process.
     """
+    run_id = new_run_id()
+    try:
+        return _run_partitions(plan, graph, clusters, registry_factory, timeout, staging, run_id)
+    finally:
+        for url in (staging or {}).values():
+            remove_run(url, run_id)
+
+
+def _run_partitions(plan, graph, clusters, registry_factory, timeout, staging, run_id):
     report = RunReport()
     values: dict[str, Any] = {}
+    # Measured hand-over of outputs that crossed sites through staging: node -> (bytes, seconds).
+    staged: dict[str, tuple[int, float]] = {}
     site_of_value: dict[str, str] = {}
     consumer_sites: dict[str, set[str]] = {}
     for p in plan.partitions:
@@ -201,8 +216,9 @@ def run_plan(
             value = values[node]
             if site_of_value[node] != partition.site:
                 # Values crossing sites were computed at their source; count what moves.
+                nbytes, seconds = staged.get(node, (_nbytes(value), 0.0))
                 report.transfers.append(
-                    TransferRecord(node, site_of_value[node], partition.site, _nbytes(value), 0.0)
+                    TransferRecord(node, site_of_value[node], partition.site, nbytes, seconds)
                 )
             inputs[input_parameter(node)] = value
         # Pure scalar/array work (no data loaded, nothing lazy coming in) needs no cluster.
@@ -221,10 +237,18 @@ def run_plan(
                 registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
                 func = parsed.to_callable(registry, results_cache=cache)
                 value = func(named_parameters=dict(inputs))
-                leaves_site = output == plan.result_node or any(
-                    s != partition.site for s in consumer_sites.get(output, ())
-                )
-                if leaves_site:
+                crosses_sites = any(s != partition.site for s in consumer_sites.get(output, ()))
+                if (
+                    crosses_sites
+                    and staging is not None
+                    and output != plan.result_node
+                    and isinstance(value, xr.DataArray)
+                    and client is not None
+                ):
+                    handed = stage_output(client, value, staging[partition.site], run_id, output)
+                    staged[output] = (handed.nbytes, handed.seconds)
+                    value = open_staged(handed)
+                elif crosses_sites or output == plan.result_node:
                     compute_started = time.perf_counter()
                     value = _compute_on(client, value, timeout)
                     logger.info(
