@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,85 +194,138 @@ def run_plan(
     """
     run_id = new_run_id()
     try:
-        return _run_partitions(plan, graph, clusters, registry_factory, timeout, staging, run_id)
+        state = _PlanRun(plan, graph, clusters, registry_factory, timeout, staging, run_id)
+        return state.run(), state.report
     finally:
         for url in (staging or {}).values():
             remove_run(url, run_id)
 
 
-def _run_partitions(plan, graph, clusters, registry_factory, timeout, staging, run_id):
-    report = RunReport()
-    values: dict[str, Any] = {}
-    # Measured hand-over of outputs that crossed sites through staging: node -> (bytes, seconds).
-    staged: dict[str, tuple[int, float]] = {}
-    site_of_value: dict[str, str] = {}
-    consumer_sites: dict[str, set[str]] = {}
+def dependency_levels(plan: Plan) -> list[list[Partition]]:
+    """Partitions grouped so that each group depends only on earlier groups."""
+    producer = {node: p.id for p in plan.partitions for node in p.nodes}
+    level: dict[str, int] = {}
+    for p in plan.partitions:  # dependency order
+        level[p.id] = 1 + max((level[producer[n]] for n in p.inputs), default=-1)
+    groups: dict[int, list[Partition]] = {}
     for p in plan.partitions:
-        for node in p.inputs:
-            consumer_sites.setdefault(node, set()).add(p.site)
+        groups.setdefault(level[p.id], []).append(p)
+    return [groups[i] for i in sorted(groups)]
 
-    for partition in plan.partitions:
-        started = time.perf_counter()
+
+class _PlanRun:
+    """State of one run of a plan: values of partition outputs, hand-overs and the report."""
+
+    def __init__(self, plan, graph, clusters, registry_factory, timeout, staging, run_id):
+        self.plan, self.graph, self.clusters = plan, graph, clusters
+        self.registry_factory, self.timeout = registry_factory, timeout
+        self.staging, self.run_id = staging, run_id
+        self.report = RunReport()
+        self.values: dict[str, Any] = {}
+        # Measured hand-over of outputs that crossed sites through staging: node -> (bytes, s).
+        self.staged: dict[str, tuple[int, float]] = {}
+        self.site_of_value: dict[str, str] = {}
+        self.consumer_sites: dict[str, set[str]] = {}
+        for p in plan.partitions:
+            for node in p.inputs:
+                self.consumer_sites.setdefault(node, set()).add(p.site)
+        self._lock = threading.Lock()
+        self._started = time.perf_counter()
+
+    def run(self) -> Any:
+        for level in dependency_levels(self.plan):
+            if len(level) == 1:
+                self.run_partition(level[0])
+                continue
+            # Independent partitions run at the same time, each on its own site.
+            with ThreadPoolExecutor(max_workers=len(level)) as pool:
+                for future in [pool.submit(self.run_partition, p) for p in level]:
+                    future.result()
+        return self.values[self.plan.result_node]
+
+    def _inputs(self, partition: Partition) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
         for node in partition.inputs:
-            value = values[node]
-            if site_of_value[node] != partition.site:
-                # Values crossing sites were computed at their source; count what moves.
-                nbytes, seconds = staged.get(node, (_nbytes(value), 0.0))
-                report.transfers.append(
-                    TransferRecord(node, site_of_value[node], partition.site, nbytes, seconds)
-                )
+            value = self.values[node]
+            if self.site_of_value[node] != partition.site:
+                # Values crossing sites were computed or staged at their source; count them.
+                nbytes, seconds = self.staged.get(node, (_nbytes(value), 0.0))
+                with self._lock:
+                    self.report.transfers.append(
+                        TransferRecord(
+                            node, self.site_of_value[node], partition.site, nbytes, seconds
+                        )
+                    )
             inputs[input_parameter(node)] = value
+        return inputs
+
+    def run_partition(self, partition: Partition) -> None:
+        started = time.perf_counter()
+        inputs = self._inputs(partition)
         # Pure scalar/array work (no data loaded, nothing lazy coming in) needs no cluster.
         needs_cluster = any(
-            graph.process_id(n) == "load_collection" for n in partition.nodes
+            self.graph.process_id(n) == "load_collection" for n in partition.nodes
         ) or any(_is_lazy(v) for v in inputs.values())
-        client = clusters.client(partition.site) if needs_cluster else None
+        client = self.clusters.client(partition.site) if needs_cluster else None
         # Implementations that compute eagerly must do it on this site's cluster.
         with _on_cluster(client):
             for output in partition.outputs:
-                sub = partition_subgraph(graph, partition, output)
-                parsed = OpenEOProcessGraph({"process_graph": sub})
-                # A fresh registry, cache and callable per output: the parser caches results.
-                cache: dict = {}
-                registry = registry_factory()
-                registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
-                func = parsed.to_callable(registry, results_cache=cache)
-                value = func(named_parameters=dict(inputs))
-                crosses_sites = any(s != partition.site for s in consumer_sites.get(output, ()))
-                if (
-                    crosses_sites
-                    and staging is not None
-                    and output != plan.result_node
-                    and isinstance(value, xr.DataArray)
-                    and client is not None
-                ):
-                    handed = stage_output(client, value, staging[partition.site], run_id, output)
-                    staged[output] = (handed.nbytes, handed.seconds)
-                    value = open_staged(handed)
-                elif crosses_sites or output == plan.result_node:
-                    compute_started = time.perf_counter()
-                    value = _compute_on(client, value, timeout)
-                    logger.info(
-                        "site %s computed %s in %.2fs (%.1f kB)",
-                        partition.site,
-                        output,
-                        time.perf_counter() - compute_started,
-                        _nbytes(value) / 1e3,
-                    )
-                values[output] = value
-                site_of_value[output] = partition.site
-        seconds = time.perf_counter() - started
-        report.site_seconds[partition.site] = report.site_seconds.get(partition.site, 0.0) + seconds
-        report.partitions.append(
-            {
-                "id": partition.id,
-                "site": partition.site,
-                "nodes": list(partition.nodes),
-                "seconds": round(seconds, 3),
-            }
-        )
-    return values[plan.result_node], report
+                value = self._evaluate(partition, output, inputs)
+                value = self._hand_over(partition, output, value, client)
+                with self._lock:
+                    self.values[output] = value
+                    self.site_of_value[output] = partition.site
+        ended = time.perf_counter()
+        with self._lock:
+            site_seconds = self.report.site_seconds
+            site_seconds[partition.site] = site_seconds.get(partition.site, 0.0) + ended - started
+            self.report.partitions.append(
+                {
+                    "id": partition.id,
+                    "site": partition.site,
+                    "nodes": list(partition.nodes),
+                    "seconds": round(ended - started, 3),
+                    "started": round(started - self._started, 3),
+                    "ended": round(ended - self._started, 3),
+                }
+            )
+
+    def _evaluate(self, partition: Partition, output: str, inputs: dict[str, Any]) -> Any:
+        sub = partition_subgraph(self.graph, partition, output)
+        parsed = OpenEOProcessGraph({"process_graph": sub})
+        # A fresh registry, cache and callable per output: the parser caches results.
+        cache: dict = {}
+        registry = self.registry_factory()
+        registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
+        func = parsed.to_callable(registry, results_cache=cache)
+        return func(named_parameters=dict(inputs))
+
+    def _hand_over(self, partition: Partition, output: str, value: Any, client) -> Any:
+        """Stage or compute an output another site (or the user) needs; else leave it lazy."""
+        is_result = output == self.plan.result_node
+        crosses_sites = any(s != partition.site for s in self.consumer_sites.get(output, ()))
+        if (
+            crosses_sites
+            and self.staging is not None
+            and not is_result
+            and isinstance(value, xr.DataArray)
+            and client is not None
+        ):
+            handed = stage_output(client, value, self.staging[partition.site], self.run_id, output)
+            with self._lock:
+                self.staged[output] = (handed.nbytes, handed.seconds)
+            return open_staged(handed)
+        if crosses_sites or is_result:
+            compute_started = time.perf_counter()
+            value = _compute_on(client, value, self.timeout)
+            logger.info(
+                "site %s computed %s in %.2fs (%.1f kB)",
+                partition.site,
+                output,
+                time.perf_counter() - compute_started,
+                _nbytes(value) / 1e3,
+            )
+        return value
 
 
 def collection_sites_for(graph: FlatGraph, sites_of: Callable[[str], list[str]]) -> Mapping:
