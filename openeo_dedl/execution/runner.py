@@ -64,6 +64,7 @@ class RunReport:
                 for site, s in self.site_seconds.items()
             },
             "transfers": [t.__dict__ for t in self.transfers],
+            "partitions": self.partitions,
         }
 
 
