@@ -1,51 +1,65 @@
-"""The FastAPI application: openEO API 1.2 under ``/openeo/1.2``."""
+"""The FastAPI application: openEO API 1.2 under ``/openeo/1.2``, discovery at the root."""
 
 from __future__ import annotations
 
-import logging
-import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from openeo_dedl.api.auth import Authenticator
-from openeo_dedl.api.errors import install_error_handlers
-from openeo_dedl.api.routers import collections, general, processes, processing
+from openeo_dedl.api.errors import ErrorAndLogMiddleware, install_error_handlers
+from openeo_dedl.api.routers import account, capabilities, collections, processes, processing
 from openeo_dedl.api.urls import API_PREFIX, api_url
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 
-logger = logging.getLogger("openeo_dedl.api")
+# Routers of the versioned API, one per openEO API area; capabilities list what they mount.
+API_ROUTERS: list[APIRouter] = [
+    capabilities.router,
+    account.router,
+    collections.router,
+    processes.router,
+    processing.router,
+]
 
+# Response headers browser clients (the openEO Web Editor) must be able to read.
 EXPOSED_HEADERS = [
     "OpenEO-Identifier",
     "Location",
     "OpenEO-Costs",
     "Link",
     "Content-Length",
+    "Content-Disposition",
     processing.USAGE_HEADER,
 ]
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
-    """The API app for ``settings``; ``backend`` is created (and closed) with the app if None."""
+    """The API app for ``settings``.
+
+    Without ``backend``, one is created when the app starts (lifespan) and closed when it stops;
+    a given ``backend`` belongs to the caller and is left open.
+    """
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        owned = backend is None
-        app.state.backend = backend or Backend(settings)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if backend is not None:
+            yield
+            return
+        app.state.backend = Backend(settings)
         try:
             yield
         finally:
-            if owned:
-                app.state.backend.close()
+            app.state.backend.close()
 
     app = FastAPI(
         title=settings.title,
         description=settings.description,
         lifespan=lifespan,
+        # The openEO API has its own spec; FastAPI's generated docs would only confuse clients.
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -55,44 +69,25 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     if backend is not None:
         app.state.backend = backend
 
-    routers = [m.router for m in (general, collections, processes, processing)]
-    for router in routers:
+    # Routers must be flat (no nested include_router): capabilities list their routes.
+    app.state.api_routers = list(API_ROUTERS)
+    for router in app.state.api_routers:
         app.include_router(router, prefix=API_PREFIX)
-    app.state.endpoints = general.implemented_endpoints(routers)
-
-    @app.get("/.well-known/openeo", include_in_schema=False)
-    def well_known(request: Request) -> dict:
-        return {
-            "versions": [
-                {
-                    "url": api_url(request, "/"),
-                    "api_version": general.API_VERSION,
-                    "production": settings.production,
-                }
-            ]
-        }
+    app.include_router(capabilities.well_known_router)
 
     @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/")
-
-    @app.middleware("http")
-    async def log_requests(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        logger.info(
-            "%s %s -> %d (%.0f ms)",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+    def root(request: Request) -> RedirectResponse:
+        # Browsers and clients given the bare host land on the capabilities.
+        return RedirectResponse(api_url(request))
 
     install_error_handlers(app)
-    # Outermost, so that error responses and preflights carry CORS headers too.
+    # Added last = outermost: preflights are answered before auth, and every response,
+    # errors and crashes included (ErrorAndLogMiddleware sits inside), carries CORS headers.
+    app.add_middleware(ErrorAndLogMiddleware)
     app.add_middleware(
         CORSMiddleware,
+        # A regex rather than "*" so that the request's origin is echoed: browsers refuse "*"
+        # together with credentials.
         allow_origin_regex=".*",
         allow_credentials=True,
         allow_methods=["*"],

@@ -1,18 +1,26 @@
 """Basic authentication with bcrypt-hashed passwords and signed, expiring access tokens.
 
-Clients exchange HTTP Basic credentials at ``GET /credentials/basic`` for a token and then send
-``Authorization: Bearer basic//<token>``. Tokens are stateless: ``<user>.<expiry>.<signature>``
-with an HMAC-SHA256 signature, so any server process holding the secret can check them.
+Clients exchange HTTP Basic credentials at ``GET /credentials/basic`` for an access token and then
+send ``Authorization: Bearer basic//<token>``. Tokens are stateless, so any server process holding
+the secret can check them::
+
+    <base64url(user id)>.<expiry, unix seconds>.<base64url(HMAC-SHA256 signature)>
+
+The signature covers a version tag, the user id, the expiry and the user's current password hash:
+changing a password (or removing the user) invalidates the user's tokens.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,23 +36,58 @@ from openeo_dedl.errors import (
     TokenInvalid,
 )
 
+logger = logging.getLogger(__name__)
+
+SECRET_FILE = "secret"
+_TOKEN_VERSION = b"openeo-dedl-token-v1"
+_MIN_SECRET_LENGTH = 32
+
 
 @dataclass(frozen=True)
 class User:
+    """An authenticated user."""
+
     user_id: str
+
+    @property
+    def name(self) -> str:
+        return self.user_id
 
 
 def load_secret(settings: Settings) -> bytes:
-    """The token-signing key: configured, or random and kept in ``<data_dir>/secret``."""
+    """The token-signing key: ``settings.token_secret``, else random and kept in the data dir.
+
+    The file is created with mode 0600 and published atomically (written to a private temporary
+    file, then hard-linked into place), so concurrent server processes agree on one secret and
+    none of them ever reads a half-written file.
+    """
     if settings.token_secret is not None:
-        return settings.token_secret.get_secret_value().encode()
-    path = Path(settings.data_dir) / "secret"
+        secret = settings.token_secret.get_secret_value()
+        if len(secret) < 16:
+            logger.warning("token_secret is shorter than 16 characters: tokens are easy to forge")
+        return secret.encode()
+    path = Path(settings.data_dir) / SECRET_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+        tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            # If another process won the race, its secret is used.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        logger.warning(
+            "%s is readable by others (mode %o): anyone reading it can forge tokens", path, mode
+        )
+    secret = path.read_text().strip()
+    if len(secret) < _MIN_SECRET_LENGTH:
+        raise RuntimeError(f"{path} holds no usable secret; delete it to generate a new one")
+    return secret.encode()
 
 
 def _b64(data: bytes) -> str:
@@ -55,6 +98,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _bcrypt_rounds(password_hash: bytes) -> int:
+    # "$2b$12$..." -> 12; unknown shapes fall back to bcrypt's default.
+    try:
+        return int(password_hash.split(b"$")[2])
+    except (IndexError, ValueError):
+        return 12
+
+
 class Authenticator:
     """Checks passwords, issues and verifies access tokens."""
 
@@ -62,59 +113,108 @@ class Authenticator:
         self._hashes = {u.username: u.password_hash.encode() for u in settings.users}
         self._secret = load_secret(settings)
         self._lifetime = settings.token_lifetime_seconds
-        # A fixed hash to compare against for unknown users, so timing does not reveal them.
-        self._dummy = bcrypt.hashpw(b"x", bcrypt.gensalt(4))
+        self._dummy_hash: bytes | None = None
 
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
+    def _dummy(self) -> bytes:
+        # Checked for unknown users, with the cost of the real hashes, so that the response time
+        # does not reveal which user names exist. Built lazily: a bcrypt hash takes ~0.25 s.
+        if self._dummy_hash is None:
+            rounds = max((_bcrypt_rounds(h) for h in self._hashes.values()), default=12)
+            self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds))
+        return self._dummy_hash
 
-    def issue_token(self, username: str) -> str:
-        payload = f"{_b64(username.encode())}.{int(time.time()) + self._lifetime}"
-        return f"{payload}.{self._sign(payload)}"
+    def _sign(self, payload: str, password_hash: bytes) -> str:
+        message = b"|".join([_TOKEN_VERSION, payload.encode(), password_hash])
+        return _b64(hmac.new(self._secret, message, hashlib.sha256).digest())
+
+    def issue_token(self, user_id: str) -> str:
+        """A fresh access token for ``user_id`` (without the ``basic//`` prefix)."""
+        payload = f"{_b64(user_id.encode())}.{int(time.time()) + self._lifetime}"
+        return f"{payload}.{self._sign(payload, self._hashes[user_id])}"
+
+    def check_password(self, username: str, password: str) -> bool:
+        stored = self._hashes.get(username)
+        try:
+            ok = bcrypt.checkpw(password.encode(), stored or self._dummy())
+        except ValueError as exc:
+            # bcrypt refuses passwords over 72 bytes, and raises on a malformed stored hash.
+            if stored is not None and "salt" in str(exc).lower():
+                logger.error("the password hash of user %r is not a bcrypt hash", username)
+            return False
+        return ok and stored is not None
 
     def check_basic(self, authorization: str | None) -> str:
-        """The user name of valid HTTP Basic credentials."""
-        if not authorization or not authorization.lower().startswith("basic "):
-            raise AuthenticationRequired("Unauthorized: HTTP Basic credentials are required.")
+        """The user name of valid HTTP Basic credentials in an ``Authorization`` header."""
+        if not authorization or not authorization.strip():
+            raise AuthenticationRequired(
+                "Unauthorized: send HTTP Basic credentials (Authorization: Basic ...)."
+            )
+        scheme, _, credentials = authorization.strip().partition(" ")
+        if scheme.lower() != "basic":
+            raise AuthenticationSchemeInvalid(
+                "Authentication method not supported: this endpoint expects HTTP Basic."
+            )
         try:
-            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-            username, _, password = decoded.partition(":")
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise CredentialsInvalid("Credentials are not correct.") from None
-        stored = self._hashes.get(username)
-        if not bcrypt.checkpw(password.encode(), stored or self._dummy) or stored is None:
+        username, colon, password = decoded.partition(":")
+        if not colon or not self.check_password(username, password):
             raise CredentialsInvalid("Credentials are not correct.")
         return username
 
     def check_bearer(self, authorization: str | None) -> User:
-        if not authorization:
+        """The user of a valid ``Bearer basic//<token>`` header."""
+        if not authorization or not authorization.strip():
             raise AuthenticationRequired("Unauthorized: this endpoint requires authentication.")
-        scheme, _, credentials = authorization.partition(" ")
+        scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":
             raise AuthenticationSchemeInvalid(
-                "Authentication method not supported: use 'Bearer basic//<token>'."
+                "Authentication method not supported: send 'Authorization: Bearer basic//<token>'"
+                " with a token from GET /credentials/basic."
             )
-        method, _, token = credentials.strip().partition("//")
-        if method != "basic":
+        credentials = credentials.strip()
+        if not credentials.startswith("basic//"):
+            # Name the method (e.g. "oidc") when there is one, never echo anything of the token.
+            method, slash, _ = credentials.partition("/")
+            named = (
+                f"Authentication method '{method}'"
+                if slash and method.isalnum() and len(method) <= 32
+                else "A bearer token without 'basic//' prefix"
+            )
             raise AuthenticationSchemeInvalid(
-                f"Authentication method '{method}' not supported: log in with basic auth."
+                f"{named} is not supported: log in with HTTP Basic at GET /credentials/basic "
+                "and send 'Bearer basic//<token>'."
             )
-        try:
-            user_b64, expiry, signature = token.split(".")
-            payload = f"{user_b64}.{expiry}"
-            valid = hmac.compare_digest(signature, self._sign(payload))
-            username = _unb64(user_b64).decode()
-            expired = int(expiry) < time.time()
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            valid, expired, username = False, False, ""
-        if not valid or expired or username not in self._hashes:
+        user_id = self._verify(credentials[len("basic//") :])
+        if user_id is None:
             raise TokenInvalid(
                 "Authorization token has expired or is invalid. Please authenticate again."
             )
-        return User(user_id=username)
+        return User(user_id=user_id)
+
+    def _verify(self, token: str) -> str | None:
+        """The user id of a valid, unexpired token, else None."""
+        parts = token.split(".")
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+            return None
+        user_b64, expiry, signature = parts
+        try:
+            user_id = _unb64(user_b64).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        stored = self._hashes.get(user_id)
+        if stored is None:
+            return None
+        expected = self._sign(f"{user_b64}.{expiry}", stored)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return None
+        if int(expiry) < time.time():
+            return None
+        return user_id
 
 
 def current_user(request: Request) -> User:
-    """FastAPI dependency: the authenticated user of a request."""
+    """FastAPI dependency: the authenticated user of a request (401/403 otherwise)."""
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.check_bearer(request.headers.get("Authorization"))

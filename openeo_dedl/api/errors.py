@@ -1,73 +1,169 @@
-"""Every error leaves the API as openEO error JSON ``{id, code, message, links}``."""
+"""Every error leaves the API as openEO error JSON ``{id, code, message, links}``.
+
+Three layers make sure no route can leak a framework error page:
+
+* exception handlers for :class:`OpenEOError`, Starlette's ``HTTPException`` (unknown path,
+  wrong method, ...) and FastAPI's ``RequestValidationError``;
+* :class:`ErrorAndLogMiddleware`, a pure ASGI middleware inside CORS that turns any other
+  exception into a generic 500 ``Internal`` (logged with its traceback and error id), so that
+  crashes carry CORS headers too and never reach Starlette's plain-text error page;
+* :func:`error_response`, the only way errors are serialised.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
+import re
+import time
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.api.urls import API_PREFIX
+from openeo_dedl.errors import Internal, NotFound, OpenEOError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("openeo_dedl.api")
 
-# openEO codes for plain HTTP errors raised by the framework itself.
+# Proprietary codes (openEO allows them) for request problems that errors.json does not name.
+BAD_REQUEST = "BadRequest"
+JSON_INVALID = "JsonInvalid"
+METHOD_NOT_ALLOWED = "MethodNotAllowed"
+
+# openEO codes for the plain HTTP errors the framework raises itself.
 _HTTP_CODES = {
-    400: "BadRequest",
+    400: BAD_REQUEST,
     401: "AuthenticationRequired",
     403: "PermissionsInsufficient",
     404: "NotFound",
-    405: "MethodNotAllowed",
+    405: METHOD_NOT_ALLOWED,
     406: "NotAcceptable",
+    408: "RequestTimeout",
     413: "PayloadTooLarge",
     415: "ContentTypeInvalid",
 }
 
-
-def error_response(
-    status: int, code: str, message: str, headers: dict | None = None
-) -> JSONResponse:
-    body = {"id": uuid.uuid4().hex, "code": code, "message": message, "links": []}
-    return JSONResponse(body, status_code=status, headers=headers)
+_VERSIONED_PATH = re.compile(r"^/openeo/([^/]+)(?:/|$)")
+_API_VERSION = API_PREFIX.rsplit("/", 1)[-1]
 
 
-def openeo_error_response(exc: OpenEOError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+def error_response(error: OpenEOError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The openEO error JSON of ``error`` with its HTTP status."""
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+def bad_request(message: str, code: str = BAD_REQUEST) -> OpenEOError:
+    """A 400 error for a malformed request (no better openEO code fits)."""
+    return OpenEOError(message, code=code, status=400)
+
+
+def _not_found(path: str) -> OpenEOError:
+    match = _VERSIONED_PATH.match(path)
+    if match and match.group(1) != _API_VERSION:
+        # A client asking for another API version should learn that, not just "not found".
+        return OpenEOError(
+            f"The requested API version '{match.group(1)}' is not supported: "
+            f"see /.well-known/openeo for the supported versions.",
+            code="UnsupportedApiVersion",
+            status=404,
+        )
+    return NotFound(f"Resource not found: {path}")
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> OpenEOError:
+    status = exc.status_code
+    if status == 404:
+        return _not_found(request.url.path)
+    if status == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return OpenEOError(
+            f"Method {request.method} is not allowed for {request.url.path}"
+            + (f"; allowed: {allowed}." if allowed else "."),
+            code=METHOD_NOT_ALLOWED,
+            status=405,
+        )
+    code = _HTTP_CODES.get(status, "Internal" if status >= 500 else BAD_REQUEST)
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else "Request failed."
+    return OpenEOError(message, code=code, status=status)
+
+
+def _describe_validation_errors(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+    return "; ".join(parts)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map OpenEOError, framework HTTP errors, validation errors and crashes to openEO JSON."""
+    """Map OpenEOError, framework HTTP errors and request validation errors to openEO JSON."""
 
     @app.exception_handler(OpenEOError)
     async def _openeo(_: Request, exc: OpenEOError) -> JSONResponse:
         if exc.status >= 500:
-            logger.error("openEO error %s: %s", exc.code, exc.message)
-        return openeo_error_response(exc)
+            # Keep the chain: an Internal raised from another exception logs that traceback.
+            logger.error("openEO error %s (%s): %s", exc.code, exc.id, exc.message, exc_info=exc)
+        return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(
-            exc.status_code, "Internal" if exc.status_code >= 500 else "BadRequest"
-        )
-        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-        if exc.status_code == 404:
-            message = "Resource not found."
-        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(_http_error(request, exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(400, "JsonInvalid", "The request body is not valid JSON.")
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in errors[:5]
+            return error_response(bad_request("The request body is not valid JSON.", JSON_INVALID))
+        return error_response(
+            bad_request(f"Invalid request: {_describe_validation_errors(errors)}")
         )
-        return error_response(400, "BadRequest", f"Invalid request: {details}")
 
-    @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
-        return error_response(500, "Internal", "Server error: an unexpected error occurred.")
+
+class ErrorAndLogMiddleware:
+    """Logs every request (method, path, status, duration) and answers crashes with openEO JSON.
+
+    Pure ASGI rather than ``@app.middleware("http")``: BaseHTTPMiddleware would let exceptions
+    pass to Starlette's outermost ServerErrorMiddleware (outside CORS, plain text body) and
+    wraps streamed responses in an extra task.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: int | None = None
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        method, path = scope.get("method", "?"), scope.get("path", "?")
+        try:
+            await self.app(scope, receive, send_and_record)
+        except Exception as exc:
+            if status is not None:
+                # Headers are out: nothing can be sent any more, let the server drop the
+                # connection (a truncated body must not look complete).
+                logger.exception("error after the response started: %s %s", method, path)
+                raise
+            error = Internal("Server error: an unexpected error occurred.")
+            logger.error("unhandled error %s on %s %s", error.id, method, path, exc_info=exc)
+            await error_response(error)(scope, receive, send_and_record)
+        finally:
+            logger.info(
+                "%s %s -> %s (%.0f ms)",
+                method,
+                path,
+                status if status is not None else "-",
+                (time.perf_counter() - started) * 1000,
+            )

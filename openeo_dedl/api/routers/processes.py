@@ -1,22 +1,22 @@
-"""Predefined processes: ``GET /processes``."""
+"""Process discovery: ``GET /processes``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 
-from openeo_dedl.api.urls import api_url
+from openeo_dedl.api.paging import Page, page_params, paginate
 
 router = APIRouter()
 
 
 @router.get("/processes")
-def list_processes(request: Request, limit: Annotated[int | None, Query(ge=1)] = None) -> dict:
+def list_processes(request: Request, page: Annotated[Page, Depends(page_params)]) -> dict:
+    """Every predefined process that really runs here, optionally paginated with ``limit``.
+
+    A plain ``def`` (worker thread): the first call loads the process registry, which is slow.
+    """
     specs = request.app.state.backend.process_specs()
-    links: list[dict] = []
-    if limit is not None and len(specs) > limit:
-        # No cursor: everything fits in memory, so "next" is the full listing.
-        links.append({"rel": "next", "href": api_url(request, "/processes")})
-        specs = specs[:limit]
-    return {"processes": specs, "links": links}
+    processes, links = paginate(specs, page, request, "/processes")
+    return {"processes": processes, "links": links}

@@ -3,54 +3,120 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
+from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+from starlette.types import Receive, Scope, Send
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.errors import ProcessGraphMissing
+from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request, process_body
+from openeo_dedl.backend import Backend, SyncResult
+from openeo_dedl.errors import OpenEOError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
+# Our usage figures (bytes moved between sites, seconds per site) for a synchronous result.
 USAGE_HEADER = "OpenEO-DEDL-Usage"
+# Headers beyond ~8 KiB are refused by common proxies: drop the per-transfer list first.
+_MAX_USAGE_HEADER = 4096
 
 
 @router.post("/validation")
-def validate(request: Request, process: Annotated[Any, Body()]) -> dict:
-    errors = request.app.state.backend.validate(process)
-    return {"errors": [{"code": e.code, "message": e.message} for e in errors]}
+async def validate(
+    request: Request, body: Annotated[Any, Depends(process_body)]
+) -> ValidationResult:
+    """Errors in a process; always 200 when the body is JSON (the spec says so).
+
+    Public: the spec makes authentication optional here and nothing in it is per user.
+    """
+    backend: Backend = request.app.state.backend
+    try:
+        errors = await run_in_threadpool(backend.validate, body)
+    except OpenEOError as exc:
+        # A validator that raises instead of returning still found a problem in the process.
+        if exc.status >= 500:
+            raise
+        errors = [exc]
+    return ValidationResult(errors=[ErrorModel.of(e) for e in errors])
+
+
+class _CleanupFileResponse(FileResponse):
+    """Sends a file, then removes its work dir, also when the client went away mid-way."""
+
+    def __init__(self, *args: Any, work_dir: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.work_dir = work_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await run_in_threadpool(shutil.rmtree, self.work_dir, True)
+
+
+def _run_sync(backend: Backend, process: dict, work_dir: Path) -> SyncResult:
+    # Cleaned up here, in the worker thread, so that nothing is removed under a running job.
+    try:
+        return backend.run_sync(process, work_dir)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+
+
+def _usage_header(usage: dict) -> str:
+    text = json.dumps(usage, separators=(",", ":"), default=str)
+    if len(text) > _MAX_USAGE_HEADER and "transfers" in usage:
+        usage = {**usage, "transfers": [], "transfers_omitted": len(usage["transfers"])}
+        text = json.dumps(usage, separators=(",", ":"), default=str)
+    return text if len(text) <= _MAX_USAGE_HEADER else "{}"
+
+
+def _costs(usage: dict) -> float | None:
+    costs = usage.get("costs")
+    if isinstance(costs, dict):
+        costs = costs.get("value")
+    return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
 @router.post("/result")
 async def compute_result(
     request: Request,
-    body: Annotated[Any, Body()],
     user: Annotated[User, Depends(current_user)],
+    body: Annotated[Any, Depends(process_body)],
 ) -> FileResponse:
-    if not isinstance(body, dict) or not isinstance(body.get("process"), dict):
-        raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
-    work_dir = Path(tempfile.mkdtemp(prefix="openeo-dedl-sync-"))
+    """Run a process synchronously and send the result file back."""
+    payload = parse_sync_request(body)
+    settings = request.app.state.settings
+    # Under the data dir, not /tmp: results can be large and /tmp is often a small tmpfs.
+    tmp_root = Path(settings.data_dir) / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="sync-", dir=tmp_root))
+    logger.info("sync run for user %s in %s", user.user_id, work_dir.name)
+    # Blocking (planning, Dask computations): in a worker thread, the event loop stays free.
+    result = await run_in_threadpool(
+        _run_sync, request.app.state.backend, payload.process_dict(), work_dir
+    )
     try:
-        result = await run_in_threadpool(
-            request.app.state.backend.run_sync, body["process"], work_dir
+        headers = {USAGE_HEADER: _usage_header(result.usage)}
+        costs = _costs(result.usage)
+        if costs is not None:
+            headers["OpenEO-Costs"] = str(costs)
+        return _CleanupFileResponse(
+            result.path,
+            media_type=result.media_type,
+            filename=Path(result.path).name,
+            headers=headers,
+            work_dir=work_dir,
         )
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
-    usage = {
-        "cross_site_bytes": result.usage.get("cross_site_bytes"),
-        "transfers": result.usage.get("transfers", []),
-        "duration": result.usage.get("duration"),
-    }
-    return FileResponse(
-        result.path,
-        media_type=result.media_type,
-        headers={USAGE_HEADER: json.dumps(usage, separators=(",", ":"))},
-        background=BackgroundTask(shutil.rmtree, work_dir, True),
-    )

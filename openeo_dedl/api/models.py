@@ -1,0 +1,197 @@
+"""Pydantic models of the openEO payloads this API reads and writes, and body parsing.
+
+Request bodies are parsed by hand (:func:`process_body`) rather than by FastAPI so that each
+failure gets the openEO error code that fits it (``JsonInvalid``, ``ProcessGraphMissing``,
+``ProcessGraphInvalid``, ...) instead of one generic validation error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+
+from openeo_dedl.api.errors import JSON_INVALID, bad_request
+from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
+
+
+class _Sparse(BaseModel):
+    """A model whose unset optional fields (None) are left out of the JSON.
+
+    The openEO schemas declare most optional fields as non-nullable, so ``"title": null``
+    would be invalid where a missing ``title`` is fine.
+    """
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler: Any) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Link(_Sparse):
+    rel: str
+    href: str
+    type: str | None = None
+    title: str | None = None
+
+
+class Endpoint(BaseModel):
+    path: str
+    methods: list[str]
+
+
+class FederationBackend(_Sparse):
+    """One site, as a back-end of the openEO Federation extension's ``federation`` object."""
+
+    url: str
+    title: str | None = None
+    description: str | None = None
+    status: Literal["online", "offline"] | None = None
+    last_status_check: str | None = None
+    last_successful_check: str | None = None
+    experimental: bool | None = None
+    deprecated: bool | None = None
+
+
+class Capabilities(_Sparse):
+    api_version: str
+    backend_version: str
+    stac_version: str
+    type: Literal["Catalog"] = "Catalog"
+    id: str
+    title: str
+    description: str
+    production: bool
+    conformsTo: list[str]  # noqa: N815 - openEO/STAC field name
+    endpoints: list[Endpoint]
+    federation: dict[str, FederationBackend] | None = None
+    links: list[Link]
+
+
+class ApiInstance(BaseModel):
+    url: str
+    api_version: str
+    production: bool
+
+
+class WellKnown(BaseModel):
+    versions: list[ApiInstance]
+
+
+class Conformance(BaseModel):
+    conformsTo: list[str]  # noqa: N815 - OGC field name
+
+
+class BasicAccessToken(BaseModel):
+    access_token: str = Field(description="Send as 'Authorization: Bearer basic//<token>'.")
+    user_id: str
+
+
+class UserData(BaseModel):
+    """``GET /me``; budget and storage are null: no limits apply (the spec asks for null)."""
+
+    user_id: str
+    name: str
+    budget: float | None = None
+    storage: dict[str, int] | None = None
+    links: list[Link] = Field(default_factory=list)
+
+
+class ErrorModel(_Sparse):
+    id: str | None = None
+    code: str
+    message: str
+    links: list[Link] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, error: OpenEOError) -> ErrorModel:
+        return cls.model_validate(error.to_dict())
+
+
+class ValidationResult(BaseModel):
+    errors: list[ErrorModel]
+
+
+class ProcessGraphWithMetadata(BaseModel):
+    """A user-defined process; only ``process_graph`` is checked here, the rest passes through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process_graph: dict[str, Any]
+
+
+class SyncResultRequest(BaseModel):
+    """Body of ``POST /result``. ``budget`` and ``plan`` are accepted and ignored (no billing)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process: ProcessGraphWithMetadata
+    budget: float | None = None
+    plan: str | None = None
+    log_level: Literal["error", "warning", "info", "debug"] | None = None
+
+    def process_dict(self) -> dict[str, Any]:
+        """The process exactly as the client sent it (extra fields included)."""
+        return self.process.model_dump(exclude_unset=True)
+
+
+_MISSING_GRAPH = "Invalid process specified. It doesn't contain a process graph."
+
+
+async def process_body(request: Request) -> Any:
+    """FastAPI dependency: the JSON request body of a process-carrying request.
+
+    Parsed whatever the Content-Type says (curl without ``-H`` sends form encoding); an empty
+    body means no process at all.
+    """
+    raw = await request.body()
+    if not raw.strip():
+        raise ProcessGraphMissing(f"{_MISSING_GRAPH} The request body is empty.")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise bad_request(
+            f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column "
+            f"{exc.colno}).",
+            JSON_INVALID,
+        ) from None
+    except UnicodeDecodeError:
+        raise bad_request("The request body is not UTF-8 encoded JSON.", JSON_INVALID) from None
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply.", JSON_INVALID) from None
+
+
+def parse_sync_request(body: Any) -> SyncResultRequest:
+    """``body`` as a :class:`SyncResultRequest`, or the openEO error that says what is wrong."""
+    try:
+        return SyncResultRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _sync_request_error(exc) from None
+
+
+def _sync_request_error(exc: ValidationError) -> OpenEOError:
+    errors = exc.errors()
+    # Report a problem with the process first: it is what the client most needs to fix.
+    error = next(
+        (e for e in errors if tuple(e.get("loc", ()))[:1] in ((), ("process",))), errors[0]
+    )
+    loc = tuple(error.get("loc", ()))
+    if loc in ((), ("process",)) or (
+        loc == ("process", "process_graph") and error["type"] == "missing"
+    ):
+        return ProcessGraphMissing(
+            f'{_MISSING_GRAPH} Send {{"process": {{"process_graph": {{...}}}}}}.'
+        )
+    if loc[:2] == ("process", "process_graph"):
+        return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
+    field = ".".join(str(p) for p in loc)
+    if loc == ("budget",):
+        return OpenEOError(
+            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+        )
+    if loc == ("plan",):
+        return OpenEOError(
+            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
+        )
+    return bad_request(f"Invalid request: {field}: {error['msg']}")

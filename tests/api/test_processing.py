@@ -1,0 +1,157 @@
+"""POST /validation and synchronous POST /result."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from openeo_dedl.backend import SyncResult
+from openeo_dedl.errors import ProcessUnsupported
+from tests.api.conftest import assert_openeo_error
+
+ADD = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
+
+
+def test_sync_result_on_the_real_backend(client, auth, settings):
+    resp = client.post("/openeo/1.2/result", json={"process": {"process_graph": ADD}}, headers=auth)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json() == 3
+    usage = json.loads(resp.headers["OpenEO-DEDL-Usage"])
+    assert usage["cross_site_bytes"]["unit"] == "bytes"
+    assert "OpenEO-Costs" not in resp.headers  # no number, no header
+    assert list((settings.data_dir / "tmp").iterdir()) == []  # work dir gone
+
+
+def test_sync_result_errors_from_the_real_backend(client, auth):
+    pg = {"a": {"process_id": "frobnicate", "arguments": {}, "result": True}}
+    resp = client.post("/openeo/1.2/result", json={"process": {"process_graph": pg}}, headers=auth)
+    assert_openeo_error(resp, 400, "ProcessUnsupported")
+    load = {
+        "l": {
+            "process_id": "load_collection",
+            "arguments": {"id": "NOPE", "spatial_extent": None, "temporal_extent": None},
+            "result": True,
+        }
+    }
+    resp = client.post(
+        "/openeo/1.2/result", json={"process": {"process_graph": load}}, headers=auth
+    )
+    assert_openeo_error(resp, 404, "CollectionNotFound")
+
+
+def test_result_runs_in_a_worker_thread_and_cleans_up(stub, stub_client, stub_auth):
+    threads = []
+
+    def run(process, work_dir):
+        threads.append(threading.current_thread())
+        (work_dir / "scratch.bin").write_bytes(b"x" * 10)
+        return stub.write_json_result(process, work_dir)
+
+    stub.on_run = run
+    process = {"process_graph": ADD, "id": "my_add", "x-extra": {"keep": True}}
+    resp = stub_client.post(
+        "/openeo/1.2/result", headers=stub_auth, json={"process": process, "budget": 3, "custom": 1}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"ok": True}
+    assert 'filename="result.json"' in resp.headers["Content-Disposition"]
+    sent, work_dir = stub.run_calls[0]
+    assert sent == process  # passed through exactly, extra fields included
+    assert not work_dir.exists()
+    assert work_dir.parent == stub.settings.data_dir / "tmp"
+    assert threads[0] is not threading.main_thread()
+    assert threads[0].name != "MainThread"
+
+
+def test_work_dir_is_removed_when_the_run_fails(stub, stub_client, stub_auth):
+    def fail(process, work_dir):
+        (work_dir / "partial.tif").write_bytes(b"x")
+        raise ProcessUnsupported("nope")
+
+    stub.on_run = fail
+    resp = stub_client.post(
+        "/openeo/1.2/result", headers=stub_auth, json={"process": {"process_graph": ADD}}
+    )
+    assert_openeo_error(resp, 400, "ProcessUnsupported")
+    assert not stub.work_dirs[0].exists()
+
+    stub.on_run = lambda process, work_dir: 1 / 0
+    resp = stub_client.post(
+        "/openeo/1.2/result", headers=stub_auth, json={"process": {"process_graph": ADD}}
+    )
+    assert_openeo_error(resp, 500, "Internal")
+    assert not stub.work_dirs[1].exists()
+
+
+def test_costs_header_only_with_a_number(stub, stub_client, stub_auth):
+    def with_costs(costs):
+        def run(process, work_dir):
+            result = stub.write_json_result(process, work_dir)
+            return SyncResult(result.path, result.media_type, usage={"costs": costs})
+
+        return run
+
+    for costs, header in [
+        (1.5, "1.5"),
+        ({"value": 2, "unit": "EUR"}, "2"),
+        ("free", None),
+        (True, None),
+    ]:
+        stub.on_run = with_costs(costs)
+        resp = stub_client.post(
+            "/openeo/1.2/result", headers=stub_auth, json={"process": {"process_graph": ADD}}
+        )
+        assert resp.status_code == 200
+        assert resp.headers.get("OpenEO-Costs") == header, costs
+
+
+def test_huge_usage_is_trimmed_for_the_header(stub, stub_client, stub_auth):
+    def run(process, work_dir):
+        result = stub.write_json_result(process, work_dir)
+        transfers = [
+            {"node": f"n{i}", "from_site": "lumi", "to_site": "central", "bytes": i}
+            for i in range(1000)
+        ]
+        usage = {"cross_site_bytes": {"value": 5, "unit": "bytes"}, "transfers": transfers}
+        return SyncResult(result.path, result.media_type, usage=usage)
+
+    stub.on_run = run
+    resp = stub_client.post(
+        "/openeo/1.2/result", headers=stub_auth, json={"process": {"process_graph": ADD}}
+    )
+    usage = json.loads(resp.headers["OpenEO-DEDL-Usage"])
+    assert usage["cross_site_bytes"]["value"] == 5
+    assert usage["transfers"] == [] and usage["transfers_omitted"] == 1000
+
+
+def test_validation_is_public_and_always_200(client):
+    resp = client.post("/openeo/1.2/validation", json={"process_graph": ADD})
+    assert resp.status_code == 200 and resp.json() == {"errors": []}
+    missing = {"p": {"process_id": "add", "arguments": {"x": 1}, "result": True}}
+    errors = client.post("/openeo/1.2/validation", json={"process_graph": missing}).json()["errors"]
+    assert [e["code"] for e in errors] == ["ProcessParameterRequired"]
+    for body in ({}, [], None, "text"):
+        resp = client.post("/openeo/1.2/validation", content=json.dumps(body))
+        assert resp.status_code == 200
+        assert [e["code"] for e in resp.json()["errors"]] == ["ProcessGraphMissing"]
+
+
+def test_validation_accepts_json_without_a_json_content_type(client):
+    resp = client.post(
+        "/openeo/1.2/validation",
+        content=json.dumps({"process_graph": ADD}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.json() == {"errors": []}
+
+
+def test_validation_that_raises_a_user_error_still_answers_200(stub, stub_client):
+    stub.validate_result = ProcessUnsupported("raised, not returned")
+    resp = stub_client.post("/openeo/1.2/validation", json={"process_graph": ADD})
+    assert resp.status_code == 200
+    assert resp.json()["errors"][0]["code"] == "ProcessUnsupported"
+    stub.validate_result = RuntimeError("bug")
+    assert_openeo_error(
+        stub_client.post("/openeo/1.2/validation", json={"process_graph": ADD}), 500, "Internal"
+    )
