@@ -25,3 +25,13 @@ def demo_catalog_dir() -> Path:
 
     out = REPO / "var" / "test-demo-catalog"
     return generate_demo_catalog(out, size="small").parent
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_dask_scheduler():
+    """A distributed Client made the default in one test must not be another test's scheduler."""
+    yield
+    import dask
+
+    dask.config.config.pop("scheduler", None)
+    dask.config.config.pop("shuffle", None)
