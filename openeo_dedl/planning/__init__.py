@@ -1,14 +1,37 @@
 """Pure planning: flat process-graph JSON (+ catalog facts) in, a site plan out. No I/O."""
 
+from openeo_dedl.planning.estimate import Estimate, Estimator
+from openeo_dedl.planning.facts import BandFacts, CollectionFacts, ItemFacts
 from openeo_dedl.planning.graph import FlatGraph
-from openeo_dedl.planning.partition import Partition, Plan, Transfer, plan_process_graph
+from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT, MERGE_PROCESS
+from openeo_dedl.planning.partition import (
+    MAX_PARTITION_DEPTH,
+    Partition,
+    Plan,
+    Transfer,
+    plan_process_graph,
+    plan_single_site,
+)
+from openeo_dedl.planning.split import SplitLoad
+from openeo_dedl.planning.udp import inline_user_processes
 from openeo_dedl.planning.validate import validate_process_graph
 
 __all__ = [
+    "ITEM_SITE_ARGUMENT",
+    "MAX_PARTITION_DEPTH",
+    "MERGE_PROCESS",
+    "BandFacts",
+    "CollectionFacts",
+    "Estimate",
+    "Estimator",
     "FlatGraph",
+    "ItemFacts",
     "Partition",
     "Plan",
+    "SplitLoad",
     "Transfer",
+    "inline_user_processes",
     "plan_process_graph",
+    "plan_single_site",
     "validate_process_graph",
 ]

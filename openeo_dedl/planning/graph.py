@@ -78,6 +78,9 @@ class FlatGraph:
                 f"A process graph needs exactly one result node, found {len(results)}."
             )
         self.result_node: str = results[0]
+        # Adjacency as plain lists: planning asks for them for every node, several times.
+        self._producers = {n: list(self.dag.predecessors(n)) for n in self.dag.nodes}
+        self._consumers = {n: list(self.dag.successors(n)) for n in self.dag.nodes}
 
     def process_id(self, node_id: str) -> str:
         return self.nodes[node_id]["process_id"]
@@ -86,10 +89,12 @@ class FlatGraph:
         return self.nodes[node_id].get("arguments", {})
 
     def producers(self, node_id: str) -> list[str]:
-        return list(self.dag.predecessors(node_id))
+        """Nodes whose values ``node_id`` uses (do not modify the list)."""
+        return self._producers[node_id]
 
     def consumers(self, node_id: str) -> list[str]:
-        return list(self.dag.successors(node_id))
+        """Nodes that use the value of ``node_id`` (do not modify the list)."""
+        return self._consumers[node_id]
 
     def topological_order(self) -> list[str]:
         # Lexicographic tie-breaking keeps plans stable for the same graph.

@@ -1,32 +1,30 @@
-"""Site labels and partitions of a process graph.
+"""From a flat process graph and collection facts to a :class:`Plan` (pure, no I/O).
 
-A first, simple placement: ``load_collection`` runs at its collection's site; a node whose
-inputs all come from one site runs there; where sites meet, the node runs at the site of its
-un-reduced inputs (they are the large ones), so that only reduced cubes cross sites. The
-cost-based planner refines this rule; the partition structure stays.
+Steps: inline user-defined processes → label loads (replicas, item-level splits; see split.py) →
+estimate every node's output size (estimate.py) → place every node (place.py) → cut the graph
+into partitions (connected nodes of one site, in dependency order, none deeper than
+``MAX_PARTITION_DEPTH``) → list the transfers between sites with their estimated bytes.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+import networkx as nx
+
+from openeo_dedl.planning.estimate import Estimate, Estimator
+from openeo_dedl.planning.facts import CollectionFacts
 from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
+from openeo_dedl.planning.split import SplitLoad, label_loads
+from openeo_dedl.planning.udp import inline_user_processes
 
-# Processes whose output is much smaller than their input: once data passed one, it may move.
-REDUCING_PROCESSES = frozenset(
-    {
-        "reduce_dimension",
-        "reduce_spatial",
-        "aggregate_temporal",
-        "aggregate_temporal_period",
-        "aggregate_spatial",
-        "resample_spatial",
-        "resample_cube_spatial",
-        "resample_cube_temporal",
-    }
-)
+# openeo-pg-parser-networkx parses chains deeper than ~127 nodes wrongly (without an error); the
+# runner parses one sub-graph per partition output, so no partition may contain a longer path.
+MAX_PARTITION_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class Partition:
 
     id: str
     site: str
-    nodes: tuple[str, ...]
+    nodes: tuple[str, ...]  # in topological order
     # Nodes of this partition whose values other partitions (or the user) need.
     outputs: tuple[str, ...]
     # Nodes of other partitions whose values this partition needs.
@@ -44,132 +42,297 @@ class Partition:
 
 @dataclass(frozen=True)
 class Transfer:
-    """A partition output moving from one site to another."""
+    """A partition output that must reach another site (moved once, however many use it)."""
 
     node: str
     from_partition: str
-    to_partition: str
+    to_partitions: tuple[str, ...]
     from_site: str
     to_site: str
+    bytes: int  # estimated
 
 
 @dataclass(frozen=True)
 class Plan:
+    """Where every node runs, in which partitions, and what moves between sites."""
+
     node_sites: Mapping[str, str]
     partitions: tuple[Partition, ...]  # in dependency order
     transfers: tuple[Transfer, ...]
     result_node: str
-    result_site: str
+    result_site: str  # where the result node runs, i.e. where the result is saved
+    # The graph that runs: the user's graph after inlining user processes and splitting loads.
+    graph: FlatGraph = field(repr=False, compare=False)
+    node_bytes: Mapping[str, int] = field(default_factory=dict, repr=False)
+    planned_bytes: int = 0  # estimated bytes crossing sites (sum of the transfers)
+    naive_bytes: int = 0  # estimate for shipping all raw inputs to one site (naive_site)
+    naive_site: str = ""
+    strategy: str = "cost"
+    load_options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    splits: tuple[SplitLoad, ...] = ()
 
     def to_dict(self) -> dict:
+        """JSON-ready form (for the CLI, usage and, later, ``GET /jobs/{id}/estimate``)."""
+        part_bytes = {
+            p.id: sum(self.node_bytes.get(n, 0) for n in p.outputs) for p in self.partitions
+        }
         return {
             "result_node": self.result_node,
             "result_site": self.result_site,
+            "strategy": self.strategy,
+            "estimated_bytes": {
+                "planned": self.planned_bytes,
+                "naive": self.naive_bytes,
+                "naive_site": self.naive_site,
+            },
             "node_sites": dict(self.node_sites),
-            "partitions": [asdict(p) for p in self.partitions],
+            "partitions": [
+                {**asdict(p), "output_bytes": part_bytes[p.id]} for p in self.partitions
+            ],
             "transfers": [asdict(t) for t in self.transfers],
+            "loads": [
+                {"node": n, "sites": list(s), "site": self.node_sites[n]}
+                for n, s in self.load_options.items()
+            ],
+            "splits": [s.to_dict() for s in self.splits],
+            "node_bytes": dict(self.node_bytes),
         }
 
 
-def _choose_site(candidates: dict[str, float], default_site: str) -> str:
-    best = max(candidates.values())
-    tied = sorted(s for s, w in candidates.items() if w == best)
-    return default_site if default_site in tied else tied[0]
+def _as_facts(collections: Mapping[str, CollectionFacts | Sequence[str]]):
+    return {
+        cid: value if isinstance(value, CollectionFacts) else CollectionFacts.at(cid, *value)
+        for cid, value in collections.items()
+    }
 
 
-def assign_sites(
-    graph: FlatGraph, collection_sites: Mapping[str, Sequence[str]], default_site: str
-) -> dict[str, str]:
-    """The site of every node of the top-level graph (callbacks go with their parent node)."""
-    order = graph.topological_order()
-    sites: dict[str, str] = {}
-    reduced: dict[str, bool] = {}
+def _candidate_sites(
+    sites: Sequence[str] | None,
+    facts: Mapping[str, CollectionFacts],
+    options: Mapping[str, tuple[str, ...]],
+    result_site: str,
+) -> list[str]:
+    ordered: dict[str, None] = dict.fromkeys(sites or ())
+    ordered.setdefault(result_site)
+    for opts in options.values():
+        for s in opts:
+            ordered.setdefault(s)
+    return list(ordered)
+
+
+def estimate_sizes(
+    graph: FlatGraph, order: Sequence[str], estimator: Estimator
+) -> dict[str, Estimate]:
+    """Every node's output estimate, producers first."""
+    estimates: dict[str, Estimate] = {}
     for node_id in order:
-        pid = graph.process_id(node_id)
-        producers = graph.producers(node_id)
-        if pid == "load_collection":
-            cid = graph.arguments(node_id).get("id")
-            options = collection_sites.get(cid) if isinstance(cid, str) else None
-            sites[node_id] = options[0] if options else default_site
-            reduced[node_id] = False
-            continue
-        weights: dict[str, float] = defaultdict(float)
-        for p in producers:
-            if p in sites:
-                # An un-reduced input weighs like a hundred reduced ones.
-                weights[sites[p]] += 1.0 if reduced[p] else 100.0
-        if weights:
-            sites[node_id] = _choose_site(weights, default_site)
-        reduced[node_id] = pid in REDUCING_PROCESSES or all(reduced[p] for p in producers)
-    # Nodes fed by no data (constants, arrays) go where their first consumer runs.
-    for node_id in reversed(order):
-        if node_id not in sites:
-            consumers = [c for c in graph.consumers(node_id) if c in sites]
-            sites[node_id] = sites[consumers[0]] if consumers else default_site
-    return sites
+        inputs = {p: estimates[p] for p in graph.producers(node_id)}
+        estimates[node_id] = estimator.estimate(
+            graph.process_id(node_id), graph.arguments(node_id), inputs
+        )
+    return estimates
 
 
 def plan_process_graph(
     process_graph: dict | FlatGraph,
-    collection_sites: Mapping[str, Sequence[str]],
-    default_site: str,
+    collections: Mapping[str, CollectionFacts | Sequence[str]],
+    result_site: str,
+    *,
+    sites: Sequence[str] | None = None,
+    user_processes: Mapping[str, dict] | None = None,
+    max_depth: int = MAX_PARTITION_DEPTH,
 ) -> Plan:
     """Place and partition a flat process graph.
 
-    Partitions are keyed by (site, stage), where a node's stage counts the site changes on the
-    longest path leading to it: an edge between sites always goes to a later stage and an edge
-    within a site never to an earlier one, so the partition graph is acyclic by construction.
+    ``collections`` maps collection id → :class:`CollectionFacts` (or just its sites);
+    ``result_site`` is where results are delivered (ties go there; unknown collections run
+    there); ``sites`` lists all sites in order of preference (default: those that occur).
     """
-    graph = process_graph if isinstance(process_graph, FlatGraph) else FlatGraph(process_graph)
-    sites = assign_sites(graph, collection_sites, default_site)
+    if user_processes:
+        nodes = process_graph.nodes if isinstance(process_graph, FlatGraph) else process_graph
+        process_graph = inline_user_processes(nodes, user_processes)
+    if not isinstance(process_graph, FlatGraph):
+        process_graph = FlatGraph(process_graph)
+    facts = _as_facts(collections)
+    estimator = Estimator(facts)
+    labels = label_loads(process_graph, facts, estimator, result_site)
+    graph = labels.graph
     order = graph.topological_order()
+    estimates = estimate_sizes(graph, order, estimator)
+    sizes = _capped({n: e.nbytes for n, e in estimates.items()}, graph)
+    candidates = _candidate_sites(sites, facts, labels.options, result_site)
+    placement = place(graph, order, sizes, labels.options, candidates, result_site)
+    partitions = make_partitions(graph, order, placement.sites, max_depth)
+    transfers = make_transfers(graph, partitions, placement.sites, sizes)
+    return Plan(
+        node_sites=placement.sites,
+        partitions=partitions,
+        transfers=transfers,
+        result_node=graph.result_node,
+        result_site=placement.sites[graph.result_node],
+        graph=graph,
+        node_bytes={n: _int(b) for n, b in sizes.items()},
+        planned_bytes=sum(t.bytes for t in transfers),
+        naive_bytes=_int(placement.naive_bytes),
+        naive_site=placement.naive_site,
+        strategy=placement.strategy,
+        load_options=dict(labels.options),
+        splits=labels.splits,
+    )
+
+
+def plan_single_site(graph: FlatGraph, site: str, max_depth: int = MAX_PARTITION_DEPTH) -> Plan:
+    """Everything of ``graph`` (as planned, e.g. ``Plan.graph``) at one site: the reference a
+    partitioned plan must agree with, and a way to run a graph without placement."""
+    order = graph.topological_order()
+    sites = dict.fromkeys(order, site)
+    partitions = make_partitions(graph, order, sites, max_depth)
+    return Plan(
+        node_sites=sites,
+        partitions=partitions,
+        transfers=(),
+        result_node=graph.result_node,
+        result_site=site,
+        graph=graph,
+        strategy=f"single-site:{site}",
+    )
+
+
+def _int(value: float) -> int:
+    return int(math.ceil(value)) if math.isfinite(value) else 2**63 - 1
+
+
+def _capped(sizes: Mapping[str, float], graph: FlatGraph) -> dict[str, float]:
+    """Reductions never grow their data: cap each one at its largest input."""
+    capped = dict(sizes)
+    for node_id, size in sizes.items():
+        if graph.process_id(node_id) in PINNED_REDUCTIONS:
+            inputs = [sizes[p] for p in graph.producers(node_id)]
+            if inputs:
+                capped[node_id] = min(size, max(inputs))
+    return capped
+
+
+def make_partitions(
+    graph: FlatGraph,
+    order: Sequence[str],
+    node_sites: Mapping[str, str],
+    max_depth: int = MAX_PARTITION_DEPTH,
+) -> tuple[Partition, ...]:
+    """Partitions of placed nodes: connected, one site, acyclic, in dependency order.
+
+    A node's *stage* counts the site changes on the longest path to it; nodes whose consumers
+    all run at their site move up to their consumers' stage (so a load feeding a later merge
+    joins the merge's partition). An edge between sites always goes to a later stage and an
+    edge within a site never to an earlier one, so groups of equal (stage, site) form an
+    acyclic quotient graph. Each group is then cut by depth into layers of at most
+    ``max_depth`` nodes on any path (edges never go to an earlier layer), and each layer into
+    its connected components.
+    """
+    position = {n: i for i, n in enumerate(order)}
     stage: dict[str, int] = {}
     for node_id in order:
         stage[node_id] = max(
-            (stage[p] + (sites[p] != sites[node_id]) for p in graph.producers(node_id)), default=0
+            (stage[p] + (node_sites[p] != node_sites[node_id]) for p in graph.producers(node_id)),
+            default=0,
         )
-    # Pull nodes forward to their consumers' stage when those all run at the same site, so that
-    # e.g. a load feeding a later cross-site merge joins the merge's partition.
     for node_id in reversed(order):
         consumers = graph.consumers(node_id)
-        if consumers and all(sites[c] == sites[node_id] for c in consumers):
+        if consumers and all(node_sites[c] == node_sites[node_id] for c in consumers):
             stage[node_id] = min(stage[c] for c in consumers)
-    groups: dict[tuple[int, str], list[str]] = defaultdict(list)
+
+    depth: dict[str, int] = {}
+    key: dict[str, tuple[int, int, str]] = {}
     for node_id in order:
-        groups[(stage[node_id], sites[node_id])].append(node_id)
-    keys = sorted(groups)
-    partition_of = {n: f"p{i}" for i, key in enumerate(keys) for n in groups[key]}
+        group = (stage[node_id], node_sites[node_id])
+        depth[node_id] = 1 + max(
+            (depth[p] for p in graph.producers(node_id) if (stage[p], node_sites[p]) == group),
+            default=0,
+        )
+        key[node_id] = (group[0], (depth[node_id] - 1) // max_depth, group[1])
+
+    # Connected components within each key (union-find over edges inside a key).
+    parent = {n: n for n in order}
+
+    def find(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for node_id in order:
+        for p in graph.producers(node_id):
+            if key[p] == key[node_id]:
+                a, b = find(p), find(node_id)
+                if a != b:
+                    # Keep the earliest node as the representative: stable partition order.
+                    if position[a] < position[b]:
+                        parent[b] = a
+                    else:
+                        parent[a] = b
+    members: dict[str, list[str]] = defaultdict(list)
+    for node_id in order:
+        members[find(node_id)].append(node_id)
+
+    quotient = nx.DiGraph()
+    quotient.add_nodes_from(members)
+    for node_id in order:
+        for p in graph.producers(node_id):
+            a, b = find(p), find(node_id)
+            if a != b:
+                quotient.add_edge(a, b)
+    ranked = list(
+        nx.lexicographical_topological_sort(
+            quotient, key=lambda r: (key[r][0], key[r][1], position[r])
+        )
+    )
 
     partitions = []
-    transfers = []
-    for i, key in enumerate(keys):
+    part_of = {}
+    for i, root in enumerate(ranked):
+        for n in members[root]:
+            part_of[n] = f"p{i}"
+    for i, root in enumerate(ranked):
+        nodes = members[root]
         pid = f"p{i}"
-        members = groups[key]
-        member_set = set(members)
-        inputs = sorted({p for n in members for p in graph.producers(n) if p not in member_set})
+        inputs = sorted(
+            {p for n in nodes for p in graph.producers(n) if part_of[p] != pid},
+            key=position.__getitem__,
+        )
         outputs = [
             n
-            for n in members
+            for n in nodes
             if n == graph.result_node
             or not graph.consumers(n)
-            or any(c not in member_set for c in graph.consumers(n))
+            or any(part_of[c] != pid for c in graph.consumers(n))
         ]
-        partitions.append(Partition(pid, key[1], tuple(members), tuple(outputs), tuple(inputs)))
-        for producer in inputs:
-            transfers.append(
-                Transfer(
-                    node=producer,
-                    from_partition=partition_of[producer],
-                    to_partition=pid,
-                    from_site=sites[producer],
-                    to_site=key[1],
-                )
-            )
-    transfers = [t for t in transfers if t.from_site != t.to_site]
-    return Plan(
-        node_sites=sites,
-        partitions=tuple(partitions),
-        transfers=tuple(transfers),
-        result_node=graph.result_node,
-        result_site=sites[graph.result_node],
+        partitions.append(
+            Partition(pid, node_sites[nodes[0]], tuple(nodes), tuple(outputs), tuple(inputs))
+        )
+    return tuple(partitions)
+
+
+def make_transfers(
+    graph: FlatGraph,
+    partitions: Sequence[Partition],
+    node_sites: Mapping[str, str],
+    sizes: Mapping[str, float],
+) -> tuple[Transfer, ...]:
+    """One transfer per (partition output, other site that needs it)."""
+    part_of = {n: p.id for p in partitions for n in p.nodes}
+    needed: dict[tuple[str, str], list[str]] = {}
+    for p in partitions:
+        for node in p.inputs:
+            if node_sites[node] != p.site:
+                needed.setdefault((node, p.site), []).append(p.id)
+    return tuple(
+        Transfer(
+            node=node,
+            from_partition=part_of[node],
+            to_partitions=tuple(to),
+            from_site=node_sites[node],
+            to_site=site,
+            bytes=_int(sizes[node]),
+        )
+        for (node, site), to in needed.items()
     )

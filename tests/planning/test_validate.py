@@ -65,3 +65,26 @@ def test_disabled_processes_are_not_offered():
     specs = available_specs()
     assert "run_udf" not in specs
     assert {"load_collection", "save_result", "reduce_dimension", "mask"} <= set(specs)
+
+
+def test_planner_only_names_are_refused_in_user_graphs():
+    from openeo_dedl.planning import ITEM_SITE_ARGUMENT, MERGE_PROCESS
+
+    load = {
+        "process_id": "load_collection",
+        "arguments": {
+            "id": "X",
+            "spatial_extent": None,
+            "temporal_extent": None,
+            ITEM_SITE_ARGUMENT: "lumi",
+        },
+    }
+    merge = {
+        "process_id": MERGE_PROCESS,
+        "arguments": {"cube1": {"from_node": "l"}, "cube2": {"from_node": "l"}},
+        "result": True,
+    }
+    assert sorted(codes({"l": load, "m": merge})) == [
+        "ProcessParameterUnsupported",
+        "ProcessUnsupported",
+    ]

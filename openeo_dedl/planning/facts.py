@@ -1,0 +1,86 @@
+"""Plain facts about collections for the planner, gathered elsewhere (the planner does no I/O).
+
+:class:`CollectionFacts` is built by the execution layer from the catalog (see
+``openeo_dedl/execution/facts.py``); tests and benchmarks build it by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+BBox = tuple[float, float, float, float]  # west, south, east, north
+
+# openEO dimension kinds → the names a cube uses unless its collection says otherwise.
+DEFAULT_DIMENSIONS: Mapping[str, str] = {"x": "x", "y": "y", "t": "t", "bands": "bands"}
+
+
+@dataclass(frozen=True)
+class BandFacts:
+    name: str
+    dtype: str = "float32"
+    nodata: float | int | None = None
+
+    @property
+    def itemsize(self) -> int:
+        try:
+            return int(np.dtype(self.dtype).itemsize)
+        except TypeError:
+            return 4
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """Where one item lives and what it covers."""
+
+    # Sites holding the item; the first is where it is read (the runner uses the same rule).
+    sites: tuple[str, ...]
+    bbox: BBox | None = None  # WGS84
+    time: datetime | None = None  # the item's time label (``datetime``, else its start)
+
+    @property
+    def site(self) -> str:
+        return self.sites[0]
+
+
+@dataclass(frozen=True)
+class CollectionFacts:
+    """What the planner knows about one collection. Every size field is optional."""
+
+    id: str
+    # Sites holding the whole collection (replicas when several), first preferred.
+    sites: tuple[str, ...]
+    bbox: BBox | None = None  # WGS84 footprint
+    crs: str | None = None  # native CRS, e.g. "EPSG:32642"
+    native_bbox: BBox | None = None  # footprint in ``crs`` units
+    resolution: tuple[float, float] | None = None  # native pixel size (x, y) in ``crs`` units
+    # Time labels, sorted; None when unknown (then ``time_count`` may say how many there are).
+    times: tuple[datetime, ...] | None = None
+    time_count: int | None = None
+    bands: tuple[BandFacts, ...] = ()
+    # Per-item sites and footprints; None when the catalog cannot list the items cheaply.
+    items: tuple[ItemFacts, ...] | None = None
+    # openEO dimension kind ("x", "y", "t", "bands") → the dimension's name in this collection.
+    dimensions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DIMENSIONS))
+
+    @property
+    def shape(self) -> tuple[int, int] | None:
+        """Native (width, height) in pixels of the whole footprint, when known."""
+        if self.native_bbox is None or self.resolution is None:
+            return None
+        w, s, e, n = self.native_bbox
+        rx, ry = self.resolution
+        if rx <= 0 or ry <= 0:
+            return None
+        return max(1, round((e - w) / rx)), max(1, round((n - s) / ry))
+
+    def band(self, name: str) -> BandFacts | None:
+        return next((b for b in self.bands if b.name == name), None)
+
+    @staticmethod
+    def at(collection_id: str, *sites: str) -> CollectionFacts:
+        """Facts with nothing but the sites (sizes fall back to defaults)."""
+        return CollectionFacts(id=collection_id, sites=tuple(sites))

@@ -1,0 +1,285 @@
+"""Site labels of loads: replicas, and item-level splits rewritten into per-site loads.
+
+A ``load_collection`` may run at every site that holds all the items it reads (replicas; the
+placement picks one). When no site holds them all, the load is split: one load per site, each
+reading only the items whose *first* site (``federation:backends``) is that site, combined by a
+merge node. The graph is rewritten as follows (``L`` the user's load, ``s`` a site):
+
+- ``L__s``: ``load_collection`` with L's arguments plus ``dedl_item_site: s``. The runner reads only
+  the items first held at ``s``, on the grid the whole load would have (same extent, resolution
+  and CRS), so the parts line up.
+- When the sites hold disjoint time steps (a *temporal* split), the chain of per-time-step nodes
+  that follows L (filters, ``apply``, reductions over bands, ``resample_spatial``, ...) is copied
+  per site (``N__s``), so this work runs at each site before anything moves; a following
+  ``reduce_dimension`` over time with ``min``, ``max`` or ``sum`` is copied too (a partial
+  reduction, combined at the merge).
+- The last node of that chain (or L itself) keeps its id and becomes ``dedl_merge_sites(cube1,
+  cube2, combine)``; with more than two sites, a chain of merges (``N__merge1`` ...).
+  ``combine`` is ``concat`` (along time), ``first`` (first valid value per element, for parts on
+  the same grid: spatial splits) or the partial reduction's ``min``/``max``/``sum``.
+
+Consumers of L (or of the last copied node) keep referring to the same id, now the merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from openeo_dedl.planning import extents as ext
+from openeo_dedl.planning.estimate import Estimator
+from openeo_dedl.planning.facts import CollectionFacts
+from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.internal import (
+    COMBINE_CONCAT,
+    COMBINE_FIRST,
+    COMBINE_REDUCERS,
+    ITEM_SITE_ARGUMENT,
+    MERGE_PROCESS,
+)
+
+# Processes that work on each time step on its own: with parts holding disjoint time steps they
+# give the same result per part as on the whole (unless they touch the time dimension).
+PER_TIME_STEP = frozenset(
+    {
+        "filter_bands",
+        "filter_bbox",
+        "filter_spatial",
+        "filter_temporal",
+        "apply",
+        "apply_dimension",
+        "reduce_dimension",
+        "rename_labels",
+        "ndvi",
+        "resample_spatial",
+        "mask_polygon",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SplitLoad:
+    """A load whose items live at several sites, as rewritten into per-site parts."""
+
+    node: str  # the user's load_collection node
+    collection: str
+    kind: str  # "temporal" (disjoint time steps per site) or "spatial"
+    parts: tuple[tuple[str, str], ...]  # (site, per-site load node)
+    pushed_down: tuple[str, ...]  # user nodes copied per site before the merge
+    merge_node: str  # the node holding the combined value ("" when one site was left)
+    combine: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["parts"] = [{"site": s, "node": n} for s, n in self.parts]
+        d["pushed_down"] = list(self.pushed_down)
+        return d
+
+
+@dataclass(frozen=True)
+class LoadLabels:
+    graph: FlatGraph  # the graph after splits (the input graph when nothing was split)
+    options: Mapping[str, tuple[str, ...]]  # load node → sites it may run at (first preferred)
+    splits: tuple[SplitLoad, ...]
+
+
+def _ordered_sites(sites, facts: CollectionFacts) -> list[str]:
+    rank = {s: i for i, s in enumerate(facts.sites)}
+    return sorted(set(sites), key=lambda s: (rank.get(s, len(rank)), s))
+
+
+def _decomposable_reducer(reducer) -> str | None:
+    """The process of a one-node reducer over ``data`` that can be combined from parts."""
+    if not isinstance(reducer, dict) or not isinstance(reducer.get("process_graph"), dict):
+        return None
+    nodes = list(reducer["process_graph"].values())
+    if len(nodes) != 1 or not isinstance(nodes[0], dict):
+        return None
+    node = nodes[0]
+    args = node.get("arguments") or {}
+    if node.get("process_id") not in COMBINE_REDUCERS or args.get("data") != {
+        "from_parameter": "data"
+    }:
+        return None
+    if set(args) - {"data", "ignore_nodata"} or args.get("ignore_nodata", True) is not True:
+        return None
+    return node["process_id"]
+
+
+def _kind(facts: CollectionFacts, dimension) -> str | None:
+    for kind, name in facts.dimensions.items():
+        if name == dimension:
+            return kind
+    return None
+
+
+def _touches_time(facts: CollectionFacts, process_id: str, args: Mapping) -> bool:
+    along = process_id in ("reduce_dimension", "apply_dimension", "rename_labels")
+    if along and _kind(facts, args.get("dimension")) == "t":
+        return True
+    return process_id == "apply_dimension" and _kind(facts, args.get("target_dimension")) == "t"
+
+
+class _Ids:
+    def __init__(self, taken):
+        self.taken = set(taken)
+
+    def fresh(self, base: str) -> str:
+        candidate, i = base, 1
+        while candidate in self.taken:
+            i += 1
+            candidate = f"{base}_{i}"
+        self.taken.add(candidate)
+        return candidate
+
+
+def _with_refs(arguments, mapping: Mapping[str, str]):
+    """``arguments`` with ``from_node`` references renamed (not entering callbacks)."""
+    if isinstance(arguments, dict):
+        if set(arguments) == {"from_node"}:
+            return {"from_node": mapping.get(arguments["from_node"], arguments["from_node"])}
+        if "process_graph" in arguments:
+            return arguments
+        return {k: _with_refs(v, mapping) for k, v in arguments.items()}
+    if isinstance(arguments, list):
+        return [_with_refs(v, mapping) for v in arguments]
+    return arguments
+
+
+def label_loads(
+    graph: FlatGraph,
+    facts: Mapping[str, CollectionFacts],
+    estimator: Estimator,
+    fallback_site: str,
+) -> LoadLabels:
+    """Sites every load may run at; loads whose items are spread over sites are split."""
+    options: dict[str, tuple[str, ...]] = {}
+    nodes = dict(graph.nodes)
+    ids = _Ids(nodes)
+    splits: list[SplitLoad] = []
+    for node_id in graph.nodes:
+        if graph.process_id(node_id) != "load_collection":
+            continue
+        args = graph.arguments(node_id)
+        cid = args.get("id")
+        coll = facts.get(cid) if isinstance(cid, str) else None
+        if coll is None:
+            options[node_id] = (fallback_site,)
+            continue
+        whole = tuple(coll.sites) or (fallback_site,)
+        chosen = estimator.matching_items(coll, args) if coll.items else []
+        if not chosen:
+            options[node_id] = whole
+            continue
+        items = [coll.items[i] for i in chosen]  # type: ignore[index]
+        common = set(items[0].sites).intersection(*(it.sites for it in items[1:]))
+        if common:
+            options[node_id] = tuple(_ordered_sites(common, coll))
+            continue
+        split = _split(graph, nodes, ids, node_id, coll, estimator, chosen, options)
+        if split is not None:
+            splits.append(split)
+    if not splits:
+        return LoadLabels(graph, options, ())
+    return LoadLabels(FlatGraph(nodes), options, tuple(splits))
+
+
+def _split(
+    graph: FlatGraph,
+    nodes: dict,
+    ids: _Ids,
+    load: str,
+    coll: CollectionFacts,
+    estimator: Estimator,
+    chosen: list[int],
+    options: dict[str, tuple[str, ...]],
+) -> SplitLoad | None:
+    items = coll.items or ()
+    item_times = estimator.item_times(coll)
+    by_site: dict[str, set] = {}
+    for i in chosen:
+        by_site.setdefault(items[i].site, set()).add(item_times[i])
+    sites = _ordered_sites(by_site, coll)
+    all_times = [t for ts in by_site.values() for t in ts]
+    temporal = None not in all_times and len(all_times) == len(set(all_times))
+
+    chain: list[str] = []
+    combine = COMBINE_CONCAT if temporal else COMBINE_FIRST
+    times = {s: set(by_site[s]) for s in sites}
+    current = load
+    while temporal:
+        consumers = graph.consumers(current)
+        if len(consumers) != 1 or graph.producers(consumers[0]) != [current]:
+            break
+        nxt = consumers[0]
+        pid, args = graph.process_id(nxt), graph.arguments(nxt)
+        if pid == "reduce_dimension" and _kind(coll, args.get("dimension")) == "t":
+            reducer = _decomposable_reducer(args.get("reducer"))
+            if reducer is not None:
+                chain.append(nxt)
+                combine = reducer
+            break
+        if pid not in PER_TIME_STEP or _touches_time(coll, pid, args):
+            break
+        if pid == "filter_temporal":
+            interval = ext.interval_of_extent(args.get("extent"))
+            times = {s: {t for t in ts if ext.in_interval(t, interval)} for s, ts in times.items()}
+        chain.append(nxt)
+        current = nxt
+    sites = [s for s in sites if times[s]] or sites[:1]
+
+    if len(sites) == 1:
+        # Only one site's items are needed after all: read just those, no merge.
+        node = dict(nodes[load])
+        node["arguments"] = {**node.get("arguments", {}), ITEM_SITE_ARGUMENT: sites[0]}
+        nodes[load] = node
+        options[load] = (sites[0],)
+        kind = "temporal" if temporal else "spatial"
+        return SplitLoad(load, coll.id, kind, ((sites[0], load),), (), "", "")
+
+    last = chain[-1] if chain else load
+    parts: list[tuple[str, str]] = []  # (site, the node whose value the merge takes)
+    part_loads: list[tuple[str, str]] = []
+    for site in sites:
+        rename: dict[str, str] = {}
+        part_load = ids.fresh(f"{load}__{site}")
+        node = {k: v for k, v in nodes[load].items() if k != "result"}
+        node["arguments"] = {**node.get("arguments", {}), ITEM_SITE_ARGUMENT: site}
+        nodes[part_load] = node
+        options[part_load] = (site,)
+        part_loads.append((site, part_load))
+        rename[load] = part_load
+        for original in chain:
+            copy_id = ids.fresh(f"{original}__{site}")
+            node = {k: v for k, v in nodes[original].items() if k != "result"}
+            node["arguments"] = _with_refs(node.get("arguments", {}), rename)
+            nodes[copy_id] = node
+            rename[original] = copy_id
+        parts.append((site, rename[last]))
+    for original in [load, *chain]:
+        if original != last:
+            del nodes[original]
+    result_flag = bool(nodes[last].get("result"))
+    previous = parts[0][1]
+    for i, (_, part) in enumerate(parts[1:], start=1):
+        merge_id = last if i == len(parts) - 1 else ids.fresh(f"{last}__merge{i}")
+        nodes[merge_id] = {
+            "process_id": MERGE_PROCESS,
+            "arguments": {
+                "cube1": {"from_node": previous},
+                "cube2": {"from_node": part},
+                "combine": combine,
+            },
+        }
+        previous = merge_id
+    if result_flag:
+        nodes[last]["result"] = True
+    return SplitLoad(
+        node=load,
+        collection=coll.id,
+        kind="temporal" if temporal else "spatial",
+        parts=tuple(part_loads),
+        pushed_down=tuple(chain),
+        merge_node=last,
+        combine=combine,
+    )

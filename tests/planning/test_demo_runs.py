@@ -1,0 +1,415 @@
+"""Running plans on the demo data: a partitioned plan gives what the whole graph gives in one place.
+
+Random graphs combine collections of one region held at different sites (Pakistan: GFM_FLOOD and
+GHSL_BUILT_S at central, ERA5_LAND at lumi; Po valley: S1_SSM at leonardo, CORINE_LAND_COVER at
+central, ERA5_LAND at lumi). Each graph runs twice through the real runner and processes: as
+planned (partitions at their sites, values handed over between sites) and as a single partition
+set at one site. Dask runs synchronously here; the site clusters are not what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import strategies as st
+
+from openeo_dedl.backend import Backend
+from openeo_dedl.config import Settings
+from openeo_dedl.execution import registry as process_registry
+from openeo_dedl.execution.load import make_load_collection
+from openeo_dedl.execution.runner import run_plan
+from openeo_dedl.execution.save import SaveRequest, save_result
+from openeo_dedl.planning import MERGE_PROCESS, plan_single_site
+from tests.planning.graphs import HypothesisChooser, apply_callback, callback
+from tests.planning.test_properties import check_plan
+
+
+class NoClusters:
+    """Every site computes in this process (synchronous dask): results, not clusters, matter."""
+
+    def client(self, site: str):
+        return None
+
+
+def registry_factory(catalog):
+    ours = {"load_collection": make_load_collection(catalog, None), "save_result": save_result}
+    if hasattr(process_registry, "resample_cube_spatial"):
+        ours["resample_cube_spatial"] = process_registry.resample_cube_spatial
+    return lambda: process_registry.build_registry(ours)
+
+
+def run(executor, plan) -> xr.DataArray:
+    value, report = run_plan(plan, plan.graph, NoClusters(), registry_factory(executor.catalog))
+    if isinstance(value, SaveRequest):
+        value = value.data
+    return value, report
+
+
+@pytest.fixture(scope="module")
+def executor(demo_catalog_dir, tmp_path_factory):
+    backend = Backend(
+        Settings(data_dir=tmp_path_factory.mktemp("data"), demo_catalog_dir=demo_catalog_dir)
+    )
+    yield backend.executor
+    backend.close()
+
+
+def assert_same(a, b) -> None:
+    assert isinstance(a, xr.DataArray) and isinstance(b, xr.DataArray)
+    assert a.dims == b.dims and a.shape == b.shape
+    for dim in a.dims:
+        if dim in a.coords and dim in b.coords:
+            assert np.array_equal(a[dim].values, b[dim].values), dim
+    np.testing.assert_allclose(
+        np.asarray(a.values, dtype=float),
+        np.asarray(b.values, dtype=float),
+        rtol=1e-5,
+        equal_nan=True,
+    )
+
+
+# -- random graphs on the demo data ---------------------------------------------------------------
+
+PAKISTAN = {"west": 67.96, "south": 26.98, "east": 68.02, "north": 27.04}
+PO_VALLEY = {"west": 9.8, "south": 44.9, "east": 10.2, "north": 45.1}
+REGIONS = {
+    "pakistan": (
+        PAKISTAN,
+        {
+            "GFM_FLOOD": (["2022-08-11", "2022-09-17"], ["flood_extent", "reference_water"]),
+            "GHSL_BUILT_S": (["2020-01-01", "2020-01-02"], ["built_surface"]),
+            "ERA5_LAND": (["2022-08-20", "2022-09-01"], ["total_precipitation", "soil_moisture"]),
+        },
+    ),
+    "po_valley": (
+        PO_VALLEY,
+        {
+            "S1_SSM": (["2022-06-01", "2022-08-01"], ["ssm"]),
+            "CORINE_LAND_COVER": (None, ["land_cover"]),
+            "ERA5_LAND": (["2022-03-01", "2022-08-01"], ["total_precipitation", "soil_moisture"]),
+        },
+    ),
+}
+
+
+class DemoGraph:
+    def __init__(self, pick):
+        self.pick, self.nodes = pick, {}
+
+    def add(self, process_id: str, **arguments) -> str:
+        node_id = f"n{len(self.nodes)}"
+        self.nodes[node_id] = {"process_id": process_id, "arguments": arguments}
+        return node_id
+
+    def branch(self, extent: dict, collection: str, interval, bands: list[str]) -> str:
+        """A load, some per-pixel work, a reduction over time and over bands: a 2-D cube."""
+        pick = self.pick
+        if len(bands) > 1 and pick.integer(0, 1):
+            bands = bands[: pick.integer(1, len(bands))]
+        node = self.add(
+            "load_collection",
+            id=collection,
+            spatial_extent=extent,
+            temporal_extent=interval,
+            bands=bands,
+        )
+        for _ in range(pick.integer(0, 2)):
+            op = pick.choice(["apply", "filter_bands"] if len(bands) > 1 else ["apply"])
+            if op == "apply":
+                node = self.add(
+                    "apply",
+                    data={"from_node": node},
+                    process=apply_callback(pick.choice(["absolute", "multiply"])),
+                )
+            else:
+                bands = bands[:1]
+                node = self.add("filter_bands", data={"from_node": node}, bands=bands)
+        order = pick.choice([("t", "bands"), ("bands", "t")])
+        for dim in order:
+            fn = pick.choice(["mean", "max", "min", "sum"] if dim == "t" else ["mean", "max"])
+            node = self.add(
+                "reduce_dimension", data={"from_node": node}, dimension=dim, reducer=callback(fn)
+            )
+        return node
+
+    def combine(self, a: str, b: str) -> str:
+        """``a`` on ``b``'s grid, then masked by or merged with ``b``."""
+        on_b = self.add(
+            "resample_cube_spatial",
+            data={"from_node": a},
+            target={"from_node": b},
+            method="near",
+        )
+        if self.pick.integer(0, 1):
+            positive = {
+                "process_graph": {
+                    "r": {
+                        "process_id": "gt",
+                        "arguments": {"x": {"from_parameter": "x"}, "y": 0},
+                        "result": True,
+                    }
+                }
+            }
+            mask = self.add("apply", data={"from_node": b}, process=positive)
+            return self.add("mask", data={"from_node": on_b}, mask={"from_node": mask})
+        resolver = {
+            "process_graph": {
+                "r": {
+                    "process_id": self.pick.choice(["add", "subtract"]),
+                    "arguments": {"x": {"from_parameter": "x"}, "y": {"from_parameter": "y"}},
+                    "result": True,
+                }
+            }
+        }
+        return self.add(
+            "merge_cubes",
+            cube1={"from_node": on_b},
+            cube2={"from_node": b},
+            overlap_resolver=resolver,
+        )
+
+
+def demo_graph(pick) -> dict:
+    extent, collections = REGIONS[pick.choice(sorted(REGIONS))]
+    # ERA5_LAND (lumi) and one or two collections of the region held elsewhere.
+    others = [c for c in sorted(collections) if c != "ERA5_LAND"]
+    chosen = ["ERA5_LAND", pick.choice(others)]
+    if pick.integer(0, 1):
+        chosen.append(next(c for c in others if c not in chosen))
+    if pick.integer(0, 1):
+        chosen.reverse()
+    builder = DemoGraph(pick)
+    result = builder.branch(extent, chosen[0], *collections[chosen[0]])
+    for cid in chosen[1:]:
+        other = builder.branch(extent, cid, *collections[cid])
+        first, second = (result, other) if pick.integer(0, 1) else (other, result)
+        result = builder.combine(first, second)
+    builder.nodes[result]["result"] = True
+    return builder.nodes
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    # Each example loads and computes real data: shrinking a failure would take many minutes,
+    # so the failing graph is printed instead (note below).
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(st.data())
+def test_partitioned_plan_gives_the_same_result_as_one_site(executor, data):
+    graph_json = demo_graph(HypothesisChooser(data))
+    note(json.dumps(graph_json))
+    graph, plan = executor.plan(graph_json)
+    check_plan(plan)
+    assert len({p.site for p in plan.partitions}) >= 2, "the sample must cross sites"
+    partitioned, report = run(executor, plan)
+    whole, _ = run(executor, plan_single_site(graph, "central"))
+    assert_same(partitioned, whole)
+    # What crossed sites is what the plan said would cross.
+    planned = {(t.node, t.from_site, t.to_site) for t in plan.transfers}
+    assert {(t.node, t.from_site, t.to_site) for t in report.transfers} == planned
+
+
+def test_only_reduced_cubes_cross_sites_in_the_flood_scenario(executor):
+    """ERA5 summed at lumi, flood maximum at central: one small cube moves, lumi → central."""
+    interval = ["2022-08-11", "2022-09-17"]
+    graph_json = {
+        "flood": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "GFM_FLOOD",
+                "spatial_extent": PAKISTAN,
+                "temporal_extent": interval,
+                "bands": ["flood_extent"],
+            },
+        },
+        "fmax": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "flood"},
+                "dimension": "t",
+                "reducer": callback("max"),
+            },
+        },
+        "era5": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "ERA5_LAND",
+                "spatial_extent": PAKISTAN,
+                "temporal_extent": interval,
+                "bands": ["total_precipitation"],
+            },
+        },
+        "psum": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "era5"},
+                "dimension": "t",
+                "reducer": callback("sum"),
+            },
+        },
+        "on_flood": {
+            "process_id": "resample_cube_spatial",
+            "arguments": {
+                "data": {"from_node": "psum"},
+                "target": {"from_node": "fmax"},
+                "method": "near",
+            },
+        },
+        "out": {
+            "process_id": "mask",
+            "arguments": {"data": {"from_node": "on_flood"}, "mask": {"from_node": "fmax"}},
+            "result": True,
+        },
+    }
+    graph, plan = executor.plan(graph_json)
+    assert [(t.node, t.from_site, t.to_site) for t in plan.transfers] == [
+        ("psum", "lumi", "central")
+    ]
+    assert plan.planned_bytes < plan.naive_bytes
+    partitioned, report = run(executor, plan)
+    whole, _ = run(executor, plan_single_site(graph, "lumi"))
+    assert_same(partitioned, whole)
+    assert [(t.node, t.from_site, t.to_site) for t in report.transfers] == [
+        ("psum", "lumi", "central")
+    ]
+
+
+# -- item-level splits on real data -----------------------------------------------------------
+
+
+def catalog_with_item_sites(src: Path, dst: Path, site_of_item) -> Path:
+    """A copy of the demo catalog (data files linked) with items' sites changed."""
+    for path in src.rglob("*"):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.suffix == ".json":
+            doc = json.loads(path.read_text())
+            if doc.get("type") == "Feature":
+                site = site_of_item(doc)
+                if site is not None:
+                    doc["properties"]["federation:backends"] = [site]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(doc))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def split_executors(demo_catalog_dir, tmp_path_factory):
+    """Executors over catalogs where ERA5_LAND's items live at two sites."""
+    root = tmp_path_factory.mktemp("split")
+
+    def by_time(doc):  # Pakistan days from 25 August at leonardo
+        if doc["id"].startswith("ERA5_LAND_pakistan_"):
+            return "leonardo" if doc["properties"]["datetime"] >= "2022-08-25" else "lumi"
+        return None
+
+    def by_area(doc):  # the Po valley box at leonardo, Pakistan at lumi
+        return "leonardo" if doc["id"].startswith("ERA5_LAND_po_valley_") else None
+
+    executors = {}
+    backends = []
+    for name, rule in (("time", by_time), ("area", by_area)):
+        catalog = catalog_with_item_sites(demo_catalog_dir, root / name, rule)
+        backend = Backend(Settings(data_dir=root / f"data-{name}", demo_catalog_dir=catalog))
+        backends.append(backend)
+        executors[name] = backend.executor
+    yield executors
+    for backend in backends:
+        backend.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+ERA5_BOX = {"west": 66.0, "south": 25.0, "east": 70.0, "north": 29.0}
+
+
+@pytest.mark.parametrize("reducer", ["max", "sum", "min", "median"])
+def test_time_split_load_gives_the_unsplit_result(split_executors, executor, reducer):
+    graph_json = {
+        "l": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "ERA5_LAND",
+                "spatial_extent": ERA5_BOX,
+                "temporal_extent": ["2022-08-18", "2022-09-02"],
+            },
+        },
+        "b": {
+            "process_id": "filter_bands",
+            "arguments": {"data": {"from_node": "l"}, "bands": ["total_precipitation"]},
+        },
+        "r": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "b"},
+                "dimension": "t",
+                "reducer": callback(reducer),
+            },
+            "result": True,
+        },
+    }
+    graph, plan = split_executors["time"].plan(graph_json)
+    (split,) = plan.splits
+    assert {s for s, _ in split.parts} == {"lumi", "leonardo"}
+    check_plan(plan)
+    decomposable = reducer != "median"
+    assert split.pushed_down == (("b", "r") if decomposable else ("b",))
+    split_value, report = run(split_executors["time"], plan)
+    unsplit_graph, unsplit_plan = executor.plan(graph_json)
+    assert unsplit_plan.splits == ()
+    unsplit_value, _ = run(executor, unsplit_plan)
+    assert_same(split_value, unsplit_value)
+    # Raw data never moved: only per-site partial results (or per-site filtered cubes).
+    moved = {t.node for t in report.transfers}
+    assert moved and all(graph.process_id(n) != "load_collection" for n in moved)
+    assert all(MERGE_PROCESS not in n for n in moved)
+
+
+def test_area_split_load_gives_the_unsplit_result(split_executors, executor):
+    graph_json = {
+        "l": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "ERA5_LAND",
+                "spatial_extent": None,
+                "temporal_extent": ["2022-08-14", "2022-08-17"],
+                "bands": ["soil_moisture"],
+            },
+        },
+        "r": {
+            "process_id": "reduce_dimension",
+            "arguments": {"data": {"from_node": "l"}, "dimension": "t", "reducer": callback("max")},
+            "result": True,
+        },
+    }
+    graph, plan = split_executors["area"].plan(graph_json)
+    (split,) = plan.splits
+    assert (split.kind, split.combine) == ("spatial", "first")
+    split_value, _ = run(split_executors["area"], plan)
+    unsplit_value, _ = run(executor, executor.plan(graph_json)[1])
+    assert_same(split_value, unsplit_value)
+    assert np.isfinite(split_value.values).any()
+
+
+# -- deep graphs --------------------------------------------------------------------------------
+
+
+def test_600_node_chain_runs_through_run_sync(executor, tmp_path):
+    pg = {"n0": {"process_id": "add", "arguments": {"x": 0, "y": 1}}}
+    for i in range(1, 600):
+        pg[f"n{i}"] = {"process_id": "add", "arguments": {"x": {"from_node": f"n{i - 1}"}, "y": 1}}
+    pg["n599"]["result"] = True
+    result = executor.run_sync({"process_graph": pg}, tmp_path)
+    assert json.loads(result.path.read_text()) == 600
+    assert len(result.plan["partitions"]) == 6

@@ -1,0 +1,132 @@
+"""Size estimates: metadata narrowed by filters, shrunk by reductions and resampling.
+
+Collection C: 100 × 100 pixels over 1° × 1°, 10 daily time steps, bands b1 and b2 (float32),
+so a plain load is 100 · 100 · 10 · 2 · 4 bytes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from openeo_dedl.planning import CollectionFacts, ItemFacts, plan_process_graph
+from tests.planning.helpers import BBOX, day, facts, iso, load, node, reduce, reducer
+
+FACTS = {
+    "C": facts("C", "lumi"),
+    "D": facts("D", "lumi", bands=(("b3", "float32"), ("b4", "float32"))),
+    "U8": facts("U8", "lumi", bands=(("f", "uint8"),)),
+    "UTM": CollectionFacts(
+        id="UTM",
+        sites=("lumi",),
+        bbox=BBOX,
+        crs="EPSG:32632",
+        native_bbox=(0.0, 0.0, 1000.0, 1000.0),
+        resolution=(10.0, 10.0),
+        times=(day(0),),
+    ),
+    "ITEMS": facts(
+        "ITEMS", "lumi", items=tuple(ItemFacts(("lumi",), BBOX, day(i)) for i in (0, 2, 4))
+    ),
+}
+FULL = 100 * 100 * 10 * 2 * 4
+POINTS = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": c}}
+        for c in ([10.1, 40.1], [10.5, 40.5], [10.9, 40.9])
+    ],
+}
+
+
+def estimate(out: dict, **extra_nodes: dict) -> int:
+    graph = {"l": load("C"), **extra_nodes, "out": {**out, "result": True}}
+    return plan_process_graph(graph, FACTS, "lumi").node_bytes["out"]
+
+
+@pytest.mark.parametrize(
+    ("out", "expected"),
+    [
+        (load("C"), FULL),
+        (load("C", spatial_extent={"west": 10, "south": 40, "east": 10.5, "north": 41}), FULL / 2),
+        (load("C", temporal_extent=[iso(0), iso(3)]), FULL * 3 / 10),
+        (load("C", temporal_extent=[iso(8), None]), FULL * 2 / 10),
+        (load("C", bands=["b1"]), FULL / 2),
+        (
+            node("filter_bbox", data="@l", extent=dict(west=10, south=40, east=10.5, north=40.5)),
+            FULL / 4,
+        ),
+        (node("filter_temporal", data="@l", extent=[iso(2), None]), FULL * 8 / 10),
+        (node("filter_bands", data="@l", bands=["b2"]), FULL / 2),
+        (reduce("l", "t"), FULL / 10),
+        (reduce("l", "bands"), FULL / 2),
+        # Days 1-10 August 2022: two ISO weeks.
+        (
+            node("aggregate_temporal_period", data="@l", period="week", reducer=reducer("mean")),
+            FULL * 2 / 10,
+        ),
+        (
+            node("aggregate_temporal_period", data="@l", period="month", reducer=reducer("mean")),
+            FULL / 10,
+        ),
+        (
+            node(
+                "aggregate_temporal",
+                data="@l",
+                intervals=[[iso(0), iso(2)]] * 3,
+                reducer=reducer("mean"),
+            ),
+            FULL * 3 / 10,
+        ),
+        (node("resample_spatial", data="@l", resolution=0.02), FULL / 4),
+        (node("resample_spatial", data="@l", resolution=0.005), FULL * 4),
+        (
+            node("aggregate_spatial", data="@l", geometries=POINTS, reducer=reducer("mean")),
+            3 * 10 * 2 * 8,
+        ),
+        (node("ndvi", data="@l", nir="b1", red="b2"), 100 * 100 * 10 * 8),
+        (node("apply", data="@l", process=reducer("absolute")), FULL),
+        (load("U8"), 100 * 100 * 10),
+        # Reductions of integers give float64.
+        (reduce("u8", "t"), 100 * 100 * 8),
+        (node("merge_cubes", cube1="@l", cube2="@d"), FULL * 2),
+        (node("mask", data="@l", mask="@u8"), FULL),
+        (node("resample_cube_spatial", data="@l", target="@utm"), 100 * 100 * 10 * 2 * 4),
+        # Native-CRS extent: half of the 1000 m wide UTM footprint.
+        (
+            load(
+                "UTM",
+                spatial_extent={"west": 0, "south": 0, "east": 500, "north": 1000, "crs": 32632},
+            ),
+            50 * 100 * 4,
+        ),
+        # Extent in a CRS the planner cannot convert: no narrowing.
+        (
+            load(
+                "UTM",
+                spatial_extent={"west": 0, "south": 0, "east": 500, "north": 1000, "crs": 3035},
+            ),
+            100 * 100 * 4,
+        ),
+        # Items known: their time steps count (days 0, 2, 4 of which 0 and 2 are asked for).
+        (load("ITEMS", temporal_extent=[iso(0), iso(3)]), 100 * 100 * 2 * 2 * 4),
+        # Unknown collection: 1000 × 1000 pixels, 10 steps, one float32 band.
+        (load("NOPE"), 1000 * 1000 * 10 * 4),
+        (node("add", x=1, y=2), 8),
+    ],
+)
+def test_estimates(out, expected):
+    extra = {"u8": load("U8"), "d": load("D"), "utm": load("UTM")}
+    assert estimate(out, **extra) == pytest.approx(expected)
+
+
+def test_chained_filters_and_reductions_compose():
+    graph = {
+        "l": load("C", bands=["b1"]),
+        "f": node("filter_temporal", data="@l", extent=[iso(0), iso(5)]),
+        "b": node("filter_bbox", data="@f", extent=dict(west=10, south=40, east=10.5, north=41)),
+        "r": {**reduce("b", "t"), "result": True},
+    }
+    sizes = plan_process_graph(graph, FACTS, "lumi").node_bytes
+    assert sizes["f"] == 100 * 100 * 5 * 4
+    assert sizes["b"] == 50 * 100 * 5 * 4
+    assert sizes["r"] == 50 * 100 * 4

@@ -1,0 +1,332 @@
+"""The planner's rules, one table each: labels, replicas, item-level splits, placement, ties."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openeo_dedl.planning import (
+    ITEM_SITE_ARGUMENT,
+    MERGE_PROCESS,
+    ItemFacts,
+    plan_process_graph,
+)
+from tests.planning.helpers import BBOX, day, facts, iso, items_by_day, load, node, reduce, save
+
+SITES = ("central", "lumi", "leonardo")
+
+
+def plan(graph, collections, result_site="central"):
+    return plan_process_graph(graph, collections, result_site, sites=SITES)
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_load_runs_at_its_collections_site(site):
+    p = plan({"l": load("C"), "s": save("l")}, {"C": facts("C", site)})
+    assert p.node_sites == {"l": site, "s": site}
+    assert p.transfers == ()
+
+
+def test_unknown_collection_runs_at_the_result_site():
+    p = plan({"l": load("NOPE"), "s": save("l")}, {}, result_site="leonardo")
+    assert p.node_sites["l"] == "leonardo"
+
+
+@pytest.mark.parametrize(
+    ("other_site", "expected"),
+    [("leonardo", "leonardo"), ("lumi", "lumi")],
+)
+def test_replicated_collection_is_read_where_the_plan_is_cheapest(other_site, expected):
+    collections = {
+        "R": facts("R", "lumi", "leonardo", side=100),  # replicas
+        "BIG": facts("BIG", other_site, side=1000),
+    }
+    graph = {
+        "r": load("R"),
+        "big": load("BIG"),
+        "m": node("merge_cubes", cube1="@big", cube2="@r"),
+        "s": save("m"),
+    }
+    p = plan(graph, collections)
+    assert p.node_sites["r"] == expected
+    assert p.load_options["r"] == ("lumi", "leonardo")
+    assert p.transfers == ()
+
+
+@pytest.mark.parametrize(
+    ("result_site", "expected"), [("leonardo", "leonardo"), ("central", "lumi")]
+)
+def test_replica_alone_goes_to_the_result_site_else_the_first_replica(result_site, expected):
+    p = plan({"r": load("R"), "s": save("r")}, {"R": facts("R", "lumi", "leonardo")}, result_site)
+    assert p.node_sites["r"] == expected
+
+
+def test_items_held_at_all_sites_are_replicas_not_a_split():
+    items = tuple(ItemFacts(("lumi", "leonardo"), BBOX, day(i)) for i in range(4))
+    p = plan({"l": load("C"), "s": save("l")}, {"C": facts("C", "lumi", items=items)})
+    assert p.splits == ()
+    assert set(p.load_options["l"]) == {"lumi", "leonardo"}
+
+
+# -- item-level splits -------------------------------------------------------------------------
+
+TIME_SPLIT = {"C": facts("C", "lumi", items=items_by_day(["lumi"] * 5 + ["leonardo"] * 5))}
+
+
+def test_time_split_runs_per_time_step_work_and_partial_max_at_each_site():
+    graph = {
+        "l": load("C"),
+        "f": node("filter_bands", data="@l", bands=["b1"]),
+        "r": reduce("f", "t", "max"),
+        "s": save("r"),
+    }
+    p = plan(graph, TIME_SPLIT)
+    (split,) = p.splits
+    assert split.kind == "temporal"
+    assert split.pushed_down == ("f", "r")
+    assert split.combine == "max"
+    assert split.merge_node == "r"
+    parts = dict(split.parts)
+    assert set(parts) == {"lumi", "leonardo"}
+    for site, part in parts.items():
+        assert p.graph.arguments(part)[ITEM_SITE_ARGUMENT] == site
+        assert p.node_sites[part] == site
+        assert p.node_sites[f"f__{site}"] == p.node_sites[f"r__{site}"] == site
+    assert p.graph.process_id("r") == MERGE_PROCESS
+    assert "l" not in p.graph.nodes and "f" not in p.graph.nodes
+    # Only one partial maximum (100 × 100 float32) moves; raw parts stay.
+    assert [t.node for t in p.transfers] in (["r__lumi"], ["r__leonardo"])
+    assert p.planned_bytes == 100 * 100 * 4
+    assert p.naive_bytes == 100 * 100 * 5 * 2 * 4  # one raw part to the other site
+
+
+def test_time_split_without_decomposable_reducer_merges_before_it():
+    graph = {"l": load("C"), "r": reduce("l", "t", "median"), "s": save("r")}
+    p = plan(graph, TIME_SPLIT)
+    (split,) = p.splits
+    assert split.pushed_down == ()
+    assert (split.merge_node, split.combine) == ("l", "concat")
+    assert p.graph.process_id("r") == "reduce_dimension"
+
+
+def test_time_split_narrowed_to_one_site_needs_no_merge():
+    graph = {
+        "l": load("C"),
+        "f": node("filter_temporal", data="@l", extent=[iso(6), None]),
+        "s": save("f"),
+    }
+    p = plan(graph, TIME_SPLIT)
+    (split,) = p.splits
+    assert split.parts == (("leonardo", "l"),) and split.merge_node == ""
+    assert p.graph.arguments("l")[ITEM_SITE_ARGUMENT] == "leonardo"
+    assert set(p.node_sites.values()) == {"leonardo"}
+
+
+def test_load_extent_selecting_one_sites_items_is_not_split():
+    graph = {"l": load("C", temporal_extent=[iso(0), iso(3)]), "s": save("l")}
+    p = plan(graph, TIME_SPLIT)
+    assert p.splits == ()
+    assert p.load_options["l"] == ("lumi",)
+
+
+def test_area_split_merges_first_valid_values_right_after_the_loads():
+    west, east = (10.0, 40.0, 10.5, 41.0), (10.5, 40.0, 11.0, 41.0)
+    items = tuple(
+        ItemFacts((s,), box, day(i))
+        for i in range(3)
+        for s, box in (("lumi", west), ("central", east))
+    )
+    graph = {"l": load("C"), "r": reduce("l", "t", "max"), "s": save("r")}
+    p = plan(graph, {"C": facts("C", "lumi", items=items)})
+    (split,) = p.splits
+    assert (split.kind, split.combine, split.pushed_down) == ("spatial", "first", ())
+    assert p.graph.process_id("l") == MERGE_PROCESS
+    assert {s for s, _ in split.parts} == {"lumi", "central"}
+
+
+def test_three_sites_merge_in_a_chain():
+    p = plan(
+        {"l": load("C"), "r": reduce("l", "t", "sum"), "s": save("r")},
+        {"C": facts("C", "lumi", items=items_by_day(["lumi", "central", "leonardo"] * 2))},
+    )
+    (split,) = p.splits
+    merges = [n for n in p.graph.nodes if p.graph.process_id(n) == MERGE_PROCESS]
+    assert len(merges) == 2 and "r" in merges
+    assert len(split.parts) == 3
+
+
+# -- placement ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("side_a", "side_b", "expected"),
+    [
+        (1000, 100, "lumi"),  # A (lumi) is larger: B moves
+        (100, 1000, "central"),
+        (300, 301, "central"),
+    ],
+)
+def test_node_with_inputs_from_two_sites_runs_where_fewer_bytes_move(side_a, side_b, expected):
+    collections = {"A": facts("A", "lumi", side=side_a), "B": facts("B", "central", side=side_b)}
+    graph = {
+        "a": load("A"),
+        "b": load("B"),
+        "m": node("merge_cubes", cube1="@a", cube2="@b"),
+        "s": save("m"),
+    }
+    p = plan(graph, collections, result_site="leonardo")
+    assert p.node_sites["m"] == expected
+    (transfer,) = p.transfers
+    assert transfer.bytes == min(side_a, side_b) ** 2 * 10 * 2 * 4
+
+
+@pytest.mark.parametrize(
+    ("result_site", "side_b", "expected"),
+    [
+        ("central", 100, "central"),  # equal inputs: the result site
+        ("lumi", 100, "lumi"),
+        ("leonardo", 100, "lumi"),  # result site not a candidate: first site
+        ("leonardo", 101, "central"),  # B slightly larger: its site, whatever the result site
+    ],
+)
+def test_ties_go_to_the_largest_input_then_the_result_site(result_site, side_b, expected):
+    collections = {"A": facts("A", "lumi"), "B": facts("B", "central", side=side_b)}
+    # mask keeps the shape of its data: both placements move the same bytes when A and B
+    # have the same size.
+    graph = {
+        "a": load("A"),
+        "b": load("B"),
+        "m": node("mask", data="@a", mask="@b"),
+        "s": save("m"),
+    }
+    assert plan(graph, collections, result_site).node_sites["m"] == expected
+
+
+@pytest.mark.parametrize(
+    ("side_b", "site", "strategy"),
+    [
+        # A small second input moves to the reduction, which stays with its load.
+        (50, "lumi", "cost"),
+        # Keeping the reduction at its load would move more than shipping the raw load (the
+        # naive bound): the rule yields, the reduction runs where the large input is.
+        (1000, "central", "single-site:central"),
+    ],
+)
+def test_reduction_after_a_load_stays_there_unless_that_beats_the_naive_bound(
+    side_b, site, strategy
+):
+    collections = {"A": facts("A", "lumi", side=100), "B": facts("B", "central", side=side_b)}
+    graph = {
+        "a": load("A"),
+        "b": load("B"),
+        "r": reduce("a", "t", "mean", context={"from_node": "b"}),
+        "s": save("r"),
+    }
+    p = plan(graph, collections)
+    assert (p.node_sites["r"], p.strategy) == (site, strategy)
+    assert p.planned_bytes <= p.naive_bytes
+
+
+def test_reduced_data_moves_not_raw_data():
+    collections = {"E": facts("E", "lumi", side=500), "F": facts("F", "central", side=500)}
+    graph = {
+        "e": load("E"),
+        "e_sum": reduce("e", "t", "sum"),
+        "f": load("F"),
+        "f_max": reduce("f", "t", "max"),
+        "m": node("mask", data="@e_sum", mask="@f_max"),
+        "s": save("m"),
+    }
+    p = plan(graph, collections, result_site="central")
+    assert [(t.node, t.from_site, t.to_site) for t in p.transfers] in (
+        [("e_sum", "lumi", "central")],
+        [("f_max", "central", "lumi")],
+    )
+    assert p.planned_bytes == 500 * 500 * 2 * 4
+    assert p.naive_bytes == 500 * 500 * 10 * 2 * 4
+    assert p.naive_site == "central"
+
+
+def test_work_before_a_site_change_stays_with_its_data():
+    collections = {"A": facts("A", "lumi", side=200), "B": facts("B", "central", side=1000)}
+    graph = {
+        "a": load("A"),
+        "a2": node("apply", data="@a", process=reduce("a")["arguments"]["reducer"]),
+        "b": load("B"),
+        "m": node("merge_cubes", cube1="@b", cube2="@a2"),
+        "s": save("m"),
+    }
+    p = plan(graph, collections)
+    assert p.node_sites == {
+        "a": "lumi",
+        "a2": "lumi",
+        "b": "central",
+        "m": "central",
+        "s": "central",
+    }
+
+
+def test_constants_follow_their_consumer():
+    graph = {
+        "a": load("S"),
+        "k": node("add", x=1, y=2),
+        "m": node("multiply", x="@a", y="@k"),
+        "s": save("m"),
+    }
+    p = plan(graph, {"S": facts("S", "leonardo")})
+    assert p.node_sites["k"] == "leonardo"
+
+
+# -- partitions --------------------------------------------------------------------------------
+
+
+def chain(n: int) -> dict:
+    graph = {"n0": node("add", x=0, y=1)}
+    for i in range(1, n):
+        graph[f"n{i}"] = node("add", x=f"@n{i - 1}", y=1)
+    graph[f"n{n - 1}"]["result"] = True
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("length", "depth", "partitions"),
+    [(99, 100, 1), (100, 100, 1), (101, 100, 2), (650, 100, 7), (10, 3, 4)],
+)
+def test_deep_chains_are_cut_into_shallow_partitions_at_one_site(length, depth, partitions):
+    p = plan_process_graph(chain(length), {}, "lumi", max_depth=depth)
+    assert len(p.partitions) == partitions
+    assert all(len(part.nodes) <= depth and part.site == "lumi" for part in p.partitions)
+    assert p.transfers == ()
+    for before, after in zip(p.partitions, p.partitions[1:], strict=False):
+        assert after.inputs == (before.nodes[-1],) and before.outputs == (before.nodes[-1],)
+
+
+def test_independent_work_of_one_site_forms_separate_partitions():
+    graph = {
+        "a": load("A"),
+        "b": load("A"),
+        "ra": reduce("a"),
+        "rb": reduce("b"),
+        "m": node("merge_cubes", cube1="@ra", cube2="@rb"),
+        "c": load("C"),
+        "mm": node("mask", data="@c", mask="@m"),
+        "s": save("mm"),
+    }
+    p = plan(graph, {"A": facts("A", "lumi"), "C": facts("C", "central", side=1000)})
+    lumi = [part for part in p.partitions if part.site == "lumi"]
+    assert len(lumi) == 1 and set(lumi[0].nodes) == {"a", "b", "ra", "rb", "m"}
+
+
+def test_plan_dict_is_json_ready():
+    graph = {"l": load("C"), "r": reduce("l", "t", "max"), "s": save("r")}
+    d = plan(graph, TIME_SPLIT).to_dict()
+    again = json.loads(json.dumps(d))
+    assert again["estimated_bytes"]["planned"] == d["estimated_bytes"]["planned"] > 0
+    assert again["estimated_bytes"]["naive"] >= again["estimated_bytes"]["planned"]
+    assert {"partitions", "transfers", "splits", "node_sites", "loads", "result_site"} <= set(d)
+    assert again["transfers"][0]["bytes"] == d["transfers"][0]["bytes"]
+    assert again["splits"][0]["combine"] == "max"
