@@ -85,12 +85,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from openeo_dedl.backend import Backend
+    from openeo_dedl.errors import OpenEOError
+    from openeo_dedl.planning.explain import explain, to_svg
 
     settings = _settings(args)
     ensure_demo_catalog(settings)
     backend = Backend(settings)
-    _, plan = backend.executor.plan(_read_process(args.graph)["process_graph"])
-    print(json.dumps(plan.to_dict(), indent=2))
+    try:
+        _, plan = backend.executor.plan(_read_process(args.graph)["process_graph"])
+    except OpenEOError as exc:
+        print(f"{exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        backend.close()
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else explain(plan))
+    if args.svg:
+        Path(args.svg).write_text(to_svg(plan))
+        print(f"SVG drawing written to {args.svg}", file=sys.stderr)
     return 0
 
 
@@ -126,8 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", help="result file (default: result.<ext>)")
     run.set_defaults(func=cmd_run)
 
-    plan = sub.add_parser("plan", help="print where each node of a process graph runs")
+    plan = sub.add_parser(
+        "plan",
+        help="print where each node of a process graph runs, what moves between sites and "
+        "how that compares with shipping all raw inputs to one site",
+    )
     plan.add_argument("graph", help="process graph JSON file")
+    plan.add_argument("--svg", metavar="FILE", help="also draw the graph coloured by site")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(func=cmd_plan)
 
     hashpw = sub.add_parser("hash-password", help="bcrypt hash for a basic-auth user")

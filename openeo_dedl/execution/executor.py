@@ -17,8 +17,9 @@ from openeo_dedl.errors import (
 )
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.clusters import SiteClusters
+from openeo_dedl.execution.facts import collection_facts
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
-from openeo_dedl.execution.runner import collection_sites_for, run_plan
+from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
     MEDIA_TYPES,
     SaveRequest,
@@ -26,7 +27,13 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
-from openeo_dedl.planning import FlatGraph, Plan, plan_process_graph, validate_process_graph
+from openeo_dedl.planning import (
+    CollectionFacts,
+    FlatGraph,
+    Plan,
+    plan_process_graph,
+    validate_process_graph,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,7 @@ class Executor:
         self.settings = settings
         self.catalog = catalog
         self.clusters = SiteClusters(settings)
+        self._collection_facts: dict[str, CollectionFacts] = {}
 
     def process_specs(self) -> list[dict]:
         return process_registry.process_specs_list()
@@ -88,9 +96,28 @@ class Executor:
         )
 
     def plan(self, process_graph: dict) -> tuple[FlatGraph, Plan]:
+        """The graph that runs (loads split per site where needed) and its plan."""
         graph = FlatGraph(process_graph)
-        sites = collection_sites_for(graph, self.catalog.collection_sites)
-        return graph, plan_process_graph(graph, sites, self.settings.default_site)
+        facts = {}
+        for node_id in graph.nodes:
+            cid = graph.arguments(node_id).get("id")
+            is_load = graph.process_id(node_id) == "load_collection" and isinstance(cid, str)
+            # Unknown collections fail at run time with their own error (validation says so).
+            if is_load and self._collection_error(cid) is None:
+                facts[cid] = self._facts(cid)
+        plan = plan_process_graph(
+            graph,
+            facts,
+            self.settings.default_site,
+            sites=[site.name for site in self.settings.sites],
+        )
+        return plan.graph, plan
+
+    def _facts(self, collection_id: str) -> CollectionFacts:
+        # The catalog does not change while the server runs: read each collection's facts once.
+        if collection_id not in self._collection_facts:
+            self._collection_facts[collection_id] = collection_facts(self.catalog, collection_id)
+        return self._collection_facts[collection_id]
 
     def run_sync(self, process: Any, work_dir: Path) -> SyncResult:
         errors = self.validate(process)

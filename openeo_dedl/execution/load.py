@@ -129,7 +129,11 @@ def load_collection_from_catalog(
     site: str | None = None,
     budget: LoadBudget | None = None,
 ) -> xr.DataArray:
-    """A lazy (dask) DataArray with dims (t, bands, y, x) named as the collection says."""
+    """A lazy (dask) DataArray with dims (t, bands, y, x) named as the collection says.
+
+    With ``site``, only the items whose first site is ``site`` are read, on the grid of the
+    whole load (the per-site part of an item-level split).
+    """
     import odc.stac
     from odc.geo.geom import box
 
@@ -144,7 +148,6 @@ def load_collection_from_catalog(
         collection_id,
         bbox=_bbox_wgs84(*bbox) if bbox else None,
         interval=search_interval,
-        site=site,
     )
     if properties:
         items = [item for item in items if item_matches(item, properties)]
@@ -168,8 +171,17 @@ def load_collection_from_catalog(
     load_kwargs: dict[str, Any] = {"chunks": {"time": 1, "x": 2048, "y": 2048}}
     if bbox is not None:
         load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
-    ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
+    if site is None:
+        ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
+    else:
+        ds = _load_site_part(catalog, record, items, site, bands or available, load_kwargs)
+        items = [item for item in items if catalog.item_sites(item, record)[0] == site]
     cube = ds.to_dataarray(dim="bands")
+    if site is not None:
+        # The merge of the per-site parts tells missing values by it (to_dataarray drops it).
+        nodata = {ds[b].attrs.get("nodata") for b in ds.data_vars}
+        if len(nodata) == 1:
+            cube.attrs["nodata"] = nodata.pop()
     # Record the grid so writers can georeference even a single remaining row or column.
     cube = cube.rio.write_transform(ds.odc.geobox.transform)
     cube = _rename_dims(cube, _dimension_names(doc))
@@ -194,6 +206,28 @@ def load_collection_from_catalog(
         cube.nbytes / 1e6,
     )
     return cube
+
+
+def _load_site_part(catalog: Catalog, record, items, site: str, bands, load_kwargs):
+    """The part of a load that ``site`` holds, on the grid of the whole load.
+
+    The planner splits a load whose items live at several sites into one load per site (see
+    ``openeo_dedl/planning/split.py``): each reads only the items whose first site is ``site``,
+    on the grid the whole load would have, so that the parts line up when they are merged. A
+    site without matching items gives the whole grid with no time steps.
+    """
+    import odc.stac
+
+    whole = odc.stac.load(items, bands=bands, **load_kwargs)  # lazy: metadata only
+    own = [item for item in items if catalog.item_sites(item, record)[0] == site]
+    if not own:
+        return whole.isel(time=slice(0, 0))
+    return odc.stac.load(
+        own,
+        bands=bands,
+        geobox=whole.odc.geobox,
+        **{k: v for k, v in load_kwargs.items() if k != "geopolygon"},
+    )
 
 
 def _band_names(doc: dict, items) -> list[str]:
@@ -231,8 +265,11 @@ def make_load_collection(
         temporal_extent: Any = None,
         bands: Sequence[str] | None = None,
         properties: dict | None = None,
+        dedl_item_site: str | None = None,
         **_: Any,
     ) -> xr.DataArray:
+        # ``dedl_item_site`` is set by the planner only, on the per-site parts of a load whose
+        # items live at several sites (validation refuses it in user graphs).
         return load_collection_from_catalog(
             catalog,
             id,
@@ -240,6 +277,7 @@ def make_load_collection(
             temporal_extent=temporal_extent,
             bands=bands,
             properties=properties,
+            site=dedl_item_site,
             budget=budget,
         )
 

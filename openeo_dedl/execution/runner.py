@@ -21,6 +21,7 @@ import dask
 import xarray as xr
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
+from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
 from openeo_dedl.planning import FlatGraph, Partition, Plan
@@ -230,6 +231,7 @@ class _PlanRun:
         for p in plan.partitions:
             for node in p.inputs:
                 self.consumer_sites.setdefault(node, set()).add(p.site)
+        self._moved: set[tuple[str, str]] = set()  # (node, destination site) metered
         self._lock = threading.Lock()
         self._started = time.perf_counter()
 
@@ -249,14 +251,17 @@ class _PlanRun:
         for node in partition.inputs:
             value = self.values[node]
             if self.site_of_value[node] != partition.site:
-                # Values crossing sites were computed or staged at their source; count them.
+                # Values crossing sites were computed or staged at their source; count them
+                # once per destination site, however many partitions there use them (as planned).
                 nbytes, seconds = self.staged.get(node, (_nbytes(value), 0.0))
                 with self._lock:
-                    self.report.transfers.append(
-                        TransferRecord(
-                            node, self.site_of_value[node], partition.site, nbytes, seconds
+                    if (node, partition.site) not in self._moved:
+                        self._moved.add((node, partition.site))
+                        self.report.transfers.append(
+                            TransferRecord(
+                                node, self.site_of_value[node], partition.site, nbytes, seconds
+                            )
                         )
-                    )
             inputs[input_parameter(node)] = value
         return inputs
 
@@ -297,6 +302,7 @@ class _PlanRun:
         # A fresh registry, cache and callable per output: the parser caches results.
         cache: dict = {}
         registry = self.registry_factory()
+        add_internal_processes(registry)  # e.g. the merge of a load split over sites
         registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
         func = parsed.to_callable(registry, results_cache=cache)
         return func(named_parameters=dict(inputs))
@@ -327,13 +333,3 @@ class _PlanRun:
                 _nbytes(value) / 1e3,
             )
         return value
-
-
-def collection_sites_for(graph: FlatGraph, sites_of: Callable[[str], list[str]]) -> Mapping:
-    """Collection id → sites for each ``load_collection`` of the graph."""
-    ids = {
-        graph.arguments(n).get("id")
-        for n in graph.nodes
-        if graph.process_id(n) == "load_collection"
-    }
-    return {cid: sites_of(cid) for cid in ids if isinstance(cid, str)}

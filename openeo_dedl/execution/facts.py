@@ -1,0 +1,121 @@
+"""Collection facts for the planner, read from the catalog (this side may do I/O)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from openeo_dedl.catalog import Catalog
+from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts
+from openeo_dedl.planning.extents import normalise_crs, parse_instant
+
+_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _time_count(extent, step) -> int | None:
+    """Time steps between the temporal extent's ends for a step like ``P6D`` or ``P1W``."""
+    if not isinstance(extent, list) or len(extent) != 2 or not isinstance(step, str):
+        return None
+    match = _DURATION.match(step)
+    start, end = (parse_instant(v) for v in extent)
+    if not match or start is None or end is None:
+        return None
+    days = int(match.group(1) or 0) * 7 + int(match.group(2) or 0)
+    if days <= 0:
+        return None
+    return int((end - start) // (days * 86400)) + 1
+
+
+def _bands(doc: dict, names: list[str]) -> tuple[BandFacts, ...]:
+    assets = doc.get("item_assets") or {}
+    bands = []
+    for name in names:
+        raster = (assets.get(name) or {}).get("raster:bands") or [{}]
+        info = raster[0] if isinstance(raster[0], dict) else {}
+        nodata = info.get("nodata")
+        bands.append(
+            BandFacts(
+                name=name,
+                dtype=str(info.get("data_type") or "float32"),
+                nodata=nodata if isinstance(nodata, int | float) else None,
+            )
+        )
+    return tuple(bands)
+
+
+def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
+    """What the planner should know about a collection: sites, grid, times, bands, items.
+
+    Items are listed only for static catalogs (already in memory); for STAC APIs the planner
+    works with collection-level metadata.
+    """
+    record = catalog.record(collection_id)
+    doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
+    dims = doc.get("cube:dimensions") or {}
+    names = {"x": "x", "y": "y", "t": "t", "bands": "bands"}
+    spatial: dict[str, dict] = {}
+    temporal: dict = {}
+    band_names: list[str] = []
+    for name, dim in dims.items():
+        kind = dim.get("type")
+        if kind == "spatial" and dim.get("axis", name) in ("x", "y"):
+            names[dim.get("axis", name)] = name
+            spatial[dim.get("axis", name)] = dim
+        elif kind == "temporal":
+            names["t"] = name
+            temporal = dim
+        elif kind == "bands":
+            names["bands"] = name
+            band_names = [str(b) for b in dim.get("values") or []]
+    if not band_names:
+        eo = (doc.get("summaries") or {}).get("eo:bands") or []
+        band_names = [b["name"] for b in eo if isinstance(b, dict) and "name" in b]
+
+    native_bbox = resolution = crs = None
+    if "x" in spatial and "y" in spatial:
+        x, y = spatial["x"], spatial["y"]
+        xe, ye = x.get("extent") or [], y.get("extent") or []
+        if len(xe) == 2 and len(ye) == 2 and all(_number(v) is not None for v in (*xe, *ye)):
+            native_bbox = (float(xe[0]), float(ye[0]), float(xe[1]), float(ye[1]))
+        if _number(x.get("step")) and _number(y.get("step")):
+            resolution = (abs(float(x["step"])), abs(float(y["step"])))
+        crs = normalise_crs(x.get("reference_system", 4326))
+
+    bbox = None
+    boxes = ((doc.get("extent") or {}).get("spatial") or {}).get("bbox") or []
+    if boxes and len(boxes[0]) == 4:
+        bbox = tuple(float(v) for v in boxes[0])
+
+    items = None
+    times = None
+    if record.source.kind == "static":
+        items = tuple(
+            ItemFacts(
+                sites=tuple(catalog.item_sites(item, record)),
+                bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
+                time=_item_time(item),
+            )
+            for item in catalog.search_items(collection_id)
+        )
+        times = tuple(sorted({it.time for it in items if it.time is not None}))
+    return CollectionFacts(
+        id=collection_id,
+        sites=tuple(catalog.collection_sites(collection_id)),
+        bbox=bbox,  # type: ignore[arg-type]
+        crs=crs,
+        native_bbox=native_bbox,
+        resolution=resolution,
+        times=times,
+        time_count=_time_count(temporal.get("extent"), temporal.get("step")),
+        bands=_bands(doc, band_names),
+        items=items,
+        dimensions=names,
+    )
+
+
+def _item_time(item) -> datetime | None:
+    return item.datetime or item.common_metadata.start_datetime
