@@ -100,6 +100,13 @@ class Backend:
         """Errors in a process (``{"process_graph": ...}``); empty when it is valid."""
         return self.executor.validate(process)
 
+    def explain(self, process: dict) -> dict:
+        """The plan of a valid process: sites, partitions, transfers, estimated bytes.
+
+        Raises OpenEOError when the process cannot be planned.
+        """
+        return self.executor.explain(process)
+
     def run_sync(self, process: dict, work_dir: Path) -> SyncResult:
         """Run a process synchronously, writing the result file into ``work_dir``.
 

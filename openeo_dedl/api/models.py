@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serial
 from openeo_dedl.api.errors import JSON_INVALID, bad_request
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
+# Extension field carrying the planner's explanation (sites, partitions, transfers, bytes).
+PLAN_FIELD = "openeo-dedl:plan"
+
 
 class _Sparse(BaseModel):
     """A model whose unset optional fields (None) are left out of the JSON.
@@ -109,8 +112,13 @@ class ErrorModel(_Sparse):
         return cls.model_validate(error.to_dict())
 
 
-class ValidationResult(BaseModel):
+class ValidationResult(_Sparse):
+    """The spec's validation result plus, for a valid process, where it would run."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
     errors: list[ErrorModel]
+    plan: dict[str, Any] | None = Field(default=None, serialization_alias=PLAN_FIELD)
 
 
 class ProcessGraphWithMetadata(BaseModel):

@@ -95,6 +95,11 @@ class Executor:
             pg, process_registry.available_specs(), self._collection_error
         )
 
+    def explain(self, process: Any) -> dict:
+        """The plan of ``process`` as JSON (what ``openeo-dedl plan --json`` prints)."""
+        _, plan = self.plan(_process_graph_of(process))
+        return plan.to_dict()
+
     def plan(self, process_graph: dict) -> tuple[FlatGraph, Plan]:
         """The graph that runs (loads split per site where needed) and its plan."""
         graph = FlatGraph(process_graph)

@@ -135,6 +135,9 @@ class StubBackend:
             return [ProcessGraphMissing("no process graph")]
         return self.validate_result
 
+    def explain(self, process: Any) -> dict:
+        return {"result_site": self.settings.default_site}
+
     def run_sync(self, process: dict, work_dir: Path) -> SyncResult:
         self.run_calls.append((process, work_dir))
         self.work_dirs.append(work_dir)

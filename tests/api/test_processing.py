@@ -127,7 +127,7 @@ def test_huge_usage_is_trimmed_for_the_header(stub, stub_client, stub_auth):
 
 def test_validation_is_public_and_always_200(client):
     resp = client.post("/openeo/1.2/validation", json={"process_graph": ADD})
-    assert resp.status_code == 200 and resp.json() == {"errors": []}
+    assert resp.status_code == 200 and resp.json()["errors"] == []
     missing = {"p": {"process_id": "add", "arguments": {"x": 1}, "result": True}}
     errors = client.post("/openeo/1.2/validation", json={"process_graph": missing}).json()["errors"]
     assert [e["code"] for e in errors] == ["ProcessParameterRequired"]
@@ -143,7 +143,71 @@ def test_validation_accepts_json_without_a_json_content_type(client):
         content=json.dumps({"process_graph": ADD}),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert resp.json() == {"errors": []}
+    assert resp.json()["errors"] == []
+
+
+def _reduced_load(collection: str, band: str, reducer: str) -> dict:
+    bbox = {"west": 67.5, "south": 26.5, "east": 68.5, "north": 27.5}
+    return {
+        "process_id": "reduce_dimension",
+        "arguments": {
+            "data": {
+                "process_id": "load_collection",
+                "arguments": {
+                    "id": collection,
+                    "spatial_extent": bbox,
+                    "temporal_extent": ["2022-08-15", "2022-09-15"],
+                    "bands": [band],
+                },
+            },
+            "dimension": "t",
+            "reducer": {
+                "process_graph": {
+                    "r": {
+                        "process_id": reducer,
+                        "arguments": {"data": {"from_parameter": "data"}},
+                        "result": True,
+                    }
+                }
+            },
+        },
+    }
+
+
+def test_validation_of_a_valid_two_site_process_explains_its_plan(client):
+    flood = _reduced_load("GFM_FLOOD", "flood_extent", "max")
+    precip = _reduced_load("ERA5_LAND", "total_precipitation", "sum")
+    pg = {}
+    for name, reduced in (("flood", flood), ("precip", precip)):
+        pg[f"{name}_load"] = reduced["arguments"]["data"]
+        pg[name] = {**reduced, "arguments": {**reduced["arguments"]}}
+        pg[name]["arguments"]["data"] = {"from_node": f"{name}_load"}
+    pg["on_grid"] = {
+        "process_id": "resample_cube_spatial",
+        "arguments": {"data": {"from_node": "precip"}, "target": {"from_node": "flood"}},
+    }
+    pg["masked"] = {
+        "process_id": "mask",
+        "arguments": {"data": {"from_node": "on_grid"}, "mask": {"from_node": "flood"}},
+        "result": True,
+    }
+    body = client.post("/openeo/1.2/validation", json={"process_graph": pg}).json()
+    assert body["errors"] == []
+    plan = body["openeo-dedl:plan"]
+    assert plan["node_sites"]["flood_load"] == "central"
+    assert plan["node_sites"]["precip_load"] == plan["node_sites"]["precip"] == "lumi"
+    # Only the reduced precipitation leaves LUMI, and that is cheaper than shipping raw data.
+    assert [(t["node"], t["from_site"], t["to_site"]) for t in plan["transfers"]] == [
+        ("precip", "lumi", "central")
+    ]
+    estimated = plan["estimated_bytes"]
+    assert 0 < estimated["planned"] < estimated["naive"]
+
+
+def test_invalid_process_gets_no_plan(client):
+    missing = {"p": {"process_id": "add", "arguments": {"x": 1}, "result": True}}
+    body = client.post("/openeo/1.2/validation", json={"process_graph": missing}).json()
+    assert body["errors"] and "openeo-dedl:plan" not in body
 
 
 def test_validation_that_raises_a_user_error_still_answers_200(stub, stub_client):

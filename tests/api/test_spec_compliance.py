@@ -52,7 +52,7 @@ def test_validation_matches_the_spec(client, check_spec):
         "process_graph": {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
     }
     resp = check_spec(client.post("/openeo/1.2/validation", json=ok))
-    assert resp.json() == {"errors": []}
+    assert resp.json()["errors"] == []
     bad = {"process_graph": {"a": {"process_id": "nope", "arguments": {}, "result": True}}}
     resp = check_spec(client.post("/openeo/1.2/validation", json=bad))
     assert [e["code"] for e in resp.json()["errors"]] == ["ProcessUnsupported"]

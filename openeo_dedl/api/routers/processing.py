@@ -36,6 +36,9 @@ async def validate(
 ) -> ValidationResult:
     """Errors in a process; always 200 when the body is JSON (the spec says so).
 
+    A valid process also gets its plan (sites, partitions, estimated bytes crossing sites) in
+    the extension field ``openeo-dedl:plan``.
+
     Public: the spec makes authentication optional here and nothing in it is per user.
     """
     backend: Backend = request.app.state.backend
@@ -46,7 +49,16 @@ async def validate(
         if exc.status >= 500:
             raise
         errors = [exc]
-    return ValidationResult(errors=[ErrorModel.of(e) for e in errors])
+    plan = None
+    if not errors:
+        try:
+            plan = await run_in_threadpool(backend.explain, body)
+        except OpenEOError as exc:
+            # Valid but not plannable (e.g. a collection's metadata is unreadable): say why.
+            if exc.status >= 500:
+                raise
+            errors = [exc]
+    return ValidationResult(errors=[ErrorModel.of(e) for e in errors], plan=plan)
 
 
 class _CleanupFileResponse(FileResponse):
