@@ -18,6 +18,7 @@ serve: $(BIN)/.installed
 	$(BIN)/openeo-dedl serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
+	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

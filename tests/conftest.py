@@ -8,6 +8,8 @@ from pathlib import Path
 import hypothesis  # noqa: F401 - imported before the limit changes, see below
 import pytest
 
+from tests.postgres import database_url, postgres_server_url  # noqa: F401 - shared fixtures
+
 # openeo-pg-parser-networkx raises the recursion limit when imported. On CPython 3.11.7 a change
 # of the limit after pytest started rewriting test modules breaks the rewriter ("AST constructor
 # recursion depth mismatch"), so set the same limit before any test module is collected, and
