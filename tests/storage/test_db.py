@@ -120,3 +120,15 @@ def test_plain_postgresql_urls_get_the_psycopg_driver():
     assert normalize_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
     assert normalize_url("postgres://u@h/db").drivername == "postgresql+psycopg"
     assert normalize_url("sqlite:///x.db").drivername == "sqlite"
+
+
+def test_ensure_user_creates_once_and_updates_last_seen(db):
+    from openeo_dedl.storage.users import ensure_user
+
+    with db.session() as s:
+        first = ensure_user(s, "dave").last_seen
+    with db.session() as s:
+        user = ensure_user(s, "dave", name="Dave")
+        assert user.last_seen >= first and user.name == "Dave"
+    with db.session() as s:
+        assert len(s.scalars(select(User).where(User.user_id == "dave")).all()) == 1
