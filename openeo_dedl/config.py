@@ -76,8 +76,66 @@ class CatalogConfig(BaseModel):
 class UserConfig(BaseModel):
     """A basic-auth user; ``password_hash`` is a bcrypt hash (``openeo-dedl hash-password``)."""
 
-    username: str
+    # The user id of /me (spec: ^[\w\-\.~]+$) and the name of the user's workspace folder; no
+    # "~" (it marks OIDC user ids, see api/oidc.py) and not only dots ("." or ".." as a folder).
+    username: str = Field(pattern=r"^[\w\-\.]+$")
     password_hash: str
+
+    @model_validator(mode="after")
+    def _not_only_dots(self) -> UserConfig:
+        if not self.username.strip("."):
+            raise ValueError(f"user name {self.username!r} is not usable")
+        return self
+
+
+OidcGrantType = Literal[
+    "implicit",
+    "authorization_code",
+    "authorization_code+pkce",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:device_code+pkce",
+    "refresh_token",
+]
+
+
+class OidcClientConfig(BaseModel):
+    """A public OIDC client that openEO clients may use (``default_clients`` of the spec)."""
+
+    id: str
+    grant_types: list[OidcGrantType] = Field(
+        default_factory=lambda: [
+            "authorization_code+pkce",
+            "urn:ietf:params:oauth:grant-type:device_code+pkce",
+            "refresh_token",
+        ],
+        min_length=1,
+    )
+    redirect_urls: list[str] = Field(default_factory=list)
+
+
+class OidcProviderConfig(BaseModel):
+    """An OpenID Connect provider whose access tokens (JWTs) this backend accepts."""
+
+    # The prefix of bearer tokens: "Bearer oidc/<id>/<access token>".
+    id: str = Field(pattern=r"^[A-Za-z0-9_]{1,20}$")
+    # Issuer URL; its /.well-known/openid-configuration must be reachable from the server.
+    issuer: str
+    title: str
+    description: str = ""
+    scopes: list[str] = Field(default_factory=lambda: ["openid"])
+    default_clients: list[OidcClientConfig] = Field(default_factory=list)
+    # When set, tokens must name it in `aud` (or `azp`); None: the audience is not checked.
+    audience: str | None = None
+    # JWKS URL; None: the `jwks_uri` of the discovery document.
+    jwks_uri: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OidcProviderConfig:
+        # The spec: the issuer URL must not end with a slash.
+        self.issuer = self.issuer.rstrip("/")
+        if self.scopes and "openid" not in self.scopes:
+            raise ValueError(f"OIDC provider {self.id!r}: scopes must include 'openid'")
+        return self
 
 
 class LimitsConfig(BaseModel):
@@ -122,7 +180,7 @@ class Settings(BaseSettings):
     demo_data_size: Literal["small", "medium", "large"] = "small"
 
     sites: list[SiteConfig] = Field(default_factory=_default_sites)
-    # "shared": one cluster per site, reused until idle for cluster_idle_timeout_seconds;
+    # "shared": one cluster per user and site, reused until idle for cluster_idle_timeout_seconds;
     # "per_job": fresh clusters for every run, shut down when it ends.
     cluster_policy: Literal["shared", "per_job"] = "shared"
     cluster_idle_timeout_seconds: float | None = 900.0
@@ -139,6 +197,10 @@ class Settings(BaseSettings):
     # Secret for signing access tokens; None: a random one kept in <data_dir>/secret.
     token_secret: SecretStr | None = None
     token_lifetime_seconds: int = 24 * 3600
+    # OpenID Connect providers, listed at GET /credentials/oidc (the first is the default).
+    oidc_providers: list[OidcProviderConfig] = Field(default_factory=list)
+    # How long a provider's signing keys (JWKS) are cached; unknown key ids refresh earlier.
+    oidc_jwks_cache_seconds: float = 3600.0
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
@@ -152,6 +214,16 @@ class Settings(BaseSettings):
         for cat in self.catalogs:
             if cat.site is not None and cat.site not in names:
                 raise ValueError(f"catalog {cat.url!r} names unknown site {cat.site!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        for kind, ids in (
+            ("user names", [u.username for u in self.users]),
+            ("OIDC provider ids", [p.id for p in self.oidc_providers]),
+        ):
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{kind} must be unique: {ids}")
         return self
 
     @property

@@ -71,6 +71,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
 
     # Routers must be flat (no nested include_router): capabilities list their routes.
     app.state.api_routers = list(API_ROUTERS)
+    if settings.oidc_providers:
+        app.state.api_routers.append(account.oidc_router)
     for router in app.state.api_routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(capabilities.well_known_router)

@@ -1,5 +1,8 @@
 """Basic authentication with bcrypt-hashed passwords and signed, expiring access tokens.
 
+OpenID Connect bearer tokens (``Bearer oidc/<provider>/<token>``) are checked by
+:mod:`openeo_dedl.api.oidc`.
+
 Clients exchange HTTP Basic credentials at ``GET /credentials/basic`` for an access token and then
 send ``Authorization: Bearer basic//<token>``. Tokens are stateless, so any server process holding
 the secret can check them::
@@ -28,6 +31,7 @@ from pathlib import Path
 import bcrypt
 from fastapi import Request
 
+from openeo_dedl.api.oidc import OidcVerifier
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import (
     AuthenticationRequired,
@@ -111,6 +115,7 @@ class Authenticator:
 
     def __init__(self, settings: Settings):
         self._hashes = {u.username: u.password_hash.encode() for u in settings.users}
+        self.oidc = OidcVerifier(settings)
         self._secret = load_secret(settings)
         self._lifetime = settings.token_lifetime_seconds
         self._dummy_hash: bytes | None = None
@@ -164,7 +169,11 @@ class Authenticator:
         return username
 
     def check_bearer(self, authorization: str | None) -> User:
-        """The user of a valid ``Bearer basic//<token>`` header."""
+        """The user of a valid ``Bearer basic//<token>`` or ``Bearer oidc/<provider>/<token>``.
+
+        OIDC tokens are only accepted when providers are configured. Blocking (the provider's
+        keys may have to be fetched): call it from a worker thread.
+        """
         if not authorization or not authorization.strip():
             raise AuthenticationRequired("Unauthorized: this endpoint requires authentication.")
         scheme, _, credentials = authorization.strip().partition(" ")
@@ -174,6 +183,8 @@ class Authenticator:
                 " with a token from GET /credentials/basic."
             )
         credentials = credentials.strip()
+        if credentials.startswith("oidc/") and self.oidc:
+            return User(user_id=self.oidc.user_id(credentials[len("oidc/") :]))
         if not credentials.startswith("basic//"):
             # Name the method (e.g. "oidc") when there is one, never echo anything of the token.
             method, slash, _ = credentials.partition("/")

@@ -1,4 +1,4 @@
-"""Account management: ``GET /credentials/basic`` and ``GET /me``."""
+"""Account management: ``GET /credentials/basic``, ``GET /credentials/oidc`` and ``GET /me``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from fastapi import APIRouter, Depends, Request
 
 from openeo_dedl.api.auth import Authenticator, User, current_user
 from openeo_dedl.api.models import BasicAccessToken, Link, UserData
+from openeo_dedl.api.oidc import providers_document
 from openeo_dedl.api.urls import api_url
 
 router = APIRouter()
+# Mounted only when OIDC providers are configured (the spec requires at least one provider).
+oidc_router = APIRouter()
 
 
 @router.get("/credentials/basic")
@@ -39,3 +42,9 @@ def me(request: Request, user: Annotated[User, Depends(current_user)]) -> UserDa
             )
         ],
     )
+
+
+@oidc_router.get("/credentials/oidc")
+def credentials_oidc(request: Request) -> dict:
+    """The OpenID Connect providers whose access tokens this back-end accepts."""
+    return providers_document(request.app.state.settings)
