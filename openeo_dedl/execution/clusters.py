@@ -127,9 +127,8 @@ def _new_site_cluster(site: SiteConfig) -> SiteCluster:
 class _RunClusters:
     """The clusters one run uses: ``client(site)`` for the runner, closed or released after."""
 
-    def __init__(self, get: Callable[[str], SiteCluster], close_after: bool):
+    def __init__(self, get: Callable[[str], SiteCluster]):
         self._get = get
-        self._close_after = close_after
         self.used: dict[str, SiteCluster] = {}
 
     def client(self, site: str) -> Client:
@@ -138,21 +137,26 @@ class _RunClusters:
         return cluster.client()
 
 
+# A shared cluster belongs to one user at one site; runs without a user share the "" owner.
+ClusterKey = tuple[str, str]  # (user id, site)
+
+
 class SiteClusters:
     """The clusters of all configured sites, by policy.
 
-    ``shared``: one cluster per site, started on first use and shut down after
-    ``idle_timeout`` seconds without a run (and when the server stops). ``per_job``: every run
-    gets fresh clusters, shut down when it ends, whether it finished or failed.
+    ``shared``: one cluster per user and site, started on the user's first run there, reused
+    by the user's later runs and shut down after ``idle_timeout`` seconds without a run (and
+    when the server stops); users never share workers. ``per_job``: every run gets fresh
+    clusters, shut down when it ends, whether it finished or failed.
     """
 
     def __init__(self, settings: Settings):
         self._sites = {site.name: site for site in settings.sites}
         self._policy = settings.cluster_policy
         self._idle_timeout = settings.cluster_idle_timeout_seconds
-        self._shared: dict[str, SiteCluster] = {}
-        self._last_used: dict[str, float] = {}
-        self._active: dict[str, int] = {}
+        self._shared: dict[ClusterKey, SiteCluster] = {}
+        self._last_used: dict[ClusterKey, float] = {}
+        self._active: dict[ClusterKey, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
@@ -163,25 +167,25 @@ class SiteClusters:
         except KeyError:
             raise SiteUnavailable(f"Site '{name}' is not configured.") from None
 
-    def _shared_cluster(self, name: str) -> SiteCluster:
-        site = self._site(name)
+    def _shared_cluster(self, key: ClusterKey) -> SiteCluster:
+        site = self._site(key[1])
         with self._lock:
-            if name not in self._shared:
-                self._shared[name] = _new_site_cluster(site)
-            self._active[name] = self._active.get(name, 0) + 1
-            self._last_used[name] = time.monotonic()
+            if key not in self._shared:
+                self._shared[key] = _new_site_cluster(site)
+            self._active[key] = self._active.get(key, 0) + 1
+            self._last_used[key] = time.monotonic()
             if self._idle_timeout is not None and self._reaper is None:
                 self._reaper = threading.Thread(
                     target=self._reap_idle, name="cluster-reaper", daemon=True
                 )
                 self._reaper.start()
-            return self._shared[name]
+            return self._shared[key]
 
-    def _release(self, names) -> None:
+    def _release(self, keys) -> None:
         with self._lock:
-            for name in names:
-                self._active[name] -= 1
-                self._last_used[name] = time.monotonic()
+            for key in keys:
+                self._active[key] -= 1
+                self._last_used[key] = time.monotonic()
 
     def _reap_idle(self) -> None:
         assert self._idle_timeout is not None
@@ -189,32 +193,38 @@ class SiteClusters:
             now = time.monotonic()
             with self._lock:
                 idle = [
-                    name
-                    for name in self._shared
-                    if self._active.get(name, 0) == 0
-                    and now - self._last_used.get(name, now) > self._idle_timeout
+                    key
+                    for key in self._shared
+                    if self._active.get(key, 0) == 0
+                    and now - self._last_used.get(key, now) > self._idle_timeout
                 ]
-                clusters = [self._shared.pop(name) for name in idle]
+                clusters = [self._shared.pop(key) for key in idle]
             for cluster in clusters:
                 logger.info("shutting down idle cluster of site %s", cluster.site)
                 _close_quietly(cluster)
 
     @contextlib.contextmanager
-    def for_run(self) -> Iterator[_RunClusters]:
-        """Clusters for one run; per-job clusters are shut down however the run ends."""
+    def for_run(self, user: str | None = None) -> Iterator[_RunClusters]:
+        """Clusters for one run of ``user``; per-job clusters are shut down however it ends."""
         if self._policy == "per_job":
-            run = _RunClusters(lambda name: _new_site_cluster(self._site(name)), True)
+            run = _RunClusters(lambda name: _new_site_cluster(self._site(name)))
             try:
                 yield run
             finally:
                 for cluster in run.used.values():
                     _close_quietly(cluster)
         else:
-            run = _RunClusters(self._shared_cluster, False)
+            owner = user or ""
+            run = _RunClusters(lambda name: self._shared_cluster((owner, name)))
             try:
                 yield run
             finally:
-                self._release(run.used)
+                self._release((owner, name) for name in run.used)
+
+    def active(self) -> list[ClusterKey]:
+        """(user, site) of the shared clusters that exist now."""
+        with self._lock:
+            return sorted(self._shared)
 
     def close(self) -> None:
         self._stop.set()

@@ -1,0 +1,64 @@
+"""Shared clusters belong to one user at one site; per-job clusters live for one run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from openeo_dedl.config import Settings
+from openeo_dedl.execution.clusters import SiteClusters
+
+
+def _settings(tmp_path, **overrides) -> Settings:
+    sites = [
+        {"name": name, "cluster": {"kind": "local", "workers": 1}}
+        for name in ("central", "lumi")
+    ]
+    return Settings(data_dir=tmp_path, sites=sites, **overrides)
+
+
+def _worker_addresses(client) -> set[str]:
+    return set(client.scheduler_info()["workers"])
+
+
+def test_shared_clusters_are_per_user_and_site_and_reused(tmp_path):
+    clusters = SiteClusters(_settings(tmp_path))
+    try:
+        with clusters.for_run("alice") as run:
+            alice_lumi = run.client("lumi")
+            assert run.client("lumi") is alice_lumi  # one client per site within a run
+            alice_workers = _worker_addresses(alice_lumi)
+        with clusters.for_run("bob") as run:
+            bob_lumi = run.client("lumi")
+            # Bob's work never lands on Alice's workers.
+            assert _worker_addresses(bob_lumi).isdisjoint(alice_workers)
+        with clusters.for_run("alice") as run:
+            assert run.client("lumi") is alice_lumi  # reused until idle
+        assert clusters.active() == [("alice", "lumi"), ("bob", "lumi")]
+    finally:
+        clusters.close()
+    assert clusters.active() == []
+
+
+def test_idle_shared_clusters_are_shut_down(tmp_path):
+    clusters = SiteClusters(_settings(tmp_path, cluster_idle_timeout_seconds=0.2))
+    try:
+        with clusters.for_run("alice") as run:
+            client = run.client("central")
+        deadline = time.monotonic() + 10
+        while clusters.active() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert clusters.active() == []
+        assert client.status == "closed"
+    finally:
+        clusters.close()
+
+
+def test_per_job_clusters_close_when_the_run_fails(tmp_path):
+    clusters = SiteClusters(_settings(tmp_path, cluster_policy="per_job"))
+    with pytest.raises(RuntimeError), clusters.for_run("alice") as run:
+        client = run.client("central")
+        raise RuntimeError("the run failed")
+    assert client.status == "closed"
+    assert clusters.active() == []
