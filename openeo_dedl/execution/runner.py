@@ -21,6 +21,7 @@ import dask
 import xarray as xr
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
+from openeo_dedl.execution.control import RunControl
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
@@ -123,13 +124,15 @@ def _nbytes(value: Any) -> int:
     return sys.getsizeof(value)
 
 
-def _compute_on(client, value: Any, timeout: float | None) -> Any:
+def _compute_on(client, value: Any, timeout: float | None, control: RunControl) -> Any:
     if isinstance(value, SaveRequest):
-        return SaveRequest(_compute_on(client, value.data, timeout), value.format, value.options)
+        data = _compute_on(client, value.data, timeout, control)
+        return SaveRequest(data, value.format, value.options)
     if _is_lazy(value):
         if client is None:
             return dask.compute(value, scheduler="synchronous")[0]
-        return client.compute(value).result(timeout=timeout)
+        # Through the control: canceling the run cancels this future on the site's cluster.
+        return control.compute(client, value, timeout)
     return value
 
 
@@ -187,16 +190,20 @@ def run_plan(
     registry_factory: Callable[[], ProcessRegistry],
     timeout: float | None = None,
     staging: Mapping[str, str] | None = None,
+    control: RunControl | None = None,
 ) -> tuple[Any, RunReport]:
     """Run every partition at its site; return the result node's computed value and a report.
 
     ``clusters.client(site)`` gives the Dask client of a site (see ``SiteClusters.for_run``).
     With ``staging`` (site → fsspec URL), cube outputs needed at another site are handed over
-    through the producing site's staging store instead of through this process.
+    through the producing site's staging store instead of through this process. ``control``
+    receives progress events and can cancel the run (which then raises ``RunCanceled``).
     """
     run_id = new_run_id()
     try:
         state = _PlanRun(plan, graph, clusters, registry_factory, timeout, staging, run_id)
+        if control is not None:
+            state.control = control
         return state.run(), state.report
     finally:
         for url in (staging or {}).values():
@@ -234,8 +241,14 @@ class _PlanRun:
         self._moved: set[tuple[str, str]] = set()  # (node, destination site) metered
         self._lock = threading.Lock()
         self._started = time.perf_counter()
+        self.control = RunControl()
 
     def run(self) -> Any:
+        self.control.emit(
+            "run_started",
+            partitions=len(self.plan.partitions),
+            sites=sorted({p.site for p in self.plan.partitions}),
+        )
         for level in dependency_levels(self.plan):
             if len(level) == 1:
                 self.run_partition(level[0])
@@ -257,15 +270,23 @@ class _PlanRun:
                 with self._lock:
                     if (node, partition.site) not in self._moved:
                         self._moved.add((node, partition.site))
-                        self.report.transfers.append(
-                            TransferRecord(
-                                node, self.site_of_value[node], partition.site, nbytes, seconds
-                            )
+                        record = TransferRecord(
+                            node, self.site_of_value[node], partition.site, nbytes, seconds
                         )
+                        self.report.transfers.append(record)
+                        self.control.emit("transfer", **record.__dict__)
             inputs[input_parameter(node)] = value
         return inputs
 
     def run_partition(self, partition: Partition) -> None:
+        self.control.check()
+        self.control.emit(
+            "partition_started",
+            partition=partition.id,
+            site=partition.site,
+            nodes=list(partition.nodes),
+            total=len(self.plan.partitions),
+        )
         started = time.perf_counter()
         inputs = self._inputs(partition)
         # Pure scalar/array work (no data loaded, nothing lazy coming in) needs no cluster.
@@ -295,6 +316,16 @@ class _PlanRun:
                     "ended": round(ended - self._started, 3),
                 }
             )
+            done = len(self.report.partitions)
+        self.control.emit(
+            "partition_finished",
+            partition=partition.id,
+            site=partition.site,
+            nodes=list(partition.nodes),
+            seconds=round(ended - started, 3),
+            done=done,
+            total=len(self.plan.partitions),
+        )
 
     def _evaluate(self, partition: Partition, output: str, inputs: dict[str, Any]) -> Any:
         sub = partition_subgraph(self.graph, partition, output)
@@ -319,17 +350,26 @@ class _PlanRun:
             and client is not None
         ):
             handed = stage_output(client, value, self.staging[partition.site], self.run_id, output)
+            self.control.check()
             with self._lock:
                 self.staged[output] = (handed.nbytes, handed.seconds)
             return open_staged(handed)
         if crosses_sites or is_result:
             compute_started = time.perf_counter()
-            value = _compute_on(client, value, self.timeout)
+            value = _compute_on(client, value, self.timeout, self.control)
+            seconds = time.perf_counter() - compute_started
             logger.info(
                 "site %s computed %s in %.2fs (%.1f kB)",
                 partition.site,
                 output,
-                time.perf_counter() - compute_started,
+                seconds,
                 _nbytes(value) / 1e3,
+            )
+            self.control.emit(
+                "computed",
+                site=partition.site,
+                node=output,
+                seconds=round(seconds, 3),
+                bytes=_nbytes(value),
             )
         return value

@@ -1,0 +1,93 @@
+"""Watching and stopping a run: progress events out, cancellation in.
+
+A :class:`RunControl` goes with one run of a plan. The runner reports what happens (a partition
+starts or ends at a site, an output crosses sites) through :meth:`RunControl.emit`, and computes
+on the clusters through :meth:`RunControl.compute`, so that :meth:`RunControl.cancel` can cancel
+the Dask futures of the run on the site clusters and the run stops with :class:`RunCanceled`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class RunCanceled(Exception):
+    """The run was canceled (by the user, or because the server stops)."""
+
+
+@dataclass
+class RunEvent:
+    """Something that happened during a run.
+
+    ``kind`` is one of ``run_started`` (data: partitions, sites), ``partition_started``,
+    ``partition_finished`` (partition, site, nodes, seconds, done, total), ``transfer``
+    (node, from_site, to_site, bytes, seconds) and ``computed`` (site, node, seconds, bytes).
+    """
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class RunControl:
+    """Cancellation and progress events of one run (thread-safe)."""
+
+    def __init__(self, on_event: Callable[[RunEvent], None] | None = None):
+        self._on_event = on_event
+        self._canceled = threading.Event()
+        self._futures: set = set()
+        self._lock = threading.Lock()
+
+    @property
+    def canceled(self) -> bool:
+        return self._canceled.is_set()
+
+    def cancel(self) -> None:
+        """Stop the run: cancel its futures on the site clusters; later steps do not start."""
+        self._canceled.set()
+        with self._lock:
+            futures = list(self._futures)
+        for future in futures:
+            try:
+                # force: tasks other clients also wait for are cancelled too (only ours exist).
+                future.cancel(force=True)
+            except Exception:  # a cluster that went away has nothing left to cancel
+                logger.debug("cancelling a future failed", exc_info=True)
+
+    def check(self) -> None:
+        """Raise :class:`RunCanceled` when the run was canceled."""
+        if self._canceled.is_set():
+            raise RunCanceled("the run was canceled")
+
+    def compute(self, client, value: Any, timeout: float | None = None) -> Any:
+        """``value`` computed on ``client``'s cluster; cancelable by :meth:`cancel`."""
+        self.check()
+        future = client.compute(value)
+        with self._lock:
+            self._futures.add(future)
+        try:
+            # A canceled run may have missed this future: cancel it now rather than wait.
+            if self._canceled.is_set():
+                future.cancel(force=True)
+            return future.result(timeout=timeout)
+        except Exception:
+            if self._canceled.is_set():
+                raise RunCanceled("the run was canceled") from None
+            raise
+        finally:
+            with self._lock:
+                self._futures.discard(future)
+
+    def emit(self, kind: str, **data: Any) -> None:
+        """Report an event; a failing listener never breaks the run."""
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(RunEvent(kind, data))
+        except Exception:
+            logger.exception("run event listener failed on %s", kind)
