@@ -138,6 +138,25 @@ class OidcProviderConfig(BaseModel):
         return self
 
 
+class WorkspaceConfig(BaseModel):
+    """The users' file workspaces (``/files``)."""
+
+    # fsspec URL under which every user has a folder; None: <data_dir>/workspace.
+    url: str | None = None
+    # Extra fsspec options (credentials, endpoint, ...) for a remote URL.
+    storage_options: dict[str, object] = Field(default_factory=dict)
+    # Largest single upload; larger ones are refused (413, FileSizeExceeded).
+    max_file_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Total bytes one user may keep; None: no quota (StorageQuotaExceeded when exceeded).
+    quota_bytes: int | None = Field(default=None, ge=0)
+
+
+class LimitsConfig(BaseModel):
+    # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
+    sync_max_bytes: int = 512 * 1024**2
+    sync_timeout_seconds: float = 600.0
+
+
 class LimitsConfig(BaseModel):
     # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
     sync_max_bytes: int = 512 * 1024**2
@@ -203,6 +222,7 @@ class Settings(BaseSettings):
     oidc_jwks_cache_seconds: float = 3600.0
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:
@@ -240,6 +260,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'openeo-dedl.db'}"
+
+    @property
+    def workspace_url(self) -> str:
+        """Where user files live: ``workspace.url`` or ``<data_dir>/workspace``."""
+        return self.workspace.url or str((self.data_dir / "workspace").resolve())
 
     def staging_url(self, site: str) -> str:
         """Where ``site`` stages partition outputs: its ``staging_url`` or a local directory."""

@@ -52,4 +52,13 @@ TokenInvalid = _error("TokenInvalid", 403)
 CredentialsInvalid = _error("CredentialsInvalid", 403)
 PermissionsInsufficient = _error("PermissionsInsufficient", 403)
 SiteUnavailable = _error("SiteUnavailable", 503)
+# Files (/files) and user-defined processes (/process_graphs).
+FileNotFound = _error("FileNotFound", 404)
+FilePathInvalid = _error("FilePathInvalid", 400)
+FileOperationUnsupported = _error("FileOperationUnsupported", 400)
+# errors.json says 400; 413 (Payload Too Large) tells HTTP clients and proxies what happened.
+FileSizeExceeded = _error("FileSizeExceeded", 413)
+StorageQuotaExceeded = _error("StorageQuotaExceeded", 400)
+StorageFailure = _error("StorageFailure", 500)
+ProcessGraphNotFound = _error("ProcessGraphNotFound", 404)
 Internal = _error("Internal", 500)

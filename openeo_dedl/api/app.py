@@ -11,7 +11,14 @@ from fastapi.responses import RedirectResponse
 
 from openeo_dedl.api.auth import Authenticator
 from openeo_dedl.api.errors import ErrorAndLogMiddleware, install_error_handlers
-from openeo_dedl.api.routers import account, capabilities, collections, processes, processing
+from openeo_dedl.api.routers import (
+    account,
+    capabilities,
+    collections,
+    files,
+    processes,
+    processing,
+)
 from openeo_dedl.api.urls import API_PREFIX, api_url
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
@@ -23,6 +30,7 @@ API_ROUTERS: list[APIRouter] = [
     collections.router,
     processes.router,
     processing.router,
+    files.router,
 ]
 
 # Response headers browser clients (the openEO Web Editor) must be able to read.

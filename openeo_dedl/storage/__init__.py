@@ -15,6 +15,8 @@ from openeo_dedl.storage.db import Base, Database, UTCDateTime, utcnow
 # Every module that defines models on ``Base``; add yours here (one line).
 MODEL_MODULES: list[str] = [
     "openeo_dedl.storage.models",
+    "openeo_dedl.storage.files",
+    "openeo_dedl.storage.udps",
 ]
 
 
