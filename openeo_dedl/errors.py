@@ -51,7 +51,24 @@ AuthenticationSchemeInvalid = _error("AuthenticationSchemeInvalid", 403)
 TokenInvalid = _error("TokenInvalid", 403)
 CredentialsInvalid = _error("CredentialsInvalid", 403)
 PermissionsInsufficient = _error("PermissionsInsufficient", 403)
-SiteUnavailable = _error("SiteUnavailable", 503)
+
+
+class SiteUnavailable(OpenEOError):
+    """A site's compute cannot be reached; ``site`` names it when known."""
+
+    code = "SiteUnavailable"
+    status = 503
+
+    def __init__(self, message: str, *, site: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.site = site
+
+
+JobNotFound = _error("JobNotFound", 404)
+JobLocked = _error("JobLocked", 400)
+JobNotFinished = _error("JobNotFinished", 400)
+ResultLinkExpired = _error("ResultLinkExpired", 410)
+ResultLinkInvalid = _error("ResultLinkInvalid", 403)
 # Files (/files) and user-defined processes (/process_graphs).
 FileNotFound = _error("FileNotFound", 404)
 FilePathInvalid = _error("FilePathInvalid", 400)

@@ -105,7 +105,8 @@ class GatewaySiteCluster:
                 except Exception as exc:  # any failure to reach the gateway means the site is down
                     raise SiteUnavailable(
                         f"Site '{self.site}' is unavailable: its Dask Gateway at {cfg.address} "
-                        f"could not start a cluster ({type(exc).__name__}: {exc})."
+                        f"could not start a cluster ({type(exc).__name__}: {exc}).",
+                        site=self.site,
                     ) from exc
             return self._client
 

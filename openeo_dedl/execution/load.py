@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,11 +128,12 @@ def load_collection_from_catalog(
     properties: dict | None = None,
     site: str | None = None,
     budget: LoadBudget | None = None,
+    unavailable_sites: Collection[str] = (),
 ) -> xr.DataArray:
     """A lazy (dask) DataArray with dims (t, bands, y, x) named as the collection says.
 
-    With ``site``, only the items whose first site is ``site`` are read, on the grid of the
-    whole load (the per-site part of an item-level split).
+    With ``site``, only the items whose first available site is ``site`` are read, on the grid
+    of the whole load (the per-site part of an item-level split).
     """
     import odc.stac
     from odc.geo.geom import box
@@ -174,8 +175,9 @@ def load_collection_from_catalog(
     if site is None:
         ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
     else:
-        ds = _load_site_part(catalog, record, items, site, bands or available, load_kwargs)
-        items = [item for item in items if catalog.item_sites(item, record)[0] == site]
+        own = [i for i in items if _read_at(catalog, record, i, unavailable_sites) == site]
+        ds = _load_site_part(items, own, bands or available, load_kwargs)
+        items = own
     cube = ds.to_dataarray(dim="bands")
     if site is not None:
         # The merge of the per-site parts tells missing values by it (to_dataarray drops it).
@@ -208,18 +210,22 @@ def load_collection_from_catalog(
     return cube
 
 
-def _load_site_part(catalog: Catalog, record, items, site: str, bands, load_kwargs):
-    """The part of a load that ``site`` holds, on the grid of the whole load.
+def _read_at(catalog: Catalog, record, item, unavailable: Collection[str]) -> str | None:
+    """The site an item is read at: its first site that is not down (as the planner has it)."""
+    return next((s for s in catalog.item_sites(item, record) if s not in unavailable), None)
+
+
+def _load_site_part(items, own, bands, load_kwargs):
+    """The part ``own`` of a load's ``items`` that one site holds, on the grid of the whole load.
 
     The planner splits a load whose items live at several sites into one load per site (see
-    ``openeo_dedl/planning/split.py``): each reads only the items whose first site is ``site``,
-    on the grid the whole load would have, so that the parts line up when they are merged. A
-    site without matching items gives the whole grid with no time steps.
+    ``openeo_dedl/planning/split.py``): each reads only the items it holds, on the grid the
+    whole load would have, so that the parts line up when they are merged. A site without
+    matching items gives the whole grid with no time steps.
     """
     import odc.stac
 
     whole = odc.stac.load(items, bands=bands, **load_kwargs)  # lazy: metadata only
-    own = [item for item in items if catalog.item_sites(item, record)[0] == site]
     if not own:
         return whole.isel(time=slice(0, 0))
     return odc.stac.load(
@@ -255,9 +261,10 @@ def _rename_dims(cube: xr.DataArray, names: dict[str, str]) -> xr.DataArray:
 
 
 def make_load_collection(
-    catalog: Catalog, budget: LoadBudget | None
+    catalog: Catalog, budget: LoadBudget | None, unavailable_sites: Collection[str] = ()
 ) -> Callable[..., xr.DataArray]:
-    """The ``load_collection`` implementation for one run, bound to its catalog and budget."""
+    """The ``load_collection`` implementation for one run, bound to its catalog and budget;
+    items are read at their first site that is not in ``unavailable_sites``."""
 
     def load_collection(
         id: str,
@@ -279,6 +286,7 @@ def make_load_collection(
             properties=properties,
             site=dedl_item_site,
             budget=budget,
+            unavailable_sites=unavailable_sites,
         )
 
     return load_collection

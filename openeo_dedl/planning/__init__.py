@@ -1,7 +1,7 @@
 """Pure planning: flat process-graph JSON (+ catalog facts) in, a site plan out. No I/O."""
 
 from openeo_dedl.planning.estimate import Estimate, Estimator
-from openeo_dedl.planning.facts import BandFacts, CollectionFacts, ItemFacts
+from openeo_dedl.planning.facts import BandFacts, CollectionFacts, ItemFacts, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT, MERGE_PROCESS
 from openeo_dedl.planning.partition import (
@@ -34,4 +34,5 @@ __all__ = [
     "plan_process_graph",
     "plan_single_site",
     "validate_process_graph",
+    "without_sites",
 ]

@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
+
+from openeo_dedl.errors import SiteUnavailable
 
 BBox = tuple[float, float, float, float]  # west, south, east, north
 
@@ -84,3 +86,30 @@ class CollectionFacts:
     def at(collection_id: str, *sites: str) -> CollectionFacts:
         """Facts with nothing but the sites (sizes fall back to defaults)."""
         return CollectionFacts(id=collection_id, sites=tuple(sites))
+
+
+def without_sites(facts: CollectionFacts, unavailable: Collection[str]) -> CollectionFacts:
+    """``facts`` while the ``unavailable`` sites are down: only replicas elsewhere remain.
+
+    Raises SiteUnavailable naming the down site when the collection, or one of its items, is
+    held nowhere else.
+    """
+    if not unavailable:
+        return facts
+
+    def remaining(sites: tuple[str, ...], what: str) -> tuple[str, ...]:
+        left = tuple(s for s in sites if s not in unavailable)
+        if sites and not left:
+            down = ", ".join(f"'{s}'" for s in sites)
+            raise SiteUnavailable(
+                f"Site {down} is unavailable and {what} has no replica at another site."
+            )
+        return left
+
+    items = facts.items
+    if items is not None:
+        items = tuple(
+            replace(i, sites=remaining(i.sites, f"an item of collection '{facts.id}'"))
+            for i in items
+        )
+    return replace(facts, sites=remaining(facts.sites, f"collection '{facts.id}'"), items=items)
