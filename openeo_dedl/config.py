@@ -157,10 +157,24 @@ class LimitsConfig(BaseModel):
     sync_timeout_seconds: float = 600.0
 
 
-class LimitsConfig(BaseModel):
-    # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
-    sync_max_bytes: int = 512 * 1024**2
-    sync_timeout_seconds: float = 600.0
+class JobsConfig(BaseModel):
+    """Batch jobs: the worker pool, where results are kept, how long download links live."""
+
+    # Jobs that run at the same time in this server process (each runs its partitions at sites).
+    workers: int = Field(default=2, ge=1)
+    # fsspec URL under which each job's results get a folder; None: <data_dir>/results.
+    results_url: str | None = None
+    # Extra fsspec options (credentials, endpoint, ...) for a remote results_url.
+    results_storage_options: dict[str, object] = Field(default_factory=dict)
+    # Lifetime of the signed result download URLs that GET /jobs/{id}/results hands out.
+    download_url_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # A job still running after this many seconds fails; None: no limit.
+    timeout_seconds: float | None = None
+    # Runs a job may start; a job interrupted by a server restart is re-run until this is
+    # reached, then marked `error` (with a log line saying why).
+    max_attempts: int = Field(default=2, ge=1)
+    # Loading throughput assumed for the duration in GET /jobs/{id}/estimate (bytes per second).
+    estimate_bytes_per_second: float = Field(default=50e6, gt=0)
 
 
 # bcrypt hash of "demo"; the embedded default's only user (never used in production: set `users`).
@@ -222,6 +236,7 @@ class Settings(BaseSettings):
     oidc_jwks_cache_seconds: float = 3600.0
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
 
     @model_validator(mode="after")
@@ -265,6 +280,11 @@ class Settings(BaseSettings):
     def workspace_url(self) -> str:
         """Where user files live: ``workspace.url`` or ``<data_dir>/workspace``."""
         return self.workspace.url or str((self.data_dir / "workspace").resolve())
+
+    @property
+    def results_url(self) -> str:
+        """Where batch job results live: ``jobs.results_url`` or ``<data_dir>/results``."""
+        return self.jobs.results_url or str((self.data_dir / "results").resolve())
 
     def staging_url(self, site: str) -> str:
         """Where ``site`` stages partition outputs: its ``staging_url`` or a local directory."""

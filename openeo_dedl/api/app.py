@@ -9,19 +9,22 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
-from openeo_dedl.api.auth import Authenticator
+from openeo_dedl.api.auth import Authenticator, load_secret
 from openeo_dedl.api.errors import ErrorAndLogMiddleware, install_error_handlers
 from openeo_dedl.api.routers import (
     account,
     capabilities,
     collections,
     files,
+    jobs,
     processes,
     processing,
 )
 from openeo_dedl.api.urls import API_PREFIX, api_url
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
+from openeo_dedl.jobs import JobService, UrlSigner
+from openeo_dedl.storage import Database
 
 # Routers of the versioned API, one per openEO API area; capabilities list what they mount.
 API_ROUTERS: list[APIRouter] = [
@@ -31,6 +34,7 @@ API_ROUTERS: list[APIRouter] = [
     processes.router,
     processing.router,
     files.router,
+    jobs.router,
 ]
 
 # Response headers browser clients (the openEO Web Editor) must be able to read.
@@ -54,14 +58,23 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if backend is not None:
-            yield
-            return
-        app.state.backend = Backend(settings)
+        owned = backend is None
+        if owned:
+            app.state.backend = Backend(settings)
+        # The database at the newest schema, then the batch jobs' workers (they resume jobs).
+        app.state.database = Database(settings.effective_database_url)
+        app.state.database.migrate()
+        app.state.jobs = JobService(
+            settings, app.state.database, lambda: app.state.backend.executor
+        )
+        app.state.jobs.start()
         try:
             yield
         finally:
-            app.state.backend.close()
+            app.state.jobs.close()
+            app.state.database.dispose()
+            if owned:
+                app.state.backend.close()
 
     app = FastAPI(
         title=settings.title,
@@ -74,6 +87,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
+    app.state.url_signer = UrlSigner(load_secret(settings))
     if backend is not None:
         app.state.backend = backend
 
@@ -84,6 +98,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     for router in app.state.api_routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(capabilities.well_known_router)
+    app.include_router(jobs.downloads_router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)
     def root(request: Request) -> RedirectResponse:

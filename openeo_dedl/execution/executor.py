@@ -17,6 +17,7 @@ from openeo_dedl.errors import (
 )
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.clusters import SiteClusters
+from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.facts import collection_facts
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
 from openeo_dedl.execution.runner import run_plan
@@ -125,11 +126,46 @@ class Executor:
         return self._collection_facts[collection_id]
 
     def run_sync(self, process: Any, work_dir: Path) -> SyncResult:
+        return self._run(
+            process,
+            work_dir,
+            max_bytes=self.settings.limits.sync_max_bytes,
+            timeout=self.settings.limits.sync_timeout_seconds,
+        )
+
+    def run_batch(
+        self, process: Any, work_dir: Path, control: RunControl, user: str | None = None
+    ) -> SyncResult:
+        """Run a batch job's process: no size limit, cancelable and observed through ``control``.
+
+        Emits a ``planned`` event (``plan``: the plan's dict) before anything runs; raises
+        ``RunCanceled`` when ``control`` was canceled, OpenEOError for anything else.
+        """
+        return self._run(
+            process,
+            work_dir,
+            max_bytes=None,
+            timeout=self.settings.jobs.timeout_seconds,
+            control=control,
+            user=user,
+        )
+
+    def _run(
+        self,
+        process: Any,
+        work_dir: Path,
+        max_bytes: int | None,
+        timeout: float | None,
+        control: RunControl | None = None,
+        user: str | None = None,
+    ) -> SyncResult:
         errors = self.validate(process)
         if errors:
             raise errors[0]
         graph, plan = self.plan(_process_graph_of(process))
-        budget = LoadBudget(self.settings.limits.sync_max_bytes)
+        budget = LoadBudget(max_bytes)
+        if control is not None:
+            control.emit("planned", plan=plan.to_dict())
 
         def registry_factory():
             return process_registry.build_registry(
@@ -141,24 +177,30 @@ class Executor:
             )
 
         try:
-            with self.clusters.for_run() as clusters:
+            with self.clusters.for_run(user) as clusters:
                 value, report = run_plan(
                     plan,
                     graph,
                     clusters,
                     registry_factory,
-                    timeout=self.settings.limits.sync_timeout_seconds,
+                    timeout=timeout,
                     staging=self._staging_urls(),
+                    control=control,
                 )
             if isinstance(value, SaveRequest):
                 fmt, data = value.format, value.data
             else:
                 fmt, data = default_format(value), value
             path = write_result(data, fmt, work_dir)
+        except RunCanceled:
+            raise
         except Exception as exc:  # everything leaving here must be an openEO error
+            if control is not None and control.canceled:
+                # Work cut off by the cancel fails in many ways: it was still the cancel.
+                raise RunCanceled("the run was canceled") from exc
             raise as_openeo_error(exc) from exc
         logger.info(
-            "sync run finished: %d partitions, %d bytes crossed sites",
+            "run finished: %d partitions, %d bytes crossed sites",
             len(plan.partitions),
             report.bytes_moved,
         )

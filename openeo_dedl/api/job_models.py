@@ -1,0 +1,100 @@
+"""Request bodies of the batch job endpoints (``POST /jobs``, ``PATCH /jobs/{id}``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from openeo_dedl.api.errors import bad_request
+from openeo_dedl.api.models import ProcessGraphWithMetadata
+from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
+
+LogLevel = Literal["error", "warning", "info", "debug"]
+
+
+class JobCreateRequest(BaseModel):
+    """Body of ``POST /jobs``; back-end specific extra properties are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process: ProcessGraphWithMetadata
+    title: str | None = None
+    description: str | None = None
+    plan: str | None = None
+    budget: float | None = None
+    log_level: LogLevel = "info"
+
+
+class JobUpdateRequest(BaseModel):
+    """Body of ``PATCH /jobs/{id}``: only the properties sent are changed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process: ProcessGraphWithMetadata | None = None
+    title: str | None = None
+    description: str | None = None
+    plan: str | None = None
+    budget: float | None = None
+    log_level: LogLevel | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The sent properties as job record fields."""
+        sent = self.model_fields_set & {
+            "process", "title", "description", "plan", "budget", "log_level",
+        }  # fmt: skip
+        out: dict[str, Any] = {}
+        for name in sent:
+            value = getattr(self, name)
+            if name == "process":
+                if value is None:
+                    raise ProcessGraphMissing("The process of a batch job cannot be removed.")
+                out["process"] = value.model_dump(exclude_unset=True)
+            elif name == "plan":
+                out["billing_plan"] = value
+            elif name == "log_level":
+                if value is not None:  # null: back to the default
+                    out["log_level"] = value
+                else:
+                    out["log_level"] = "info"
+            else:
+                out[name] = value
+        return out
+
+
+def _error(exc: ValidationError) -> OpenEOError:
+    error = exc.errors()[0]
+    loc = tuple(error.get("loc", ()))
+    if (
+        loc in ((), ("process",))
+        or loc == ("process", "process_graph")
+        and error["type"] == "missing"
+    ):
+        return ProcessGraphMissing(
+            "Invalid process specified. It doesn't contain a process graph: send "
+            '{"process": {"process_graph": {...}}}.'
+        )
+    if loc[:2] == ("process", "process_graph"):
+        return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
+    field = ".".join(str(p) for p in loc)
+    if loc == ("budget",):
+        return OpenEOError(
+            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+        )
+    return bad_request(f"Invalid value for '{field}': {error['msg']}.")
+
+
+def parse_job_create(body: Any) -> JobCreateRequest:
+    try:
+        return JobCreateRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _error(exc) from None
+
+
+def parse_job_update(body: Any) -> JobUpdateRequest:
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    try:
+        return JobUpdateRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _error(exc) from None

@@ -1,0 +1,287 @@
+"""Batch jobs (``/jobs``...), their results, logs and estimates; signed result downloads.
+
+Thin: each route translates HTTP into a call on the :class:`~openeo_dedl.jobs.JobService`
+(``app.state.jobs``) and its answer into openEO JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.errors import bad_request
+from openeo_dedl.api.job_models import parse_job_create, parse_job_update
+from openeo_dedl.api.models import process_body
+from openeo_dedl.api.paging import Page, page_params, paginate
+from openeo_dedl.api.urls import api_url
+from openeo_dedl.jobs import JobFailed, JobService, UrlSigner
+from openeo_dedl.jobs.progress import usage_metrics
+from openeo_dedl.jobs.stac import result_item
+from openeo_dedl.jobs.store import LOG_LEVELS
+from openeo_dedl.storage.models import Job, JobLog
+
+router = APIRouter()
+# Signed download links: no token (the signature is the credential), not listed in capabilities.
+downloads_router = APIRouter()
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def service(request: Request) -> JobService:
+    return request.app.state.jobs
+
+
+def signer(request: Request) -> UrlSigner:
+    return request.app.state.url_signer
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run_token(job: Job) -> str:
+    return str(int(job.started.timestamp() * 1_000_000)) if job.started else ""
+
+
+def _wall_seconds(job: Job) -> float | None:
+    if job.started and job.finished:
+        return max(0.0, (job.finished - job.started).total_seconds())
+    return None
+
+
+def job_json(job: Job, request: Request, full: bool) -> dict[str, Any]:
+    """A job as the openEO ``batch_job`` schema has it (``full``: with process and links)."""
+    doc: dict[str, Any] = {
+        "id": job.id,
+        "title": job.title,
+        "description": job.description,
+        "status": job.status,
+        # The spec: created/queued jobs only 0, finished jobs only 100.
+        "progress": 0.0 if job.status in ("created", "queued") else job.progress,
+        "created": _rfc3339(job.created),
+        "updated": _rfc3339(job.updated),
+        "plan": job.billing_plan,
+        "costs": job.costs,
+        "budget": job.budget,
+    }
+    if job.usage:
+        doc["usage"] = usage_metrics(job.usage, _wall_seconds(job))
+    if full:
+        doc["process"] = job.process
+        doc["log_level"] = job.log_level
+        base = api_url(request, f"/jobs/{job.id}")
+        links = [{"rel": "monitor", "href": f"{base}/logs", "type": "application/json",
+                  "title": "Batch job logs"}]  # fmt: skip
+        if job.status in ("finished", "error", "canceled"):
+            links.append(
+                {"rel": "result", "href": f"{base}/results", "type": "application/json",
+                 "title": "Batch job results"}
+            )  # fmt: skip
+        doc["links"] = links
+        if job.error:
+            doc["openeo-dedl:error"] = job.error
+        if job.usage:
+            doc["openeo-dedl:usage"] = job.usage
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+@router.post("/jobs", status_code=201)
+def create_job(
+    request: Request, user: UserDep, body: Annotated[Any, Depends(process_body)]
+) -> Response:
+    """Store a new batch job (status ``created``)."""
+    payload = parse_job_create(body)
+    job = service(request).create(
+        user.user_id,
+        process=payload.process.model_dump(exclude_unset=True),
+        title=payload.title,
+        description=payload.description,
+        billing_plan=payload.plan,
+        budget=payload.budget,
+        log_level=payload.log_level,
+    )
+    location = api_url(request, f"/jobs/{job.id}")
+    return Response(status_code=201, headers={"Location": location, "OpenEO-Identifier": job.id})
+
+
+@router.get("/jobs")
+def list_jobs(request: Request, user: UserDep, page: Annotated[Page, Depends(page_params)]) -> dict:
+    """The user's jobs, newest first (without their processes, as the spec recommends)."""
+    jobs, links = paginate(service(request).list(user.user_id), page, request, "/jobs")
+    return {"jobs": [job_json(j, request, full=False) for j in jobs], "links": links}
+
+
+@router.get("/jobs/{job_id}")
+def describe_job(request: Request, user: UserDep, job_id: str) -> dict:
+    return job_json(service(request).get(user.user_id, job_id), request, full=True)
+
+
+@router.patch("/jobs/{job_id}", status_code=204)
+def update_job(
+    request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(process_body)]
+) -> Response:
+    changes = parse_job_update(body).changes()
+    service(request).update(user.user_id, job_id, **changes)
+    return Response(status_code=204)
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def delete_job(request: Request, user: UserDep, job_id: str) -> Response:
+    service(request).delete(user.user_id, job_id)
+    return Response(status_code=204)
+
+
+@router.post("/jobs/{job_id}/results", status_code=202)
+def start_job(request: Request, user: UserDep, job_id: str) -> Response:
+    service(request).start_job(user.user_id, job_id)
+    return Response(status_code=202)
+
+
+@router.delete("/jobs/{job_id}/results", status_code=204)
+def cancel_job(request: Request, user: UserDep, job_id: str) -> Response:
+    service(request).cancel(user.user_id, job_id)
+    return Response(status_code=204)
+
+
+def _flag(value: str | None) -> bool:
+    # allowEmptyValue: "?partial" and "?partial=" mean true.
+    if value is None:
+        return False
+    if value.strip().lower() in ("", "true", "1", "yes"):
+        return True
+    if value.strip().lower() in ("false", "0", "no"):
+        return False
+    raise bad_request("Query parameter 'partial' must be true or false.")
+
+
+@router.get("/jobs/{job_id}/results")
+def job_results(
+    request: Request,
+    user: UserDep,
+    job_id: str,
+    partial: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """The results as a STAC Item whose assets are signed, expiring download URLs."""
+    jobs = service(request)
+    try:
+        job, status = jobs.results_of(user.user_id, job_id, _flag(partial))
+    except JobFailed as failed:
+        entry = failed.entry
+        body = log_json(entry) if entry else {
+            "id": "0", "level": "error", "message": "The batch job failed.",
+        }  # fmt: skip
+        return JSONResponse(body, status_code=424)
+    lifetime = request.app.state.settings.jobs.download_url_seconds
+    run = _run_token(job)
+    expires_at: list[int] = []
+
+    def href(name: str) -> str:
+        expires, signature = signer(request).sign(job.id, name, lifetime, run)
+        expires_at.append(expires)
+        query = urlencode({"expires": expires, "signature": signature})
+        return api_url(request, f"/download/{job.id}/{quote(name)}") + f"?{query}"
+
+    base = api_url(request, f"/jobs/{job.id}")
+    links = [
+        {"rel": "self", "href": f"{base}/results", "type": "application/json"},
+        {"rel": "monitor", "href": f"{base}/logs", "type": "application/json"},
+    ]
+    # The expiry is known once the hrefs are made: build, then fill it in.
+    doc = result_item(job, status, href, links, expires=None)
+    if expires_at:
+        doc["properties"]["expires"] = _rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
+    headers = {"OpenEO-Costs": "0"}
+    return JSONResponse(doc, headers=headers)
+
+
+@downloads_router.get("/download/{job_id}/{name}")
+def download(
+    request: Request,
+    job_id: str,
+    name: str,
+    expires: Annotated[str, Query()] = "",
+    signature: Annotated[str, Query()] = "",
+) -> StreamingResponse:
+    """A result file by signed link: works without a token until the link expires."""
+    jobs = service(request)
+    job = jobs.store.load(job_id)
+    run = _run_token(job) if job is not None else ""
+    signer(request).check(job_id, name, expires, signature, run)
+    file = jobs.download(job_id, name)
+    return StreamingResponse(
+        file.chunks,
+        media_type=file.media_type,
+        headers={
+            "Content-Length": str(file.size),
+            "Content-Disposition": f'attachment; filename="{file.name}"',
+        },
+    )
+
+
+def log_json(entry: JobLog) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": str(entry.id),
+        "level": entry.level,
+        "message": entry.message,
+        "time": _rfc3339(entry.time),
+    }
+    if entry.code:
+        doc["code"] = entry.code
+    if entry.data is not None:
+        doc["data"] = entry.data
+    return doc
+
+
+def _limit(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise bad_request("Query parameter 'limit' must be an integer >= 1.")
+    return int(text)
+
+
+def _offset(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    if not (value.strip().isascii() and value.strip().isdigit()):
+        raise bad_request("Query parameter 'offset' must be the id of a log entry.")
+    return int(value)
+
+
+@router.get("/jobs/{job_id}/logs")
+def job_logs(
+    request: Request,
+    user: UserDep,
+    job_id: str,
+    offset: Annotated[str | None, Query()] = None,
+    level: Annotated[str | None, Query()] = None,
+    limit: Annotated[str | None, Query()] = None,
+) -> dict:
+    """Log entries after ``offset`` at ``level`` or above (``limit`` pages them)."""
+    level = (level or "").strip().lower() or "debug"
+    if level not in LOG_LEVELS:
+        raise bad_request(f"Query parameter 'level' must be one of {', '.join(LOG_LEVELS)}.")
+    count = _limit(limit)
+    logs = service(request).logs(user.user_id, job_id, _offset(offset), level, count)
+    links = []
+    if logs.more and logs.entries:
+        query = urlencode({"offset": logs.entries[-1].id, "level": level, "limit": count})
+        links.append(
+            {"rel": "next", "href": api_url(request, f"/jobs/{job_id}/logs") + f"?{query}",
+             "type": "application/json"}
+        )  # fmt: skip
+    return {"level": logs.level, "logs": [log_json(e) for e in logs.entries], "links": links}
+
+
+@router.get("/jobs/{job_id}/estimate")
+def estimate_job(request: Request, user: UserDep, job_id: str) -> dict:
+    """Estimated duration and size, and the plan (``openeo-dedl:plan``) behind them."""
+    return service(request).estimate(user.user_id, job_id)

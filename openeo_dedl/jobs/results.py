@@ -1,0 +1,137 @@
+"""Result files of batch jobs, kept with fsspec: ``<results_url>/<job id>/<file name>``.
+
+A local directory by default (``<data_dir>/results``), any fsspec URL (S3-compatible object
+storage, ...) in production. Each published file is described by an asset record (size, media
+type, and for rasters the projection: EPSG code, shape, transform, bbox) that the job keeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from openeo_dedl.config import Settings
+
+logger = logging.getLogger(__name__)
+
+# Asset names are file names we chose: a strict pattern keeps them out of path tricks.
+ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+CHUNK = 1024 * 1024
+
+
+class ResultStore:
+    """Where job results live."""
+
+    def __init__(self, settings: Settings):
+        self.url = settings.results_url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(
+            self.url, **dict(settings.jobs.results_storage_options)
+        )
+        self.root = self.root.rstrip("/")
+
+    def _dir(self, job_id: str) -> str:
+        return f"{self.root}/{job_id}"
+
+    def path(self, job_id: str, name: str) -> str:
+        if not ASSET_NAME.match(name) or ".." in name:
+            raise ValueError(f"invalid asset name {name!r}")
+        return f"{self._dir(job_id)}/{name}"
+
+    def publish(self, job_id: str, local: Path, name: str) -> int:
+        """Copy the local file ``local`` to the job's results as ``name``; return its size."""
+        target = self.path(job_id, name)
+        self.fs.makedirs(self._dir(job_id), exist_ok=True)
+        self.fs.put_file(str(local), target)
+        return int(self.fs.size(target))
+
+    def exists(self, job_id: str, name: str) -> bool:
+        return bool(self.fs.exists(self.path(job_id, name)))
+
+    def size(self, job_id: str, name: str) -> int:
+        return int(self.fs.size(self.path(job_id, name)))
+
+    def read_chunks(self, job_id: str, name: str) -> Iterator[bytes]:
+        """The file's bytes in chunks (for streaming downloads)."""
+        with self.fs.open(self.path(job_id, name), "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+    def delete(self, job_id: str) -> None:
+        """Remove every result file of the job (nothing happens when there are none)."""
+        folder = self._dir(job_id)
+        try:
+            if self.fs.exists(folder):
+                self.fs.rm(folder, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+def describe_file(path: Path, media_type: str) -> dict[str, Any]:
+    """Metadata of a result file for its STAC asset and the job's item.
+
+    ``proj``: EPSG code, shape, transform and bbox in the file's CRS; ``bbox_wgs84`` and the
+    time range (``start``/``end``, ISO strings) when the file has them.
+    """
+    info: dict[str, Any] = {"type": media_type}
+    try:
+        if path.suffix == ".tif":
+            info.update(_describe_geotiff(path))
+        elif path.suffix == ".nc":
+            info.update(_describe_netcdf(path))
+    except Exception:  # metadata is a bonus: a file we cannot describe is still a result
+        logger.warning("could not read the georeference of %s", path.name, exc_info=True)
+    return info
+
+
+def _wgs84_bbox(crs, bounds: tuple[float, float, float, float]) -> list[float] | None:
+    from rasterio.warp import transform_bounds
+
+    if crs is None:
+        return None
+    west, south, east, north = transform_bounds(crs, "EPSG:4326", *bounds, densify_pts=21)
+    return [round(v, 7) for v in (west, south, east, north)]
+
+
+def _describe_geotiff(path: Path) -> dict[str, Any]:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        bounds = tuple(src.bounds)
+        proj = {
+            "epsg": src.crs.to_epsg() if src.crs else None,
+            "shape": [src.height, src.width],
+            "transform": list(src.transform)[:6],
+            "bbox": list(bounds),
+        }
+        bands = [d or f"band {i + 1}" for i, d in enumerate(src.descriptions)]
+        return {"proj": proj, "bbox_wgs84": _wgs84_bbox(src.crs, bounds), "bands": bands}
+
+
+def _describe_netcdf(path: Path) -> dict[str, Any]:
+    import numpy as np
+    import rioxarray  # noqa: F401 - registers the .rio accessor
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="netcdf4", decode_coords="all") as ds:
+        out: dict[str, Any] = {"bands": [str(v) for v in ds.data_vars]}
+        if "x" in ds.dims and "y" in ds.dims:
+            crs = ds.rio.crs
+            bounds = tuple(float(v) for v in ds.rio.bounds())
+            out["proj"] = {
+                "epsg": crs.to_epsg() if crs else None,
+                "shape": [int(ds.sizes["y"]), int(ds.sizes["x"])],
+                "transform": list(ds.rio.transform())[:6],
+                "bbox": list(bounds),
+            }
+            out["bbox_wgs84"] = _wgs84_bbox(crs, bounds)
+        time_dim = next((d for d in ("t", "time") if d in ds.coords), None)
+        if time_dim is not None and ds.sizes.get(time_dim, 0) > 0:
+            times = np.sort(ds[time_dim].values.astype("datetime64[s]"))
+            out["start"] = f"{times[0]}Z"
+            out["end"] = f"{times[-1]}Z"
+        return out

@@ -1,0 +1,51 @@
+"""Signed, expiring download URLs for job results.
+
+The signature is an HMAC-SHA256 with the server secret over the job, the asset name, the
+expiry and the job's run (its start time), so a link cannot be changed to another file or a
+later expiry, and the links of a previous run stop working when the job is run again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from openeo_dedl.errors import ResultLinkExpired, ResultLinkInvalid
+
+_VERSION = b"openeo-dedl-result-v1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class UrlSigner:
+    """Signs and checks (job, asset, expiry, run) tuples."""
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def signature(self, job_id: str, name: str, expires: int, run: str) -> str:
+        message = b"|".join(
+            [_VERSION, job_id.encode(), name.encode(), str(expires).encode(), run.encode()]
+        )
+        return _b64(hmac.new(self._secret, message, hashlib.sha256).digest())
+
+    def sign(self, job_id: str, name: str, lifetime: int, run: str) -> tuple[int, str]:
+        """(expiry as unix seconds, signature) of a link valid for ``lifetime`` seconds."""
+        expires = int(time.time()) + lifetime
+        return expires, self.signature(job_id, name, expires, run)
+
+    def check(self, job_id: str, name: str, expires: str, signature: str, run: str) -> None:
+        """Raise ResultLinkInvalid for a tampered link, ResultLinkExpired for an old one."""
+        if not (expires.isascii() and expires.isdigit()):
+            raise ResultLinkInvalid("The download link is invalid.")
+        expected = self.signature(job_id, name, int(expires), run)
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise ResultLinkInvalid("The download link is invalid.")
+        if int(expires) < time.time():
+            raise ResultLinkExpired(
+                "The link to the batch job result has expired. Please request the results again."
+            )

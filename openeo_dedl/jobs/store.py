@@ -1,0 +1,167 @@
+"""Job records in the database: per-user access, guarded state changes, log entries.
+
+Every read or write on behalf of a user goes through :meth:`JobStore.get_for`, so a user never
+sees another user's job: it does not exist for them (``JobNotFound``, 404). State changes are
+conditional updates (``UPDATE ... WHERE status IN (...)``): a worker finishing a job and a user
+canceling it at the same moment cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from openeo_dedl.errors import JobNotFound
+from openeo_dedl.storage import Database, utcnow
+from openeo_dedl.storage.models import Job, JobLog
+from openeo_dedl.storage.users import ensure_user
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def levels_from(minimum: str) -> list[str]:
+    """The log levels at or above ``minimum``."""
+    return list(LOG_LEVELS[LOG_LEVELS.index(minimum) :])
+
+
+def max_level(a: str, b: str) -> str:
+    return max(a, b, key=LOG_LEVELS.index)
+
+
+def new_job_id() -> str:
+    # Unguessable: ids appear in URLs and logs; access is checked anyway.
+    return f"j-{secrets.token_hex(10)}"
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Log entries after an offset, and whether more follow."""
+
+    level: str
+    entries: list[JobLog]
+    more: bool
+
+
+class JobStore:
+    """Reads and writes job records and their logs."""
+
+    def __init__(self, database: Database):
+        self.db = database
+
+    # -- per-user access -------------------------------------------------------------------
+    def create(self, user_id: str, **fields: Any) -> Job:
+        with self.db.session() as s:
+            ensure_user(s, user_id)
+            job = Job(id=new_job_id(), user_id=user_id, **fields)
+            s.add(job)
+        return job
+
+    @staticmethod
+    def get_for(session: Session, user_id: str, job_id: str) -> Job:
+        """The job ``job_id`` of ``user_id``; JobNotFound for anyone else's or a missing job."""
+        job = session.get(Job, job_id)
+        if job is None or job.user_id != user_id:
+            raise JobNotFound(f"The batch job '{job_id}' does not exist.")
+        return job
+
+    def get(self, user_id: str, job_id: str) -> Job:
+        with self.db.session() as s:
+            return self.get_for(s, user_id, job_id)
+
+    def list_for(self, user_id: str) -> list[Job]:
+        """The user's jobs, newest first."""
+        with self.db.session() as s:
+            query = select(Job).where(Job.user_id == user_id).order_by(Job.created.desc(), Job.id)
+            return list(s.scalars(query))
+
+    # -- by id (workers) -------------------------------------------------------------------
+    def load(self, job_id: str) -> Job | None:
+        with self.db.session() as s:
+            return s.get(Job, job_id)
+
+    def transition(self, job_id: str, from_states: Iterable[str], to_state: str, **fields) -> bool:
+        """Set ``status`` (and ``fields``) only if the job is in one of ``from_states``."""
+        with self.db.session() as s:
+            result = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_(list(from_states)))
+                .values(status=to_state, updated=utcnow(), **fields)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def set(self, job_id: str, **fields: Any) -> None:
+        """Update fields of a job whatever its state (no-op when it was deleted)."""
+        with self.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(updated=utcnow(), **fields)
+                .execution_options(synchronize_session=False)
+            )
+
+    def ids_in(self, *states: str) -> list[str]:
+        """Ids of the jobs in ``states``, oldest update first (the order they should run)."""
+        with self.db.session() as s:
+            query = select(Job.id).where(Job.status.in_(states)).order_by(Job.updated, Job.id)
+            return list(s.scalars(query))
+
+    # -- logs ------------------------------------------------------------------------------
+    def log(
+        self,
+        job_id: str,
+        level: str,
+        message: str,
+        code: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a log entry, unless it is below the job's ``log_level`` or the job is gone."""
+        with self.db.session() as s:
+            job_level = s.scalar(select(Job.log_level).where(Job.id == job_id))
+            if job_level is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(job_level):
+                return
+            s.add(JobLog(job_id=job_id, level=level, message=message, code=code, data=data))
+
+    def clear_logs(self, job_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(delete(JobLog).where(JobLog.job_id == job_id))
+
+    def logs(
+        self,
+        user_id: str,
+        job_id: str,
+        offset: int | None = None,
+        level: str = "debug",
+        limit: int | None = None,
+    ) -> LogPage:
+        """The user's job's log entries after ``offset`` at ``level`` or above."""
+        with self.db.session() as s:
+            job = self.get_for(s, user_id, job_id)
+            effective = max_level(level, job.log_level)
+            query = (
+                select(JobLog)
+                .where(JobLog.job_id == job_id, JobLog.level.in_(levels_from(effective)))
+                .order_by(JobLog.id)
+            )
+            if offset is not None:
+                query = query.where(JobLog.id > offset)
+            if limit is not None:
+                query = query.limit(limit + 1)
+            entries = list(s.scalars(query))
+        more = limit is not None and len(entries) > limit
+        return LogPage(level=effective, entries=entries[:limit] if more else entries, more=more)
+
+    def last_error(self, job_id: str) -> JobLog | None:
+        with self.db.session() as s:
+            query = (
+                select(JobLog)
+                .where(JobLog.job_id == job_id, JobLog.level == "error")
+                .order_by(JobLog.id.desc())
+                .limit(1)
+            )
+            return s.scalars(query).first()

@@ -1,0 +1,318 @@
+"""Batch jobs through the HTTP API on the real backend, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import numpy as np
+import rasterio
+
+from tests.e2e import direct
+from tests.jobs.conftest import (
+    API,
+    RASTER_GRAPH,
+    SCALAR_GRAPH,
+    create_job,
+    run_job,
+    wait_for,
+)
+
+
+def assert_error(resp, status: int, code: str) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["code"] == code, body
+    assert body["message"]
+    return body
+
+
+def test_create_answers_201_with_location_and_identifier(client, alice):
+    resp = client.post(
+        f"{API}/jobs",
+        json={"process": {"process_graph": SCALAR_GRAPH}, "title": "sum", "description": "1+2"},
+        headers=alice,
+    )
+    assert resp.status_code == 201, resp.text
+    job_id = resp.headers["OpenEO-Identifier"]
+    assert re.fullmatch(r"[\w\-.~]+", job_id)
+    assert resp.headers["Location"] == f"http://testserver{API}/jobs/{job_id}"
+    job = client.get(resp.headers["Location"], headers=alice).json()
+    assert job["id"] == job_id and job["status"] == "created" and job["progress"] == 0
+    assert job["title"] == "sum" and job["description"] == "1+2"
+    assert job["process"] == {"process_graph": SCALAR_GRAPH}
+    assert job["log_level"] == "info"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", job["created"])
+
+
+def test_create_refuses_bodies_without_a_process_graph(client, alice):
+    assert_error(
+        client.post(f"{API}/jobs", json={"title": "x"}, headers=alice), 400, "ProcessGraphMissing"
+    )
+    assert_error(
+        client.post(f"{API}/jobs", json={"process": {"process_graph": []}}, headers=alice),
+        400,
+        "ProcessGraphInvalid",
+    )
+    assert_error(
+        client.post(f"{API}/jobs", content=b"{not json", headers=alice), 400, "JsonInvalid"
+    )
+    body = {"process": {"process_graph": SCALAR_GRAPH}, "log_level": "loud"}
+    assert client.post(f"{API}/jobs", json=body, headers=alice).status_code == 400
+
+
+def test_jobs_need_authentication(client):
+    assert_error(client.get(f"{API}/jobs"), 401, "AuthenticationRequired")
+    assert_error(client.post(f"{API}/jobs", json={}), 401, "AuthenticationRequired")
+
+
+def test_scalar_job_runs_to_finished_with_usage_logs_and_download(client, alice):
+    job_id, job = run_job(client, alice, SCALAR_GRAPH, title="scalar")
+    assert job["status"] == "finished", job
+    assert job["progress"] == 100
+    usage = job["usage"]
+    assert usage["network"] == {"value": 0, "unit": "b"}
+    assert usage["site:central"]["unit"] == "seconds"
+    assert all(set(m) == {"value", "unit"} for m in usage.values())
+    assert {link["rel"] for link in job["links"]} == {"monitor", "result"}
+
+    logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()
+    messages = [entry["message"] for entry in logs["logs"]]
+    assert any("Partition p0 started at site central" in m for m in messages), messages
+    assert any(m.startswith("Job finished") for m in messages)
+    started = next(e for e in logs["logs"] if "started at site" in e["message"])
+    assert started["data"]["site"] == "central" and started["data"]["partition"] == "p0"
+
+    results = client.get(f"{API}/jobs/{job_id}/results", headers=alice)
+    assert results.status_code == 200
+    item = results.json()
+    assert item["type"] == "Feature" and item["id"] == job_id
+    assert item["properties"]["openeo:status"] == "finished"
+    assert item["geometry"] is None
+    ((name, asset),) = item["assets"].items()
+    assert asset["type"] == "application/json" and asset["roles"] == ["data"]
+    # Signed: no Authorization header needed.
+    download = client.get(asset["href"])
+    assert download.status_code == 200
+    assert download.content == b"3"
+    assert asset["file:size"] == len(download.content)
+    assert download.headers["content-type"].startswith("application/json")
+
+
+def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
+    job_id, job = run_job(client, alice, RASTER_GRAPH)
+    assert job["status"] == "finished", job
+    item = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()
+    asset = item["assets"]["result.tif"]
+    assert asset["type"] == "image/tiff; application=geotiff"
+    assert asset["proj:code"] == "EPSG:32632"
+    assert asset["proj:shape"] == [80, 120]
+    assert asset["proj:bbox"] == [550000.0, 4965000.0, 610000.0, 5005000.0]
+    assert len(asset["proj:transform"]) == 6
+    west, south, east, north = item["bbox"]
+    assert 9.5 < west < east < 10.5 and 44.7 < south < north < 45.3
+    assert item["geometry"]["type"] == "Polygon"
+    assert item["properties"]["datetime"].endswith("Z")
+    download = client.get(asset["href"])
+    assert download.status_code == 200 and len(download.content) == asset["file:size"]
+    path = client.app.state.settings.data_dir / "check.tif"
+    path.write_bytes(download.content)
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 32632 and (src.height, src.width) == (80, 120)
+        got = src.read(1)
+    # The same mean computed straight from the demo catalog's files.
+    expected = direct.band_stack(demo_catalog_dir, "S1_SSM", "ssm", "2020-01-01", "2020-03-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        expected = expected.mean("t").values
+    assert np.isfinite(got).mean() > 0.5
+    np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
+    logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    sites = {e["data"]["site"] for e in logs if (e.get("data") or {}).get("site")}
+    assert "leonardo" in sites, logs
+
+
+def test_signed_links_cannot_be_tampered_with_or_outlive_their_expiry(client, alice, settings):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH)
+    href = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()["assets"][
+        "result.json"
+    ]["href"]
+    url = urlparse(href)
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    base = f"{url.scheme}://{url.netloc}{url.path}"
+
+    def get(path=base, **changes):
+        return client.get(f"{path}?{urlencode({**query, **changes})}")
+
+    assert get().status_code == 200
+    assert_error(get(expires=str(int(query["expires"]) + 3600)), 403, "ResultLinkInvalid")
+    assert_error(get(signature="A" + query["signature"][1:]), 403, "ResultLinkInvalid")
+    assert_error(get(base.replace(job_id, job_id[:-1] + "x")), 403, "ResultLinkInvalid")
+    assert_error(client.get(base), 403, "ResultLinkInvalid")
+    # A link that expired (signed correctly, in the past) is refused with 410.
+    signer = client.app.state.url_signer
+    job = client.app.state.jobs.store.load(job_id)
+    run = str(int(job.started.timestamp() * 1_000_000))
+    past = int(time.time()) - 10
+    old = signer.signature(job_id, "result.json", past, run)
+    assert_error(get(expires=str(past), signature=old), 410, "ResultLinkExpired")
+
+
+def test_failed_job_reports_error_in_status_logs_and_results(client, alice):
+    graph = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {"id": "NO_SUCH_COLLECTION", "spatial_extent": None,
+                          "temporal_extent": None},
+            "result": True,
+        }
+    }  # fmt: skip
+    job_id, job = run_job(client, alice, graph)
+    assert job["status"] == "error", job
+    assert job["openeo-dedl:error"]["code"] == "CollectionNotFound"
+    logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    errors = [e for e in logs if e["level"] == "error"]
+    assert errors and errors[-1]["code"] == "CollectionNotFound"
+    resp = client.get(f"{API}/jobs/{job_id}/results", headers=alice)
+    assert resp.status_code == 424
+    assert resp.json()["code"] == "CollectionNotFound" and resp.json()["level"] == "error"
+    partial = client.get(f"{API}/jobs/{job_id}/results?partial=true", headers=alice)
+    assert partial.status_code == 200
+    assert partial.json()["properties"]["openeo:status"] == "error"
+    assert partial.json()["assets"] == {}
+
+
+def test_results_of_an_unfinished_job(client, alice):
+    job_id = create_job(client, alice, SCALAR_GRAPH)
+    assert_error(client.get(f"{API}/jobs/{job_id}/results", headers=alice), 400, "JobNotFinished")
+    partial = client.get(f"{API}/jobs/{job_id}/results", params={"partial": ""}, headers=alice)
+    assert partial.status_code == 200
+    assert partial.json()["properties"]["openeo:status"] == "running"
+
+
+def test_logs_offset_level_and_paging(client, alice):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH, log_level="debug")
+    everything = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()
+    assert everything["level"] == "debug"
+    ids = [int(e["id"]) for e in everything["logs"]]
+    assert ids == sorted(ids) and len(ids) >= 4
+    after = client.get(f"{API}/jobs/{job_id}/logs", params={"offset": ids[1]}, headers=alice)
+    assert [int(e["id"]) for e in after.json()["logs"]] == ids[2:]
+    page = client.get(f"{API}/jobs/{job_id}/logs", params={"limit": 2}, headers=alice).json()
+    assert [int(e["id"]) for e in page["logs"]] == ids[:2]
+    (next_link,) = [link for link in page["links"] if link["rel"] == "next"]
+    rest = client.get(next_link["href"], headers=alice).json()
+    assert [int(e["id"]) for e in rest["logs"]] == ids[2:4]
+    warnings = client.get(f"{API}/jobs/{job_id}/logs?level=warning", headers=alice).json()
+    assert warnings["level"] == "warning"
+    assert all(e["level"] in ("warning", "error") for e in warnings["logs"])
+    assert_error(client.get(f"{API}/jobs/{job_id}/logs?level=loud", headers=alice), 400,
+                 "BadRequest")  # fmt: skip
+    assert_error(client.get(f"{API}/jobs/{job_id}/logs?offset=abc", headers=alice), 400,
+                 "BadRequest")  # fmt: skip
+
+
+def test_job_log_level_drops_lower_entries(client, alice):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH, log_level="warning")
+    logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()
+    assert logs["level"] == "warning" and logs["logs"] == []
+
+
+def test_estimate_has_duration_size_and_plan(client, alice):
+    job_id = create_job(client, alice, RASTER_GRAPH)
+    estimate = client.get(f"{API}/jobs/{job_id}/estimate", headers=alice).json()
+    assert re.fullmatch(r"PT(\d+H)?(\d+M)?(\d+S)?", estimate["duration"])
+    assert isinstance(estimate["size"], int) and estimate["size"] > 0
+    assert estimate["downloads_included"] is None
+    assert estimate["expires"].endswith("Z")
+    plan = estimate["openeo-dedl:plan"]
+    assert plan["partitions"] and {p["site"] for p in plan["partitions"]} == {"leonardo"}
+
+
+def test_estimate_of_an_invalid_process_is_its_error(client, alice):
+    graph = {"x": {"process_id": "no_such_process", "arguments": {}, "result": True}}
+    job_id = create_job(client, alice, graph)
+    assert_error(client.get(f"{API}/jobs/{job_id}/estimate", headers=alice), 400,
+                 "ProcessUnsupported")  # fmt: skip
+
+
+def test_update_changes_only_what_is_sent(client, alice):
+    job_id = create_job(client, alice, SCALAR_GRAPH, title="before", description="keep")
+    resp = client.patch(f"{API}/jobs/{job_id}", json={"title": "after", "log_level": "error"},
+                        headers=alice)  # fmt: skip
+    assert resp.status_code == 204
+    job = client.get(f"{API}/jobs/{job_id}", headers=alice).json()
+    assert job["title"] == "after" and job["description"] == "keep"
+    assert job["log_level"] == "error"
+    new_graph = {"m": {"process_id": "multiply", "arguments": {"x": 2, "y": 5}, "result": True}}
+    client.patch(f"{API}/jobs/{job_id}", json={"process": {"process_graph": new_graph}},
+                 headers=alice)  # fmt: skip
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["process"] == {
+        "process_graph": new_graph
+    }
+    assert_error(client.patch(f"{API}/jobs/{job_id}", json={"process": {}}, headers=alice), 400,
+                 "ProcessGraphMissing")  # fmt: skip
+
+
+def test_update_of_a_queued_job_is_locked(client, alice):
+    job_id = create_job(client, alice, SCALAR_GRAPH)
+    # Queued without a worker seeing it: the state a busy pool leaves jobs in.
+    assert client.app.state.jobs.store.transition(job_id, ["created"], "queued")
+    assert_error(client.patch(f"{API}/jobs/{job_id}", json={"title": "x"}, headers=alice), 400,
+                 "JobLocked")  # fmt: skip
+    assert client.delete(f"{API}/jobs/{job_id}/results", headers=alice).status_code == 204
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["status"] == "created"
+    assert client.patch(f"{API}/jobs/{job_id}", json={"title": "x"}, headers=alice).status_code \
+        == 204  # fmt: skip
+
+
+def test_restart_discards_previous_results_and_logs(client, alice):
+    job_id, first = run_job(client, alice, SCALAR_GRAPH)
+    old_href = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()["assets"][
+        "result.json"
+    ]["href"]
+    times = {"m": {"process_id": "multiply", "arguments": {"x": 2, "y": 5}, "result": True}}
+    patch = {"process": {"process_graph": times}}
+    assert client.patch(f"{API}/jobs/{job_id}", json=patch, headers=alice).status_code == 204
+    assert client.post(f"{API}/jobs/{job_id}/results", headers=alice).status_code == 202
+    job = wait_for(client, alice, job_id, {"finished", "error"})
+    assert job["status"] == "finished"
+    href = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()["assets"][
+        "result.json"
+    ]["href"]
+    assert client.get(href).content == b"10"
+    # Links of the previous run no longer work.
+    assert client.get(old_href).status_code == 403
+    messages = [e["message"] for e in client.get(f"{API}/jobs/{job_id}/logs", headers=alice)
+                .json()["logs"]]  # fmt: skip
+    assert messages.count("Job queued.") == 1
+
+
+def test_delete_removes_job_results_and_logs(client, alice, settings):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH)
+    folder = settings.data_dir / "results" / job_id
+    assert (folder / "result.json").is_file()
+    href = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()["assets"][
+        "result.json"
+    ]["href"]
+    assert client.delete(f"{API}/jobs/{job_id}", headers=alice).status_code == 204
+    assert_error(client.get(f"{API}/jobs/{job_id}", headers=alice), 404, "JobNotFound")
+    assert_error(client.get(f"{API}/jobs/{job_id}/logs", headers=alice), 404, "JobNotFound")
+    assert not folder.exists()
+    assert client.get(href).status_code in (403, 404)
+
+
+def test_list_is_newest_first_and_pages(client, bob):
+    ids = [create_job(client, bob, SCALAR_GRAPH, title=f"n{i}") for i in range(3)]
+    listed = client.get(f"{API}/jobs", headers=bob).json()
+    assert [j["id"] for j in listed["jobs"]][:3] == ids[::-1]
+    assert all("process" not in j for j in listed["jobs"])
+    first = client.get(f"{API}/jobs?limit=2", headers=bob).json()
+    assert len(first["jobs"]) == 2
+    (next_link,) = [link for link in first["links"] if link["rel"] == "next"]
+    second = client.get(next_link["href"], headers=bob).json()
+    seen = [j["id"] for j in first["jobs"] + second["jobs"]]
+    assert len(seen) == len(set(seen))
+    assert set(ids) <= set(seen) | {j["id"] for j in listed["jobs"][4:]}
