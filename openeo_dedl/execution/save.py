@@ -210,4 +210,7 @@ def to_json_value(value: Any) -> Any:
         return value.isoformat()
     if hasattr(value, "root"):
         return to_json_value(value.root)
+    if hasattr(value, "__geo_interface__"):
+        # Geometries of vector cubes (aggregate_spatial's results) as GeoJSON geometries.
+        return to_json_value(value.__geo_interface__)
     return value
