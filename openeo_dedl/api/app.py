@@ -17,6 +17,7 @@ from openeo_dedl.api.routers import (
     collections,
     files,
     jobs,
+    process_graphs,
     processes,
     processing,
 )
@@ -34,6 +35,7 @@ API_ROUTERS: list[APIRouter] = [
     processes.router,
     processing.router,
     files.router,
+    process_graphs.router,
     jobs.router,
 ]
 

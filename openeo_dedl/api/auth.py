@@ -229,3 +229,15 @@ def current_user(request: Request) -> User:
     """FastAPI dependency: the authenticated user of a request (401/403 otherwise)."""
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.check_bearer(request.headers.get("Authorization"))
+
+
+def optional_user(request: Request) -> User | None:
+    """FastAPI dependency: the user of a request that may come without ``Authorization``.
+
+    Credentials that are sent must be valid (401/403 otherwise).
+    """
+    header = request.headers.get("Authorization")
+    if header is None or not header.strip():
+        return None
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator.check_bearer(header)

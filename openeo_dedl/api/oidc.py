@@ -35,8 +35,18 @@ from openeo_dedl.errors import OpenEOError, TokenInvalid
 logger = logging.getLogger(__name__)
 
 # Never symmetric (HS*: the "key" would be public) and never "none".
-ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-                      "ES512", "EdDSA")
+ALLOWED_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 # Clock skew tolerated between the provider and us for exp/nbf/iat.
 LEEWAY_SECONDS = 30
 # An unknown key id refreshes the JWKS at most this often.
@@ -54,8 +64,7 @@ def ProviderUnavailable(message: str) -> OpenEOError:  # noqa: N802 - reads like
 def oidc_user_id(provider_id: str, sub: str) -> str:
     """The openEO user id of the OIDC subject ``sub`` of ``provider_id`` (see module doc)."""
     encoded = "".join(
-        ch if _SAFE_CHAR.fullmatch(ch) else "".join(f"~{b:02x}" for b in ch.encode())
-        for ch in sub
+        ch if _SAFE_CHAR.fullmatch(ch) else "".join(f"~{b:02x}" for b in ch.encode()) for ch in sub
     )
     return f"{provider_id}~{encoded}"
 
@@ -99,8 +108,12 @@ class ProviderKeys:
         doc = self._fetch(url)
         if str(doc.get("issuer", "")).rstrip("/") != self.provider.issuer:
             # OIDC Discovery 4.3: the issuer in the document must be the one configured.
-            logger.error("OIDC provider %s: discovery document names issuer %r, expected %r",
-                         self.provider.id, doc.get("issuer"), self.provider.issuer)
+            logger.error(
+                "OIDC provider %s: discovery document names issuer %r, expected %r",
+                self.provider.id,
+                doc.get("issuer"),
+                self.provider.issuer,
+            )
             raise ProviderUnavailable("The identity provider's discovery document is inconsistent.")
         uri = doc.get("jwks_uri")
         if not isinstance(uri, str) or not uri:
@@ -119,8 +132,9 @@ class ProviderKeys:
                 key = jwt.PyJWK(entry)
             except jwt.PyJWKError as exc:
                 # One odd key (unsupported kty) must not spoil the others.
-                logger.info("OIDC provider %s: skipping key %s: %s",
-                            self.provider.id, entry.get("kid"), exc)
+                logger.info(
+                    "OIDC provider %s: skipping key %s: %s", self.provider.id, entry.get("kid"), exc
+                )
                 continue
             keys[entry.get("kid")] = key
         self._keys = keys

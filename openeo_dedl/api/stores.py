@@ -11,6 +11,7 @@ import threading
 
 from fastapi import FastAPI, Request
 
+from openeo_dedl.api.auth import User
 from openeo_dedl.config import Settings
 from openeo_dedl.storage.db import Database
 from openeo_dedl.storage.files import UserFiles
@@ -65,3 +66,13 @@ def user_processes(request: Request) -> UserProcessStore:
                 store = UserProcessStore(database)
                 app.state.user_process_store = store
     return store
+
+
+def processes_of(request: Request, user: User | None) -> dict[str, dict]:
+    """The user-defined processes of ``user`` (id -> process); none without a user.
+
+    Blocking (database): call it from a worker thread.
+    """
+    if user is None:
+        return {}
+    return user_processes(request).all(user.user_id)

@@ -58,8 +58,11 @@ def test_a_valid_token_opens_me(oidc_client, provider):
 def test_token_from_the_token_endpoint_works(oidc_client, provider):
     token = requests.post(
         f"{provider.issuer}/token",
-        data={"grant_type": "client_credentials", "client_id": "robot",
-              "client_secret": "robot-secret"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "robot",
+            "client_secret": "robot-secret",
+        },
         timeout=10,
     ).json()["access_token"]
     me = oidc_client.get("/openeo/1.2/me", headers=bearer(token))
@@ -91,9 +94,7 @@ def _hs256_with_public_key(provider) -> str:
     body = jwt.utils.base64url_encode(
         f'{{"iss":"{provider.issuer}","sub":"x","exp":9999999999}}'.encode()
     )
-    sig = jwt.utils.base64url_encode(
-        hmac_.new(pem, header + b"." + body, hashlib.sha256).digest()
-    )
+    sig = jwt.utils.base64url_encode(hmac_.new(pem, header + b"." + body, hashlib.sha256).digest())
     return (header + b"." + body + b"." + sig).decode()
 
 
@@ -104,8 +105,9 @@ BAD_TOKENS = {
     "wrong issuer": lambda p: p.issue(SUBJECT, issuer="http://127.0.0.1:1/evil"),
     "no subject": lambda p: p.issue("", extra={"sub": ""}),
     "not yet valid": lambda p: p.issue(SUBJECT, extra={"nbf": 9999999999}),
-    "alg none": lambda p: jwt.encode({"iss": p.issuer, "sub": "x", "exp": 9999999999}, None,
-                                     algorithm="none"),
+    "alg none": lambda p: jwt.encode(
+        {"iss": p.issuer, "sub": "x", "exp": 9999999999}, None, algorithm="none"
+    ),
     "hs256 with public key": _hs256_with_public_key,
     "garbage": lambda p: "not-a-jwt",
     "tampered payload": lambda p: _tamper(p.issue(SUBJECT)),
@@ -181,8 +183,9 @@ def test_unreachable_provider_is_a_503_not_a_bad_token(tmp_path, provider):
 
     settings = Settings(
         data_dir=tmp_path,
-        oidc_providers=[{"id": "down", "issuer": f"http://127.0.0.1:{free_port()}",
-                         "title": "Down"}],
+        oidc_providers=[
+            {"id": "down", "issuer": f"http://127.0.0.1:{free_port()}", "title": "Down"}
+        ],
     )
     with pytest.raises(OpenEOError) as info:
         OidcVerifier(settings).user_id(f"down/{provider.issue(SUBJECT)}")
@@ -204,8 +207,12 @@ def test_basic_auth_still_works_next_to_oidc(oidc_client):
         {"id": "bad-id!", "issuer": "http://x", "title": "t"},
         {"id": "x" * 21, "issuer": "http://x", "title": "t"},
         {"id": "p", "issuer": "http://x", "title": "t", "scopes": ["profile"]},
-        {"id": "p", "issuer": "http://x", "title": "t",
-         "default_clients": [{"id": "c", "grant_types": ["client_secret_magic"]}]},
+        {
+            "id": "p",
+            "issuer": "http://x",
+            "title": "t",
+            "default_clients": [{"id": "c", "grant_types": ["client_secret_magic"]}],
+        },
     ],
 )
 def test_bad_provider_settings_are_refused(tmp_path, entry):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 
@@ -30,6 +32,7 @@ CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
 ]
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
 # Methods the capabilities may list (the spec's enum); HEAD is implied by GET.
 _LISTED_METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 
@@ -53,8 +56,10 @@ def implemented_endpoints(request: Request) -> list[Endpoint]:
             methods = set(route.methods) & _LISTED_METHODS
             if route.path == "/":
                 methods.discard("GET")
+            # "/files/{path:path}" is "/files/{path}" to clients: no Starlette converters.
+            path = _CONVERTER.sub(r"{\1}", route.path)
             if methods:
-                by_path.setdefault(route.path, set()).update(methods)
+                by_path.setdefault(path, set()).update(methods)
     return [Endpoint(path=p, methods=sorted(m)) for p, m in sorted(by_path.items())]
 
 

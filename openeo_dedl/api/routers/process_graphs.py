@@ -1,0 +1,100 @@
+"""User-defined processes: ``GET /process_graphs``, ``GET/PUT/DELETE /process_graphs/{id}``.
+
+A process is checked before it is stored (:func:`check_user_process`): its id, its metadata's
+shape, and its process graph with every call of the user's other processes (and of itself, to
+catch recursion) inlined, validated like any process graph. Stored processes are called in
+process graphs by id, with ``namespace`` ``"user"`` or none.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.models import process_body
+from openeo_dedl.api.paging import Page, page_params, paginate
+from openeo_dedl.api.stores import user_processes
+from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
+from openeo_dedl.storage.udps import UserProcessStore
+from openeo_dedl.udps import check_user_process
+
+router = APIRouter()
+
+# The spec's process_id pattern; ASCII as in JSON Schema's (ECMAScript) regular expressions.
+PROCESS_ID = re.compile(r"^\w+$", re.ASCII)
+MAX_ID_LENGTH = 255
+# Left out of the list (the spec recommends small list responses).
+_LIST_OMITS = ("process_graph", "exceptions", "examples", "links")
+
+Store = Annotated[UserProcessStore, Depends(user_processes)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def _not_found(process_graph_id: str) -> OpenEOError:
+    return ProcessGraphNotFound(f"User-defined process '{process_graph_id}' does not exist.")
+
+
+@router.get("/process_graphs")
+def list_process_graphs(
+    request: Request, user: CurrentUser, store: Store, page: Annotated[Page, Depends(page_params)]
+) -> dict:
+    """The user's processes (metadata without process graphs), sorted by id."""
+    processes = [
+        {k: v for k, v in p.items() if k not in _LIST_OMITS}
+        for p in store.all(user.user_id).values()
+    ]
+    items, links = paginate(processes, page, request, "/process_graphs")
+    return {"processes": items, "links": links}
+
+
+@router.get("/process_graphs/{process_graph_id}")
+def get_process_graph(process_graph_id: str, user: CurrentUser, store: Store) -> dict:
+    """The full process, process graph included."""
+    process = store.get(user.user_id, process_graph_id)
+    if process is None:
+        raise _not_found(process_graph_id)
+    return process
+
+
+@router.put("/process_graphs/{process_graph_id}")
+async def put_process_graph(
+    request: Request,
+    process_graph_id: str,
+    user: CurrentUser,
+    store: Store,
+    body: Annotated[Any, Depends(process_body)],
+) -> Response:
+    """Store (or fully replace) a process after checking it."""
+    if not PROCESS_ID.match(process_graph_id) or len(process_graph_id) > MAX_ID_LENGTH:
+        raise OpenEOError(
+            f"Invalid process id '{process_graph_id[:64]}': it must match ^\\w+$ "
+            f"(letters, digits, underscore) and have at most {MAX_ID_LENGTH} characters.",
+            code="ProcessInvalid",
+            status=400,
+        )
+    if not isinstance(body, dict) or not isinstance(body.get("process_graph"), dict):
+        raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
+    # The spec: an id in the body is replaced by the one of the path.
+    process = {**copy.deepcopy(body), "id": process_graph_id}
+    backend = request.app.state.backend
+
+    def check_and_store() -> None:
+        others = store.all(user.user_id)
+        check_user_process(process, others, backend)
+        store.put(user.user_id, process_graph_id, process)
+
+    await run_in_threadpool(check_and_store)
+    return Response(status_code=200)
+
+
+@router.delete("/process_graphs/{process_graph_id}", status_code=204)
+def delete_process_graph(process_graph_id: str, user: CurrentUser, store: Store) -> Response:
+    """Delete a process (jobs that refer to it are left alone, as the spec says)."""
+    if not store.delete(user.user_id, process_graph_id):
+        raise _not_found(process_graph_id)
+    return Response(status_code=204)
