@@ -1,7 +1,11 @@
-"""The processes that run here: openeo-processes-dask's implementations and specs, plus ours.
+"""The processes that run here: openeo-processes-dask's implementations, ours, and their specs.
 
 Only processes with both a spec and a working implementation are listed, minus those that a policy
-keeps away from users (see ``DISABLED``).
+keeps away from users (see ``DISABLED``). Implementations: ours (``execution/processes/``, which
+fix or add what openeo-processes-dask lacks) win over openeo-processes-dask's. Specs: ours
+(``process_specs/*.json``) win over the openeo-processes release that clients and the compliance
+suite check against (``process_specs/openeo-processes/``), which wins over the older copy
+openeo-processes-dask bundles (openeo-processes 1.2.0 of 2021; used only for its own extras).
 """
 
 from __future__ import annotations
@@ -27,8 +31,16 @@ DISABLED = {
     "apply_neighborhood_intertwin": "experimental variant, not an openEO process",
 }
 
+# Optional parameters of the current specs that the implementations do not support: left out of
+# the specs we list (so clients cannot pass them), since openEO allows omitting optional ones.
+UNSUPPORTED_PARAMETERS = {
+    "filter_bands": {"wavelengths"},
+    "resample_spatial": {"align"},
+}
+
 # Our process specs (site-aware load_collection, save_result, ...) override the standard ones.
 PROCESS_SPECS_DIR = Path(__file__).resolve().parents[2] / "process_specs"
+OPENEO_PROCESSES_DIR = PROCESS_SPECS_DIR / "openeo-processes"
 
 
 @functools.cache
@@ -39,13 +51,38 @@ def _standard_implementations() -> dict[str, Callable]:
     return {name.strip("_"): func for name, func in inspect.getmembers(module, inspect.isfunction)}
 
 
+def standard_implementation(process_id: str) -> Callable | None:
+    """openeo-processes-dask's implementation of ``process_id`` (None when it has none)."""
+    return _standard_implementations().get(process_id)
+
+
+@functools.cache
+def _implementations() -> dict[str, Callable]:
+    from openeo_dedl.execution.processes import implementations
+
+    return {**_standard_implementations(), **implementations()}
+
+
+def _read_specs(paths) -> dict[str, dict]:
+    specs = {}
+    for path in sorted(paths):
+        spec = json.loads(path.read_text())
+        specs[spec["id"]] = spec
+    return specs
+
+
 @functools.cache
 def _standard_specs() -> dict[str, dict]:
     specs_dir = Path(importlib.import_module("openeo_processes_dask.specs").__file__).parent
-    specs = {}
-    for path in sorted((specs_dir / "openeo-processes").glob("*.json")):
-        spec = json.loads(path.read_text())
-        specs[spec["id"]] = spec
+    specs = _read_specs((specs_dir / "openeo-processes").glob("*.json"))
+    specs.update(
+        _read_specs(
+            [*OPENEO_PROCESSES_DIR.glob("*.json"), *OPENEO_PROCESSES_DIR.glob("proposals/*.json")]
+        )
+    )
+    for pid, names in UNSUPPORTED_PARAMETERS.items():
+        spec = specs[pid]
+        spec["parameters"] = [p for p in spec["parameters"] if p["name"] not in names]
     return specs
 
 
@@ -66,7 +103,7 @@ def our_process_ids() -> frozenset[str]:
 @functools.cache
 def available_specs() -> dict[str, dict]:
     """Process id → spec, for every process that runs here."""
-    impls = _standard_implementations()
+    impls = _implementations()
     standard = _standard_specs()
     specs = {pid: spec for pid, spec in standard.items() if pid in impls and pid not in DISABLED}
     specs.update(_our_specs())
@@ -82,11 +119,11 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
 
     Fresh per run because the parser's callables and our implementations hold per-run state.
     """
-    from openeo_processes_dask.process_implementations.core import process
+    from openeo_dedl.execution.processes._wrap import resolve_parameters
 
-    registry = ProcessRegistry(wrap_funcs=[process])
+    registry = ProcessRegistry(wrap_funcs=[resolve_parameters])
     specs = available_specs()
-    impls = _standard_implementations()
+    impls = _implementations()
     for pid, spec in specs.items():
         impl = ours.get(pid) or impls.get(pid)
         if impl is None:

@@ -22,7 +22,9 @@ import xarray as xr
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
 from openeo_dedl.execution.control import RunControl
+from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
+from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
 from openeo_dedl.planning import FlatGraph, Partition, Plan
@@ -174,6 +176,22 @@ def _refreshing_callbacks(cache: dict, callback_nodes: set[str]):
         return wrapper
 
     return wrap
+
+
+def evaluate_graph(
+    flat_graph: dict, registry_factory: Callable[[], ProcessRegistry], parameters: dict[str, Any]
+) -> Any:
+    """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``."""
+    # Literals of processes on plain values bypass the parser's type guessing.
+    flat_graph, literals = protect_literals(flat_graph, available_specs())
+    parsed = OpenEOProcessGraph({"process_graph": flat_graph})
+    # A fresh registry, cache and callable per graph: the parser caches results.
+    cache: dict = {}
+    registry = registry_factory()
+    add_internal_processes(registry)  # e.g. the merge of a load split over sites
+    registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
+    func = parsed.to_callable(registry, results_cache=cache)
+    return func(named_parameters={**parameters, **literals})
 
 
 def _on_cluster(client):
@@ -329,14 +347,7 @@ class _PlanRun:
 
     def _evaluate(self, partition: Partition, output: str, inputs: dict[str, Any]) -> Any:
         sub = partition_subgraph(self.graph, partition, output)
-        parsed = OpenEOProcessGraph({"process_graph": sub})
-        # A fresh registry, cache and callable per output: the parser caches results.
-        cache: dict = {}
-        registry = self.registry_factory()
-        add_internal_processes(registry)  # e.g. the merge of a load split over sites
-        registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
-        func = parsed.to_callable(registry, results_cache=cache)
-        return func(named_parameters=dict(inputs))
+        return evaluate_graph(sub, self.registry_factory, inputs)
 
     def _hand_over(self, partition: Partition, output: str, value: Any, client) -> Any:
         """Stage or compute an output another site (or the user) needs; else leave it lazy."""

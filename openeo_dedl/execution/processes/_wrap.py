@@ -1,0 +1,64 @@
+"""The wrapper around every process implementation: resolves parameter references.
+
+openeo-processes-dask's own ``process`` decorator resolves ``{"from_parameter": ...}`` only when
+it is a whole argument; the parser leaves references nested in arrays and objects (e.g.
+``max(data=[x, y])`` as a ``merge_cubes`` overlap resolver) unresolved. This one resolves them at
+any depth (never inside callbacks, whose parameters are their own).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from openeo_pg_parser_networkx.pg_schema import ParameterReference
+
+from openeo_dedl.errors import OpenEOError
+
+# Arguments that parent processes pass to callbacks but not every implementation accepts.
+_SPECIAL_ARGS = ("axis", "keepdims", "source_transposed_axis", "context", "dim_labels")
+
+
+def _resolve(value: Any, named: dict[str, Any]) -> Any:
+    if isinstance(value, ParameterReference):
+        if value.from_parameter not in named:
+            raise OpenEOError(
+                f"Process parameter '{value.from_parameter}' is missing.",
+                code="ProcessParameterMissing",
+                status=400,
+            )
+        return named[value.from_parameter]
+    if isinstance(value, list):
+        return [_resolve(v, named) for v in value]
+    if isinstance(value, dict):
+        if "process_graph" in value:
+            return value  # a callback (e.g. in load_collection's properties): its own parameters
+        return {k: _resolve(v, named) for k, v in value.items()}
+    return value
+
+
+def resolve_parameters(f: Callable) -> Callable:
+    """Wrap ``f`` so that parameter references in its arguments become their values.
+
+    Otherwise it behaves like openeo-processes-dask's ``process``: positional arguments that
+    parents pass to callbacks are reachable only through ``positional_parameters`` names, and
+    the special arguments parents pass (``axis``, ``context``, ...) reach only implementations
+    that name them.
+    """
+    accepted = set(inspect.signature(f).parameters)
+
+    @functools.wraps(f)
+    def wrapper(*args, positional_parameters=None, named_parameters=None, **kwargs):
+        named = dict(named_parameters or {})
+        for name, i in (positional_parameters or {}).items():
+            named[name] = args[i]
+        resolved_args = [_resolve(a, named) for a in args if isinstance(a, ParameterReference)]
+        resolved = {k: _resolve(v, named) for k, v in kwargs.items()}
+        for name in _SPECIAL_ARGS:
+            if name not in accepted:
+                resolved.pop(name, None)
+        return f(*resolved_args, **resolved)
+
+    return wrapper

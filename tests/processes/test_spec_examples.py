@@ -1,0 +1,201 @@
+"""Every process we list computes the test cases of its openEO specification.
+
+The cases come from openeo-processes' ``tests/*.json5`` (the ones the compliance suite runs). Each
+runs as a one-node process graph through ``evaluate_graph``, the path every partition of a
+``POST /result`` takes (literal protection, parser, our registry). Unlike the HTTP runner of the
+compliance suite, NaN and ±Infinity can be passed and compared here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openeo_dedl.execution import registry as process_registry
+from openeo_dedl.execution.runner import evaluate_graph
+from tests.conftest import SHARED
+
+TESTS_DIR = SHARED / "openeo-specs/openeo-processes/tests"
+
+EXPECTED_FAILURES = Path(__file__).resolve().parents[1] / "compliance/expected_failures.json"
+
+# Cases we cannot run here, with the reason.
+NOT_RUNNABLE = {
+    "labeled-array": "labeled arrays exist only inside data cubes here, not as JSON values",
+    "datacube": "data cube arguments are checked by the workflows group of the compliance suite",
+}
+
+
+def comparable(value: Any) -> Any:
+    """Test values with NaN and infinities as strings, as expected_failures.json writes them."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items()}
+    return value
+
+
+def _defective_case(pid: str, arguments: dict) -> str | None:
+    """The reason a case of the spec's test data is wrong, if expected_failures.json lists it."""
+    import json
+
+    for entry in json.loads(EXPECTED_FAILURES.read_text())["processing_cases"]:
+        if entry["process"] == pid and entry["arguments"] == comparable(arguments):
+            return entry["reason"]
+    return None
+
+
+def _uses_from_argument(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "from_argument" in value or any(_uses_from_argument(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_uses_from_argument(v) for v in value)
+    return False
+
+
+def _load_cases() -> list:
+    import json5
+
+    specs = process_registry.available_specs()
+    cases = []
+    for path in sorted(TESTS_DIR.glob("*.json5")):
+        pid = path.stem
+        if pid not in specs:
+            continue
+        doc = json5.loads(path.read_text())
+        for i, case in enumerate(doc.get("tests", [])):
+            cases.append(pytest.param(pid, case, path, id=f"{pid}#{i}"))
+    return cases
+
+
+def _special(value: Any, path: Path) -> tuple[Any, str | None]:
+    """The Python value of a test value, or a reason the case cannot run here."""
+    if isinstance(value, dict):
+        if "$ref" in value:
+            return None, "datacube"
+        kind = value.get("type")
+        if kind == "nodata":
+            return None, None
+        if kind in ("labeled-array", "datacube"):
+            return None, kind
+        if kind == "datetime":
+            return value["value"], None
+        if "process_graph" in value:
+            return value, None
+        out = {}
+        for k, v in value.items():
+            out[k], reason = _special(v, path)
+            if reason:
+                return None, reason
+        return out, None
+    if isinstance(value, list):
+        out = []
+        for v in value:
+            item, reason = _special(v, path)
+            if reason:
+                return None, reason
+            out.append(item)
+        return out, None
+    return value, None
+
+
+def _run(pid: str, arguments: dict) -> Any:
+    from openeo_dedl.execution.save import to_json_value
+
+    graph = {"node": {"process_id": pid, "arguments": arguments, "result": True}}
+    value = evaluate_graph(graph, lambda: process_registry.build_registry({}), {})
+    return _python(value, to_json_value)
+
+
+def _python(value: Any, to_json) -> Any:
+    """Computed values as plain Python, keeping NaN and infinities (JSON would make them null)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return [_python(v, to_json) for v in value.tolist()] if value.ndim else value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_python(v, to_json) for v in value]
+    if isinstance(value, float):
+        return value
+    return to_json(value)
+
+
+def _same(expected: Any, actual: Any, delta: float) -> bool:
+    if isinstance(expected, bool) or expected is None or isinstance(expected, str):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(expected, int | float):
+        if not isinstance(actual, int | float) or isinstance(actual, bool):
+            return False
+        if math.isnan(expected):
+            return math.isnan(actual)
+        if math.isinf(expected):
+            return actual == expected
+        return math.isclose(actual, expected, rel_tol=delta, abs_tol=delta)
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_same(e, a, delta) for e, a in zip(expected, actual, strict=True))
+        )
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and set(actual) == set(expected)
+            and all(_same(expected[k], actual[k], delta) for k in expected)
+        )
+    return actual == expected
+
+
+def _is_bare_flat_graph(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and "process_graph" not in value
+        and any(isinstance(n, dict) and "process_id" in n for n in value.values())
+    )
+
+
+@pytest.mark.parametrize(("pid", "case", "path"), _load_cases())
+def test_spec_example(pid: str, case: dict, path: Path) -> None:
+    specs = process_registry.available_specs()
+    missing = [p for p in case.get("required", []) if p not in specs]
+    if missing:
+        pytest.skip(f"needs processes we do not offer: {missing}")
+    arguments, reason = _special(case.get("arguments", {}), path)
+    if reason:
+        pytest.skip(NOT_RUNNABLE[reason])
+    defect = _defective_case(pid, case.get("arguments", {}))
+    if defect:
+        pytest.skip(defect)
+    if _uses_from_argument(arguments):
+        pytest.skip("Test data defect: `from_argument` is openEO 0.4 syntax (`from_parameter`).")
+    unknown = set(arguments) - {p["name"] for p in specs[pid]["parameters"]}
+    if unknown:
+        pytest.skip(f"Test data defect: parameters {sorted(unknown)} are not in the spec.")
+    if any(_is_bare_flat_graph(v) for v in arguments.values()):
+        # Test data defect: a callback must be {"process_graph": {...}}; we refuse the bare one.
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do
+            _run(pid, arguments)
+        return
+    throws = case.get("throws")
+    if throws and "returns" not in case:
+        with pytest.raises(Exception) as info:  # noqa: B017 - the spec names the code only
+            _run(pid, arguments)
+        code = getattr(info.value, "code", None)
+        if isinstance(throws, str) and code is not None:
+            assert code == throws
+        return
+    if "returns" not in case:
+        pytest.skip("the case gives no expected result")
+    expected, reason = _special(case["returns"], path)
+    if reason:
+        pytest.skip(NOT_RUNNABLE[reason])
+    actual = _run(pid, arguments)
+    delta = case.get("delta", 1e-10)
+    assert _same(expected, actual, delta), f"{pid}({arguments}) = {actual!r}, expected {expected!r}"
