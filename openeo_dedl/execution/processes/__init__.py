@@ -12,11 +12,15 @@ from collections.abc import Callable
 
 FAMILIES = (
     "arrays",
+    "climate",
     "comparison",
+    "dates",
     "logic",
     "math",
+    "neighborhood",
     "statistics",
     "text",
+    "vector",
 )
 
 
