@@ -7,6 +7,7 @@ HTTP; it never reaches past this facade.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,24 +97,30 @@ class Backend:
         return {"input": {}, "output": copy.deepcopy(OUTPUT_FORMATS)}
 
     # -- processing --------------------------------------------------------------------------
-    def validate(self, process: dict) -> list[OpenEOError]:
+    # ``user_processes``: the calling user's user-defined processes (id -> process), whose
+    # calls in the process are inlined; None or empty when the user has none.
+    def validate(
+        self, process: dict, user_processes: Mapping[str, dict] | None = None
+    ) -> list[OpenEOError]:
         """Errors in a process (``{"process_graph": ...}``); empty when it is valid."""
-        return self.executor.validate(process)
+        return self.executor.validate(process, user_processes=user_processes)
 
-    def explain(self, process: dict) -> dict:
+    def explain(self, process: dict, user_processes: Mapping[str, dict] | None = None) -> dict:
         """The plan of a valid process: sites, partitions, transfers, estimated bytes.
 
         Raises OpenEOError when the process cannot be planned.
         """
-        return self.executor.explain(process)
+        return self.executor.explain(process, user_processes=user_processes)
 
-    def run_sync(self, process: dict, work_dir: Path) -> SyncResult:
+    def run_sync(
+        self, process: dict, work_dir: Path, user_processes: Mapping[str, dict] | None = None
+    ) -> SyncResult:
         """Run a process synchronously, writing the result file into ``work_dir``.
 
         Raises OpenEOError subclasses for anything the user did wrong (unknown collection or
         process, missing argument, too large for synchronous processing, ...).
         """
-        return self.executor.run_sync(process, work_dir)
+        return self.executor.run_sync(process, work_dir, user_processes=user_processes)
 
     @property
     def executor(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from openeo_dedl.planning import (
     plan_process_graph,
     validate_process_graph,
 )
+from openeo_dedl.udps import resolve as resolve_user_processes
 
 logger = logging.getLogger(__name__)
 
@@ -87,22 +89,34 @@ class Executor:
             return exc
         return None
 
-    def validate(self, process: Any) -> list[OpenEOError]:
+    def validate(
+        self, process: Any, user_processes: Mapping[str, dict] | None = None
+    ) -> list[OpenEOError]:
+        """Errors in ``process``; calls of ``user_processes`` (id -> process) are inlined."""
         try:
-            pg = _process_graph_of(process)
+            pg = _process_graph_of(resolve_user_processes(process, user_processes))
         except OpenEOError as exc:
             return [exc]
         return validate_process_graph(
             pg, process_registry.available_specs(), self._collection_error
         )
 
-    def explain(self, process: Any) -> dict:
+    def explain(self, process: Any, user_processes: Mapping[str, dict] | None = None) -> dict:
         """The plan of ``process`` as JSON (what ``openeo-dedl plan --json`` prints)."""
-        _, plan = self.plan(_process_graph_of(process))
+        _, plan = self.plan(_process_graph_of(resolve_user_processes(process, user_processes)))
         return plan.to_dict()
 
-    def plan(self, process_graph: dict) -> tuple[FlatGraph, Plan]:
-        """The graph that runs (loads split per site where needed) and its plan."""
+    def plan(
+        self, process_graph: dict, user_processes: Mapping[str, dict] | None = None
+    ) -> tuple[FlatGraph, Plan]:
+        """The graph that runs (loads split per site where needed) and its plan.
+
+        Calls of ``user_processes`` (id -> process) are inlined first.
+        """
+        if user_processes:
+            process_graph = resolve_user_processes(
+                {"process_graph": process_graph}, user_processes
+            )["process_graph"]
         graph = FlatGraph(process_graph)
         facts = {}
         for node_id in graph.nodes:
@@ -125,16 +139,25 @@ class Executor:
             self._collection_facts[collection_id] = collection_facts(self.catalog, collection_id)
         return self._collection_facts[collection_id]
 
-    def run_sync(self, process: Any, work_dir: Path) -> SyncResult:
+    def run_sync(
+        self, process: Any, work_dir: Path, user_processes: Mapping[str, dict] | None = None
+    ) -> SyncResult:
+        """Plan and run ``process`` within the synchronous limits; calls of ``user_processes``
+        (the user's, id -> process) are inlined."""
         return self._run(
-            process,
+            resolve_user_processes(process, user_processes),
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
         )
 
     def run_batch(
-        self, process: Any, work_dir: Path, control: RunControl, user: str | None = None
+        self,
+        process: Any,
+        work_dir: Path,
+        control: RunControl,
+        user: str | None = None,
+        user_processes: Mapping[str, dict] | None = None,
     ) -> SyncResult:
         """Run a batch job's process: no size limit, cancelable and observed through ``control``.
 
@@ -142,7 +165,7 @@ class Executor:
         ``RunCanceled`` when ``control`` was canceled, OpenEOError for anything else.
         """
         return self._run(
-            process,
+            resolve_user_processes(process, user_processes),
             work_dir,
             max_bytes=None,
             timeout=self.settings.jobs.timeout_seconds,

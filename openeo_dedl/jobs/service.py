@@ -34,6 +34,7 @@ from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogPage
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, JobLog
+from openeo_dedl.storage.udps import UserProcessStore
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class JobService:
         """``executor()`` gives the execution engine (``Executor``: validate, plan, run_batch)."""
         self.settings = settings
         self.store = JobStore(database)
+        # Calls of the job owner's user-defined processes are inlined when the job runs.
+        self.user_processes = UserProcessStore(database)
         self.results = ResultStore(settings)
         self._executor = executor
         self._queue: queue.Queue = queue.Queue()
@@ -265,10 +268,11 @@ class JobService:
         """Estimated duration and result size, and the plan explaining where things run."""
         job = self.store.get(user_id, job_id)
         executor = self._executor()
-        errors = executor.validate(job.process)
+        udps = self.user_processes.all(user_id)
+        errors = executor.validate(job.process, user_processes=udps)
         if errors:
             raise errors[0]
-        _, plan = executor.plan(job.process["process_graph"])
+        _, plan = executor.plan(job.process["process_graph"], user_processes=udps)
         plan_dict = plan.to_dict()
         node_bytes = plan_dict.get("node_bytes", {})
         loaded = sum(node_bytes.get(load["node"], 0) for load in plan_dict.get("loads", []))
@@ -330,7 +334,11 @@ class JobService:
         work_dir = Path(self.settings.data_dir) / "tmp" / f"job-{job_id}"
         self.store.log(job_id, "info", f"Job started (run {job.attempts}).")
         try:
-            result = self._executor().run_batch(job.process, work_dir, control, user=job.user_id)
+            # The user's processes as they are now: a job runs what its graph calls at start.
+            udps = self.user_processes.all(job.user_id)
+            result = self._executor().run_batch(
+                job.process, work_dir, control, user=job.user_id, user_processes=udps
+            )
             control.check()
             self.store.set(job_id, progress=WRITING_PERCENT)
             self._finish(job, result)

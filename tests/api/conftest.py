@@ -128,17 +128,19 @@ class StubBackend:
     def file_formats(self) -> dict:
         return {"input": {}, "output": OUTPUT_FORMATS}
 
-    def validate(self, process: Any) -> list[OpenEOError]:
+    def validate(self, process: Any, user_processes: Any = None) -> list[OpenEOError]:
         if isinstance(self.validate_result, Exception):
             raise self.validate_result
         if not isinstance(process, dict) or "process_graph" not in process:
             return [ProcessGraphMissing("no process graph")]
         return self.validate_result
 
-    def explain(self, process: Any) -> dict:
+    def explain(self, process: Any, user_processes: Any = None) -> dict:
         return {"result_site": self.settings.default_site}
 
-    def run_sync(self, process: dict, work_dir: Path) -> SyncResult:
+    def run_sync(
+        self, process: dict, work_dir: Path, user: str | None = None, user_processes: Any = None
+    ) -> SyncResult:
         self.run_calls.append((process, work_dir))
         self.work_dirs.append(work_dir)
         return self.on_run(process, work_dir)

@@ -15,8 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
-from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request, process_body
+from openeo_dedl.api.stores import processes_of
 from openeo_dedl.backend import Backend, SyncResult
 from openeo_dedl.errors import OpenEOError
 
@@ -32,18 +33,22 @@ _MAX_USAGE_HEADER = 4096
 
 @router.post("/validation")
 async def validate(
-    request: Request, body: Annotated[Any, Depends(process_body)]
+    request: Request,
+    body: Annotated[Any, Depends(process_body)],
+    user: Annotated[User | None, Depends(optional_user)],
 ) -> ValidationResult:
     """Errors in a process; always 200 when the body is JSON (the spec says so).
 
     A valid process also gets its plan (sites, partitions, estimated bytes crossing sites) in
     the extension field ``openeo-dedl:plan``.
 
-    Public: the spec makes authentication optional here and nothing in it is per user.
+    Public: the spec makes authentication optional here; an authenticated user's own
+    user-defined processes can be called in the process.
     """
     backend: Backend = request.app.state.backend
+    udps = await run_in_threadpool(processes_of, request, user)
     try:
-        errors = await run_in_threadpool(backend.validate, body)
+        errors = await run_in_threadpool(backend.validate, body, udps)
     except OpenEOError as exc:
         # A validator that raises instead of returning still found a problem in the process.
         if exc.status >= 500:
@@ -52,7 +57,7 @@ async def validate(
     plan = None
     if not errors:
         try:
-            plan = await run_in_threadpool(backend.explain, body)
+            plan = await run_in_threadpool(backend.explain, body, udps)
         except OpenEOError as exc:
             # Valid but not plannable (e.g. a collection's metadata is unreadable): say why.
             if exc.status >= 500:
@@ -75,10 +80,13 @@ class _CleanupFileResponse(FileResponse):
             await run_in_threadpool(shutil.rmtree, self.work_dir, True)
 
 
-def _run_sync(backend: Backend, process: dict, work_dir: Path) -> SyncResult:
+def _run_sync(
+    request: Request, backend: Backend, process: dict, work_dir: Path, user: User
+) -> SyncResult:
     # Cleaned up here, in the worker thread, so that nothing is removed under a running job.
     try:
-        return backend.run_sync(process, work_dir)
+        udps = processes_of(request, user)
+        return backend.run_sync(process, work_dir, user_processes=udps)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
@@ -115,7 +123,7 @@ async def compute_result(
     logger.info("sync run for user %s in %s", user.user_id, work_dir.name)
     # Blocking (planning, Dask computations): in a worker thread, the event loop stays free.
     result = await run_in_threadpool(
-        _run_sync, request.app.state.backend, payload.process_dict(), work_dir
+        _run_sync, request, request.app.state.backend, payload.process_dict(), work_dir, user
     )
     try:
         headers = {USAGE_HEADER: _usage_header(result.usage)}
