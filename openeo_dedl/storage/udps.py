@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openeo_dedl.storage.db import Base, Database, UTCDateTime, utcnow
@@ -47,6 +48,13 @@ class UserProcessStore:
 
     def put(self, user_id: str, process_id: str, process: dict[str, Any]) -> None:
         """Store ``process`` under ``process_id``, replacing one stored before."""
+        try:
+            self._put(user_id, process_id, process)
+        except IntegrityError:
+            # Two requests created the same new process at once: the later one replaces it.
+            self._put(user_id, process_id, process)
+
+    def _put(self, user_id: str, process_id: str, process: dict[str, Any]) -> None:
         with self.database.session() as s:
             ensure_user(s, user_id)
             row = s.get(UserProcess, (user_id, process_id))

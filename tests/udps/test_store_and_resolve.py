@@ -96,3 +96,11 @@ def test_unknown_arguments_deep_inside_are_found():
     assert "ProcessParameterUnsupported" in [e.code for e in errors]
     with pytest.raises(OpenEOError):
         resolve({"process_graph": {"top": {"process_id": "outer", "arguments": {}}}}, udps)
+
+
+def test_concurrent_first_saves_of_one_process_do_not_fail(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda f: store.put("carol", "p", double(factor=f)), range(16)))
+    assert list(store.all("carol")) == ["p"]
