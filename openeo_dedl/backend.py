@@ -113,14 +113,18 @@ class Backend:
         return self.executor.explain(process, user_processes=user_processes)
 
     def run_sync(
-        self, process: dict, work_dir: Path, user_processes: Mapping[str, dict] | None = None
+        self,
+        process: dict,
+        work_dir: Path,
+        user: str | None = None,
+        user_processes: Mapping[str, dict] | None = None,
     ) -> SyncResult:
         """Run a process synchronously, writing the result file into ``work_dir``.
 
         Raises OpenEOError subclasses for anything the user did wrong (unknown collection or
         process, missing argument, too large for synchronous processing, ...).
         """
-        return self.executor.run_sync(process, work_dir, user_processes=user_processes)
+        return self.executor.run_sync(process, work_dir, user=user, user_processes=user_processes)
 
     @property
     def executor(self):

@@ -15,6 +15,7 @@ from openeo_dedl.errors import (
     Internal,
     OpenEOError,
     ProcessGraphMissing,
+    SiteUnavailable,
 )
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.clusters import SiteClusters
@@ -35,6 +36,7 @@ from openeo_dedl.planning import (
     Plan,
     plan_process_graph,
     validate_process_graph,
+    without_sites,
 )
 from openeo_dedl.udps import resolve as resolve_user_processes
 
@@ -107,11 +109,18 @@ class Executor:
         return plan.to_dict()
 
     def plan(
-        self, process_graph: dict, user_processes: Mapping[str, dict] | None = None
+        self,
+        process_graph: dict,
+        user_processes: Mapping[str, dict] | None = None,
+        *,
+        unavailable: frozenset[str] = frozenset(),
     ) -> tuple[FlatGraph, Plan]:
         """The graph that runs (loads split per site where needed) and its plan.
 
         Calls of ``user_processes`` (id -> process) are inlined first.
+
+        With ``unavailable`` sites, loads go to replicas elsewhere (SiteUnavailable when a
+        collection has none) and nothing else runs there.
         """
         if user_processes:
             process_graph = resolve_user_processes(
@@ -124,13 +133,12 @@ class Executor:
             is_load = graph.process_id(node_id) == "load_collection" and isinstance(cid, str)
             # Unknown collections fail at run time with their own error (validation says so).
             if is_load and self._collection_error(cid) is None:
-                facts[cid] = self._facts(cid)
-        plan = plan_process_graph(
-            graph,
-            facts,
-            self.settings.default_site,
-            sites=[site.name for site in self.settings.sites],
-        )
+                facts[cid] = without_sites(self._facts(cid), unavailable)
+        sites = [site.name for site in self.settings.sites if site.name not in unavailable]
+        result_site = self.settings.default_site
+        if result_site in unavailable and sites:
+            result_site = sites[0]
+        plan = plan_process_graph(graph, facts, result_site, sites=sites)
         return plan.graph, plan
 
     def _facts(self, collection_id: str) -> CollectionFacts:
@@ -140,15 +148,21 @@ class Executor:
         return self._collection_facts[collection_id]
 
     def run_sync(
-        self, process: Any, work_dir: Path, user_processes: Mapping[str, dict] | None = None
+        self,
+        process: Any,
+        work_dir: Path,
+        user: str | None = None,
+        user_processes: Mapping[str, dict] | None = None,
     ) -> SyncResult:
-        """Plan and run ``process`` within the synchronous limits; calls of ``user_processes``
-        (the user's, id -> process) are inlined."""
+        """Plan and run ``process`` within the synchronous limits; ``user`` owns the run
+        (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
+        ``user_processes`` (the user's, id -> process) are inlined."""
         return self._run(
             resolve_user_processes(process, user_processes),
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
+            user=user,
         )
 
     def run_batch(
@@ -173,7 +187,27 @@ class Executor:
             user=user,
         )
 
-    def _run(
+    def _run(self, process: Any, work_dir: Path, **options: Any) -> SyncResult:
+        """Run ``process``; when a site turns out to be down, plan again without it (loads of
+        replicated collections move to a replica) or fail with SiteUnavailable naming it."""
+        errors = self.validate(process)
+        if errors:
+            raise errors[0]
+        down: set[str] = set()
+        while True:
+            try:
+                return self._run_once(process, work_dir, unavailable=frozenset(down), **options)
+            except SiteUnavailable as exc:
+                if exc.site is None or exc.site in down:
+                    raise
+                try:
+                    self.plan(_process_graph_of(process), unavailable=frozenset(down | {exc.site}))
+                except SiteUnavailable:
+                    raise exc from None  # no replica: the site's own error says what is down
+                logger.warning("%s Planning again without site %s.", exc.message, exc.site)
+                down.add(exc.site)
+
+    def _run_once(
         self,
         process: Any,
         work_dir: Path,
@@ -181,11 +215,9 @@ class Executor:
         timeout: float | None,
         control: RunControl | None = None,
         user: str | None = None,
+        unavailable: frozenset[str] = frozenset(),
     ) -> SyncResult:
-        errors = self.validate(process)
-        if errors:
-            raise errors[0]
-        graph, plan = self.plan(_process_graph_of(process))
+        graph, plan = self.plan(_process_graph_of(process), unavailable=unavailable)
         budget = LoadBudget(max_bytes)
         if control is not None:
             control.emit("planned", plan=plan.to_dict())
@@ -193,7 +225,7 @@ class Executor:
         def registry_factory():
             return process_registry.build_registry(
                 {
-                    "load_collection": make_load_collection(self.catalog, budget),
+                    "load_collection": make_load_collection(self.catalog, budget, unavailable),
                     "save_result": save_result,
                     "resample_cube_spatial": process_registry.resample_cube_spatial,
                 }

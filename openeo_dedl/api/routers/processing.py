@@ -86,7 +86,7 @@ def _run_sync(
     # Cleaned up here, in the worker thread, so that nothing is removed under a running job.
     try:
         udps = processes_of(request, user)
-        return backend.run_sync(process, work_dir, user_processes=udps)
+        return backend.run_sync(process, work_dir, user=user.user_id, user_processes=udps)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
         raise
