@@ -26,7 +26,7 @@ from openeo_dedl.demo_data.specs import COLLECTIONS, SIZES, Band, CollectionSpec
 logger = logging.getLogger(__name__)
 
 # Bump whenever the output changes, so existing catalogs are regenerated.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 6
 MARKER = ".openeo-dedl-demo.json"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 SITE_FIELD = "federation:backends"
@@ -159,8 +159,9 @@ def _time_step(dates: list) -> str | None:
 
 
 def _collection(spec: CollectionSpec, size: Size) -> pystac.Collection:
-    grids = [a.grid(size) for a in spec.areas]
-    dates = sorted({d for a in spec.areas for d in a.dates[size]})
+    areas = [a for a in spec.areas if a.dates[size]]  # an area without dates has no items
+    grids = [a.grid(size) for a in areas]
+    dates = sorted({d for a in areas for d in a.dates[size]})
     bboxes = [g.bbox_wgs84() for g in grids]
     union = [
         min(b[0] for b in bboxes),

@@ -397,6 +397,18 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
                     "large": every("2022-05-02", "2022-08-30", 5),
                 },
             ),
+            # The openEO compliance suite's workflows read B04/B08 at 679720-680680 E,
+            # 5151080-5151920 N (EPSG:32632) in June 2022, one date in 1-2 June and five weeks
+            # with data: north-east of the small area, so the small catalog gets this patch
+            # (the larger sizes cover it with their main area).
+            Area(
+                region="bolzano_north",
+                epsg=32632,
+                centre=(680_200.0, 5_151_500.0),
+                res=10.0,
+                shape={"small": (100, 100), "medium": (100, 100), "large": (100, 100)},
+                dates={"small": every("2022-06-02", "2022-06-30", 7), "medium": (), "large": ()},
+            ),
         ),
         model=bolzano.s2_bands,
         properties={"constellation": "sentinel-2", "instruments": ["msi"]},
