@@ -64,15 +64,27 @@ class PostgresServer:
             "initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "-E", "UTF8",
             "--no-locale", "--no-sync",
         )  # fmt: skip
-        # fsync off: a test database need not survive a power cut, and tests run faster.
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w",
-            "start",
-        )  # fmt: skip
+        # The free port may be taken before the server binds it (Dask clusters start too):
+        # try a few.
+        for attempt in range(5):
+            # fsync off: a test database need not survive a power cut, and tests run faster.
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            try:
+                self._run(
+                    "pg_ctl", "-D", str(self.data), "-o", options, "-l",
+                    str(self.root / "log"), "-w", "start",
+                )  # fmt: skip
+                return
+            except RuntimeError:
+                log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
+                if "Address already in use" not in log or attempt == 4:
+                    shutil.rmtree(self.root, ignore_errors=True)
+                    raise RuntimeError(f"PostgreSQL did not start:\n{log[-3000:]}") from None
+                (self.root / "log").unlink()
+                self.port = _free_port()
 
     def stop(self) -> None:
         try:

@@ -27,7 +27,8 @@ class RunEvent:
 
     ``kind`` is one of ``run_started`` (data: partitions, sites), ``partition_started``,
     ``partition_finished`` (partition, site, nodes, seconds, done, total), ``transfer``
-    (node, from_site, to_site, bytes, seconds) and ``computed`` (site, node, seconds, bytes).
+    (node, from_site, to_site, bytes, seconds), ``computing`` (site, node: a cluster starts
+    computing an output) and ``computed`` (site, node, seconds, bytes).
     """
 
     kind: str

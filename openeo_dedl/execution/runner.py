@@ -367,6 +367,7 @@ class _PlanRun:
             return open_staged(handed)
         if crosses_sites or is_result:
             compute_started = time.perf_counter()
+            self.control.emit("computing", site=partition.site, node=output)
             value = _compute_on(client, value, self.timeout, self.control)
             seconds = time.perf_counter() - compute_started
             logger.info(

@@ -111,6 +111,13 @@ class JobProgress:
                   "seconds": seconds, "site": to_site},
         )  # fmt: skip
 
+    def _on_computing(self, site: str, node: str) -> None:
+        self._log(
+            "debug",
+            f"Site {site} is computing node {node}.",
+            data={"site": site, "node": node},
+        )
+
     def _on_computed(self, site: str, node: str, seconds: float, bytes: int) -> None:
         self._log(
             "debug",
