@@ -1,0 +1,114 @@
+"""Batch jobs on a real server with the real openEO Python client: run and download, logs,
+cancel a running job, and a server restart while a job waits in the queue."""
+
+from __future__ import annotations
+
+import time
+
+import openeo
+import pytest
+
+from tests.e2e import scenarios
+from tests.e2e.conftest import start_server
+from tests.jobs.conftest import slow_graph
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait(job, states: set[str], timeout: float = 180.0) -> str:
+    deadline = time.monotonic() + timeout
+    while (status := job.status()) not in states:
+        assert time.monotonic() < deadline, f"{job.job_id} still {status}"
+        time.sleep(0.3)
+    return status
+
+
+def _wait_log(job, text: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in entry["message"] for entry in job.logs()):
+        assert time.monotonic() < deadline, [e["message"] for e in job.logs()]
+        time.sleep(0.3)
+
+
+def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path):
+    bbox, start, end = scenarios.flood_window(connection)
+    cube = scenarios.two_site_graph(connection, bbox, start, end).save_result("GTiff")
+    job = connection.create_job(cube, title="flooded precipitation")
+    job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+    assert job.describe()["progress"] == 100
+
+    results = job.get_results()
+    metadata = results.get_metadata()
+    assert metadata["properties"]["openeo:status"] == "finished"
+    (asset,) = metadata["assets"].values()
+    assert asset["proj:code"].startswith("EPSG:") and asset["file:size"] > 0
+    downloaded = results.download_files(tmp_path / "out")
+    (tif,) = [p for p in downloaded if p.suffix == ".tif"]
+    assert tif.stat().st_size == asset["file:size"]
+    scenarios.check_two_site_result(tif, demo_catalog_dir, bbox, start, end)
+
+    logs = job.logs()
+    sites = {(e.get("data") or {}).get("site") for e in logs}
+    assert {"central", "lumi"} <= sites, [e["message"] for e in logs]
+    assert any("moved from site lumi to site central" in e["message"] for e in logs)
+    usage = job.describe()["usage"]
+    assert usage["network"]["value"] > 0
+    assert {"site:central", "site:lumi"} <= set(usage)
+
+
+def test_failed_job_shows_its_error(connection):
+    job = connection.create_job(
+        {"load": {"process_id": "load_collection", "arguments": {"id": "NOPE",
+         "spatial_extent": None, "temporal_extent": None}, "result": True}}
+    )  # fmt: skip
+    with pytest.raises(openeo.rest.JobFailedException):
+        job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+    errors = job.logs(level="error")
+    assert errors and errors[-1]["code"] == "CollectionNotFound"
+
+
+def test_cancel_a_running_job(connection):
+    job = connection.create_job(slow_graph(), title="slow", log_level="debug")
+    job.start()
+    _wait_log(job, "is computing node")
+    job.stop()
+    assert job.status() == "canceled"
+    _wait_log(job, "Stopped: the work on the sites was canceled.", timeout=60)
+    assert job.status() == "canceled"
+
+
+def test_restart_while_a_job_is_queued(tmp_path, demo_catalog_dir):
+    # One worker: the slow job runs, the second one waits in the queue.
+    env = {"OPENEO_DEDL_JOBS__WORKERS": "1"}
+    proc, url, log_path = start_server(tmp_path, demo_catalog_dir, **env)
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        slow = con.create_job(slow_graph(), title="slow", log_level="debug")
+        slow.start()
+        _wait(slow, {"running"})
+        quick = con.create_job(
+            con.load_collection("S1_SSM", temporal_extent=["2020-01-01", "2020-03-01"])
+            .reduce_dimension(dimension="t", reducer="mean")
+            .save_result("GTiff"),
+            title="queued",
+        )
+        quick.start()
+        assert quick.status() == "queued"
+    finally:
+        # Graceful stop (SIGTERM): running jobs are interrupted and queued again.
+        proc.terminate()
+        proc.wait(timeout=120)
+    proc, url, log_path = start_server(tmp_path, demo_catalog_dir, **env)
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        quick, slow = con.job(quick.job_id), con.job(slow.job_id)
+        assert _wait(quick, {"finished", "error"}) == "finished", quick.logs()
+        files = quick.get_results().download_files(tmp_path / "quick")
+        assert any(p.suffix == ".tif" and p.stat().st_size > 0 for p in files)
+        interrupted = [e for e in slow.logs(level="warning") if e.get("code") == "JobInterrupted"]
+        assert interrupted, slow.logs()
+        slow.stop()
+        assert slow.status() in ("created", "canceled")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
