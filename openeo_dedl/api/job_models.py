@@ -53,10 +53,7 @@ class JobUpdateRequest(BaseModel):
             elif name == "plan":
                 out["billing_plan"] = value
             elif name == "log_level":
-                if value is not None:  # null: back to the default
-                    out["log_level"] = value
-                else:
-                    out["log_level"] = "info"
+                out["log_level"] = value or "info"  # null: back to the default
             else:
                 out[name] = value
         return out
