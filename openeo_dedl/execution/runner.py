@@ -360,7 +360,14 @@ class _PlanRun:
             and isinstance(value, xr.DataArray)
             and client is not None
         ):
-            handed = stage_output(client, value, self.staging[partition.site], self.run_id, output)
+            handed = stage_output(
+                client,
+                value,
+                self.staging[partition.site],
+                self.run_id,
+                output,
+                compute=lambda c, delayed: self.control.compute(c, delayed, self.timeout),
+            )
             self.control.check()
             with self._lock:
                 self.staged[output] = (handed.nbytes, handed.seconds)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import fsspec
 import xarray as xr
@@ -27,8 +29,19 @@ class Staged:
     seconds: float
 
 
-def stage_output(client, value: xr.DataArray, staging_url: str, run_id: str, node: str) -> Staged:
-    """Write ``value`` with the producing site's workers to ``<staging_url>/<run>/<node>.zarr``."""
+def stage_output(
+    client,
+    value: xr.DataArray,
+    staging_url: str,
+    run_id: str,
+    node: str,
+    compute: Callable[[Any, Any], Any] | None = None,
+) -> Staged:
+    """Write ``value`` with the producing site's workers to ``<staging_url>/<run>/<node>.zarr``.
+
+    ``compute(client, delayed)`` runs the write (default: ``client.compute(delayed).result()``;
+    the runner passes its RunControl's, so that a canceled run stops writing).
+    """
     url = f"{staging_url.rstrip('/')}/{run_id}/{node}.zarr"
     started = time.perf_counter()
     dataset = value.to_dataset(name=STAGED_VARIABLE)
@@ -36,7 +49,10 @@ def stage_output(client, value: xr.DataArray, staging_url: str, run_id: str, nod
     dataset.attrs = {}
     dataset[STAGED_VARIABLE].attrs = {}
     delayed = dataset.to_zarr(url, mode="w", compute=False, consolidated=True)
-    client.compute(delayed).result()
+    if compute is None:
+        client.compute(delayed).result()
+    else:
+        compute(client, delayed)
     seconds = time.perf_counter() - started
     fs, path = fsspec.core.url_to_fs(url)
     return Staged(url=url, nbytes=int(fs.du(path)), seconds=seconds)
