@@ -99,6 +99,12 @@ def test_scalar_job_runs_to_finished_with_usage_logs_and_download(client, alice)
     assert download.content == b"3"
     assert asset["file:size"] == len(download.content)
     assert download.headers["content-type"].startswith("application/json")
+    # The canonical link: the same document, signed, without a token.
+    (canonical,) = [link for link in item["links"] if link["rel"] == "canonical"]
+    copy = client.get(canonical["href"])
+    assert copy.status_code == 200
+    assert copy.json()["id"] == job_id and set(copy.json()["assets"]) == {name}
+    assert client.get(copy.json()["assets"][name]["href"]).content == b"3"
 
 
 def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):

@@ -178,6 +178,16 @@ def job_results(
             "id": "0", "level": "error", "message": "The batch job failed.",
         }  # fmt: skip
         return JSONResponse(body, status_code=424)
+    return _results_document(request, job, status)
+
+
+# Name of the signed copy of the results document (the STAC Item's `canonical` link); result
+# files are named result.<ext>, so it cannot clash with an asset.
+RESULTS_DOCUMENT = "item.json"
+
+
+def _results_document(request: Request, job: Job, status: str) -> JSONResponse:
+    """The job's results as a STAC Item; every href is signed and expires."""
     lifetime = request.app.state.settings.jobs.download_url_seconds
     run = _run_token(job)
     expires_at: list[int] = []
@@ -190,15 +200,16 @@ def job_results(
 
     base = api_url(request, f"/jobs/{job.id}")
     links = [
+        # The same document without a token, for STAC tools (the spec recommends it).
+        {"rel": "canonical", "href": href(RESULTS_DOCUMENT), "type": "application/geo+json"},
         {"rel": "self", "href": f"{base}/results", "type": "application/json"},
         {"rel": "monitor", "href": f"{base}/logs", "type": "application/json"},
     ]
     # The expiry is known once the hrefs are made: build, then fill it in.
     doc = result_item(job, status, href, links, expires=None)
-    if expires_at:
+    if job.results:
         doc["properties"]["expires"] = _rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
-    headers = {"OpenEO-Costs": "0"}
-    return JSONResponse(doc, headers=headers)
+    return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
 
 
 @downloads_router.get("/download/{job_id}/{name}")
@@ -208,12 +219,16 @@ def download(
     name: str,
     expires: Annotated[str, Query()] = "",
     signature: Annotated[str, Query()] = "",
-) -> StreamingResponse:
-    """A result file by signed link: works without a token until the link expires."""
+) -> Response:
+    """A result file (or the results document) by signed link: works without a token until
+    the link expires."""
     jobs = service(request)
     job = jobs.store.load(job_id)
     run = _run_token(job) if job is not None else ""
     signer(request).check(job_id, name, expires, signature, run)
+    if name == RESULTS_DOCUMENT and job is not None:
+        status = job.status if job.status in ("finished", "error", "canceled") else "running"
+        return _results_document(request, job, status)
     file = jobs.download(job_id, name)
     return StreamingResponse(
         file.chunks,
