@@ -37,33 +37,36 @@ class ResultStore:
     def _dir(self, job_id: str) -> str:
         return f"{self.root}/{job_id}"
 
-    def path(self, job_id: str, name: str) -> str:
-        if not ASSET_NAME.match(name) or ".." in name:
-            raise ValueError(f"invalid asset name {name!r}")
-        return f"{self._dir(job_id)}/{name}"
+    def path(self, job_id: str, name: str, run: str = "") -> str:
+        """Where result ``name`` of the job's run ``run`` lives (runs never share files)."""
+        for part in (name, run) if run else (name,):
+            if not ASSET_NAME.match(part) or ".." in part:
+                raise ValueError(f"invalid asset name {part!r}")
+        folder = f"{self._dir(job_id)}/{run}" if run else self._dir(job_id)
+        return f"{folder}/{name}"
 
-    def publish(self, job_id: str, local: Path, name: str) -> int:
+    def publish(self, job_id: str, local: Path, name: str, run: str = "") -> int:
         """Copy the local file ``local`` to the job's results as ``name``; return its size."""
-        target = self.path(job_id, name)
-        self.fs.makedirs(self._dir(job_id), exist_ok=True)
+        target = self.path(job_id, name, run)
+        self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         self.fs.put_file(str(local), target)
         return int(self.fs.size(target))
 
-    def exists(self, job_id: str, name: str) -> bool:
-        return bool(self.fs.exists(self.path(job_id, name)))
+    def exists(self, job_id: str, name: str, run: str = "") -> bool:
+        return bool(self.fs.exists(self.path(job_id, name, run)))
 
-    def size(self, job_id: str, name: str) -> int:
-        return int(self.fs.size(self.path(job_id, name)))
+    def size(self, job_id: str, name: str, run: str = "") -> int:
+        return int(self.fs.size(self.path(job_id, name, run)))
 
-    def read_chunks(self, job_id: str, name: str) -> Iterator[bytes]:
+    def read_chunks(self, job_id: str, name: str, run: str = "") -> Iterator[bytes]:
         """The file's bytes in chunks (for streaming downloads)."""
-        with self.fs.open(self.path(job_id, name), "rb") as f:
+        with self.fs.open(self.path(job_id, name, run), "rb") as f:
             while chunk := f.read(CHUNK):
                 yield chunk
 
-    def delete(self, job_id: str) -> None:
-        """Remove every result file of the job (nothing happens when there are none)."""
-        folder = self._dir(job_id)
+    def delete(self, job_id: str, run: str = "") -> None:
+        """Remove the result files of the job's run ``run`` (default: of every run)."""
+        folder = f"{self._dir(job_id)}/{run}" if run else self._dir(job_id)
         try:
             if self.fs.exists(folder):
                 self.fs.rm(folder, recursive=True)

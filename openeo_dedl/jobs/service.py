@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import queue
 import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from openeo_dedl.errors import (
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
 from openeo_dedl.jobs.results import ResultStore, describe_file
-from openeo_dedl.jobs.store import JobStore, LogPage
+from openeo_dedl.jobs.store import JobStore, LogPage, run_token
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, JobLog
 from openeo_dedl.storage.udps import UserProcessStore
@@ -255,13 +256,14 @@ class JobService:
         """A result file of a job (the caller has checked the signed link)."""
         job = self.store.load(job_id)
         meta = next((a for a in (job.results or []) if a["name"] == name), None) if job else None
-        if meta is None or not self.results.exists(job_id, name):
+        run = meta.get("run", "") if meta else ""
+        if meta is None or not self.results.exists(job_id, name, run):
             raise NotFound(f"Result file '{name}' of job '{job_id}' does not exist.")
         return Download(
             name=name,
             media_type=meta["type"],
-            size=self.results.size(job_id, name),
-            chunks=self.results.read_chunks(job_id, name),
+            size=self.results.size(job_id, name, run),
+            chunks=self.results.read_chunks(job_id, name, run),
         )
 
     def estimate(self, user_id: str, job_id: str) -> dict[str, Any]:
@@ -320,19 +322,24 @@ class JobService:
         job = self.store.load(job_id)
         if job is None:
             return
+        # Every write of this run names it (its start time): a run the user canceled and
+        # started again while this one was still stopping must not touch the new one.
+        run = job.started
         progress = JobProgress(
-            log=lambda level, message, **kw: self.store.log(job_id, level, message, **kw),
+            log=lambda level, message, **kw: self.store.log(job_id, level, message, run=run, **kw),
             set_progress=lambda percent, **fields: self.store.set(
-                job_id, progress=round(percent, 1), **fields
+                job_id, run=run, progress=round(percent, 1), **fields
             ),
-            still_running=lambda: self._still_running(job_id),
+            still_running=lambda: self._still_running(job_id, run),
             cancel=lambda: control.cancel(),
         )
         control = RunControl(on_event=progress)
         with self._lock:
             self._controls[job_id] = control
-        work_dir = Path(self.settings.data_dir) / "tmp" / f"job-{job_id}"
-        self.store.log(job_id, "info", f"Job started (run {job.attempts}).")
+        tmp_root = Path(self.settings.data_dir) / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=tmp_root))
+        self.store.log(job_id, "info", f"Job started (run {job.attempts}).", run=run)
         try:
             # The user's processes as they are now: a job runs what its graph calls at start.
             udps = self.user_processes.all(job.user_id)
@@ -340,31 +347,33 @@ class JobService:
                 job.process, work_dir, control, user=job.user_id, user_processes=udps
             )
             control.check()
-            self.store.set(job_id, progress=WRITING_PERCENT)
+            self.store.set(job_id, run=run, progress=WRITING_PERCENT)
             self._finish(job, result)
         except RunCanceled:
-            self._stopped(job_id, progress)
+            self._stopped(job_id, progress, run)
         except Exception as exc:
-            self._failed(job_id, exc, progress)
+            self._failed(job_id, exc, progress, run)
         finally:
             with self._lock:
-                self._controls.pop(job_id, None)
-                self._stopping.discard(job_id)
+                if self._controls.get(job_id) is control:
+                    self._controls.pop(job_id)
+                    self._stopping.discard(job_id)
             shutil.rmtree(work_dir, ignore_errors=True)
 
-    def _still_running(self, job_id: str) -> bool:
+    def _still_running(self, job_id: str, run: datetime | None) -> bool:
         job = self.store.load(job_id)
-        return job is not None and job.status == "running"
+        return job is not None and job.status == "running" and job.started == run
 
     def _finish(self, job: Job, result) -> None:
-        name = Path(result.path).name
-        size = self.results.publish(job.id, Path(result.path), name)
-        asset = {"name": name, "size": size, "roles": ["data"]}
+        name, token = Path(result.path).name, run_token(job)
+        size = self.results.publish(job.id, Path(result.path), name, run=token)
+        asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
         asset.update(describe_file(Path(result.path), result.media_type))
         done = self.store.transition(
             job.id,
             ["running"],
             "finished",
+            run=job.started,
             progress=100.0,
             finished=utcnow(),
             usage=result.usage,
@@ -373,7 +382,7 @@ class JobService:
         )
         if not done:
             # Canceled or deleted while the last step ran: nothing of this run is kept.
-            self.results.delete(job.id)
+            self.results.delete(job.id, token)
             return
         moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
         self.store.log(
@@ -381,15 +390,17 @@ class JobService:
             "info",
             f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites.",
             data={"usage": result.usage},
+            run=job.started,
         )
 
-    def _stopped(self, job_id: str, progress: JobProgress) -> None:
+    def _stopped(self, job_id: str, progress: JobProgress, run: datetime | None) -> None:
         with self._lock:
             shutting_down = job_id in self._stopping
         if shutting_down and self.store.transition(
             job_id,
             ["running"],
             "queued",
+            run=run,
             progress=0.0,
             # The run was cut short by the server, not by the job: it does not count.
             attempts=_attempts_minus_one(),
@@ -403,11 +414,13 @@ class JobService:
             )
             return
         # Canceled by the user (already `canceled`), or the job was deleted.
-        self.store.transition(job_id, ["running"], "canceled", finished=utcnow())
-        self.store.set(job_id, usage=progress.usage())
-        self.store.log(job_id, "info", "Stopped: the work on the sites was canceled.")
+        self.store.transition(job_id, ["running"], "canceled", run=run, finished=utcnow())
+        self.store.set(job_id, run=run, usage=progress.usage())
+        self.store.log(job_id, "info", "Stopped: the work on the sites was canceled.", run=run)
 
-    def _failed(self, job_id: str, exc: Exception, progress: JobProgress) -> None:
+    def _failed(
+        self, job_id: str, exc: Exception, progress: JobProgress, run: datetime | None
+    ) -> None:
         if isinstance(exc, OpenEOError):
             error = exc
         else:
@@ -417,11 +430,12 @@ class JobService:
             job_id,
             ["running"],
             "error",
+            run=run,
             finished=utcnow(),
             error={"code": error.code, "message": error.message},
             usage=progress.usage(),
         ):
-            self.store.log(job_id, "error", error.message, code=error.code)
+            self.store.log(job_id, "error", error.message, code=error.code, run=run)
 
 
 def _check_process(process: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -31,6 +32,11 @@ def levels_from(minimum: str) -> list[str]:
 
 def max_level(a: str, b: str) -> str:
     return max(a, b, key=LOG_LEVELS.index)
+
+
+def run_token(job: Job) -> str:
+    """Names one run of a job (its start time): result paths and signed links use it."""
+    return f"r{int(job.started.timestamp() * 1_000_000)}" if job.started else ""
 
 
 def new_job_id() -> str:
@@ -84,25 +90,38 @@ class JobStore:
         with self.db.session() as s:
             return s.get(Job, job_id)
 
-    def transition(self, job_id: str, from_states: Iterable[str], to_state: str, **fields) -> bool:
-        """Set ``status`` (and ``fields``) only if the job is in one of ``from_states``."""
+    def transition(
+        self,
+        job_id: str,
+        from_states: Iterable[str],
+        to_state: str,
+        run: datetime | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Set ``status`` (and ``fields``) only if the job is in one of ``from_states`` (and,
+        with ``run``, still in the run that started at that time)."""
+        query = update(Job).where(Job.id == job_id, Job.status.in_(list(from_states)))
+        if run is not None:
+            query = query.where(Job.started == run)
         with self.db.session() as s:
             result = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status.in_(list(from_states)))
-                .values(status=to_state, updated=utcnow(), **fields)
-                .execution_options(synchronize_session=False)
+                query.values(status=to_state, updated=utcnow(), **fields).execution_options(
+                    synchronize_session=False
+                )
             )
             return result.rowcount == 1
 
-    def set(self, job_id: str, **fields: Any) -> None:
-        """Update fields of a job whatever its state (no-op when it was deleted)."""
+    def set(self, job_id: str, run: datetime | None = None, **fields: Any) -> None:
+        """Update fields of a job whatever its state (no-op when it was deleted, or with
+        ``run``, when the job was started again since)."""
+        query = update(Job).where(Job.id == job_id)
+        if run is not None:
+            query = query.where(Job.started == run)
         with self.db.session() as s:
             s.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(updated=utcnow(), **fields)
-                .execution_options(synchronize_session=False)
+                query.values(updated=utcnow(), **fields).execution_options(
+                    synchronize_session=False
+                )
             )
 
     def ids_in(self, *states: str) -> list[str]:
@@ -119,11 +138,15 @@ class JobStore:
         message: str,
         code: str | None = None,
         data: dict[str, Any] | None = None,
+        run: datetime | None = None,
     ) -> None:
-        """Add a log entry, unless it is below the job's ``log_level`` or the job is gone."""
+        """Add a log entry, unless it is below the job's ``log_level``, the job is gone, or
+        (with ``run``) the job was started again since."""
         with self.db.session() as s:
-            job_level = s.scalar(select(Job.log_level).where(Job.id == job_id))
-            if job_level is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(job_level):
+            row = s.execute(select(Job.log_level, Job.started).where(Job.id == job_id)).first()
+            if row is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(row.log_level):
+                return
+            if run is not None and row.started != run:
                 return
             s.add(JobLog(job_id=job_id, level=level, message=message, code=code, data=data))
 

@@ -145,3 +145,37 @@ def test_stopping_the_server_queues_running_jobs_again(service_parts):
         assert again.store.load(job.id).status == "canceled"
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_run_still_stopping_does_not_touch_the_next_run(service_parts):
+    service = _service(service_parts)  # two workers: the new run starts while the old stops
+    service.start()
+    try:
+        job = service.create("alice", {"process_graph": slow_graph()}, log_level="debug")
+        service.start_job("alice", job.id)
+        deadline = time.monotonic() + 120
+        while not any(
+            "started at site" in e.message for e in service.store.logs("alice", job.id).entries
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        # Canceled while the first run is still building its graph (it notices later) ...
+        service.cancel("alice", job.id)
+        # ... and started again at once.
+        service.start_job("alice", job.id)
+        second = _wait_status(service, job.id, {"running"}).started
+        deadline = time.monotonic() + 120
+        while not any(
+            "is computing" in e.message for e in service.store.logs("alice", job.id).entries
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        now = service.store.load(job.id)
+        assert now.status == "running" and now.started == second
+        messages = [e.message for e in service.store.logs("alice", job.id).entries]
+        assert not any(m.startswith("Stopped") for m in messages), messages
+        service.cancel("alice", job.id)
+    finally:
+        service.close()
+    assert service.store.load(job.id).status == "canceled"

@@ -22,7 +22,7 @@ from openeo_dedl.api.urls import api_url
 from openeo_dedl.jobs import JobFailed, JobService, UrlSigner
 from openeo_dedl.jobs.progress import usage_metrics
 from openeo_dedl.jobs.stac import result_item
-from openeo_dedl.jobs.store import LOG_LEVELS
+from openeo_dedl.jobs.store import LOG_LEVELS, run_token
 from openeo_dedl.storage.models import Job, JobLog
 
 router = APIRouter()
@@ -44,10 +44,6 @@ def _rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _run_token(job: Job) -> str:
-    return str(int(job.started.timestamp() * 1_000_000)) if job.started else ""
 
 
 def _wall_seconds(job: Job) -> float | None:
@@ -189,7 +185,7 @@ RESULTS_DOCUMENT = "item.json"
 def _results_document(request: Request, job: Job, status: str) -> JSONResponse:
     """The job's results as a STAC Item; every href is signed and expires."""
     lifetime = request.app.state.settings.jobs.download_url_seconds
-    run = _run_token(job)
+    run = run_token(job)
     expires_at: list[int] = []
 
     def href(name: str) -> str:
@@ -224,7 +220,7 @@ def download(
     the link expires."""
     jobs = service(request)
     job = jobs.store.load(job_id)
-    run = _run_token(job) if job is not None else ""
+    run = run_token(job) if job is not None else ""
     signer(request).check(job_id, name, expires, signature, run)
     if name == RESULTS_DOCUMENT and job is not None:
         status = job.status if job.status in ("finished", "error", "canceled") else "running"
