@@ -36,6 +36,9 @@ FLOOR_HALF_WIDTH = 1_500.0
 SUN_AZIMUTH, SUN_ELEVATION = 145.0, 64.0
 CLOUD_HEIGHT = 2_000.0  # m; sets how far from its cloud a shadow falls
 
+# Share of the towns' irregular stands that are parks and gardens.
+URBAN_GREEN_SHARE = 0.15
+
 # Cover types of the surface model.
 WATER, URBAN, ORCHARD, VINEYARD, MEADOW, FOREST, GRASSLAND, ROCK, BARE = range(9)
 
@@ -200,7 +203,11 @@ def _surface(block: Block) -> dict[str, np.ndarray]:
                 0.9 + 0.0 * parcel,
                 0.92 + 0.0 * h,
                 0.55 + 0.3 * stand,
-                0.35 * (1.0 - np.clip(urban, 0.0, 1.0)) + 0.05,
+                # Parks, gardens and tree-lined squares (about one stand in seven) are green
+                # in June; the rest is built up, greener towards the edge of town.
+                np.where(
+                    stand < URBAN_GREEN_SHARE, 0.85, 0.35 * (1.0 - np.clip(urban, 0.0, 1.0)) + 0.05
+                ),
             ],
             0.04,
         )

@@ -26,7 +26,7 @@ from openeo_dedl.demo_data.specs import COLLECTIONS, SIZES, Band, CollectionSpec
 logger = logging.getLogger(__name__)
 
 # Bump whenever the output changes, so existing catalogs are regenerated.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 MARKER = ".openeo-dedl-demo.json"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 SITE_FIELD = "federation:backends"

@@ -407,7 +407,12 @@ COLLECTIONS: tuple[CollectionSpec, ...] = (
                 centre=(680_200.0, 5_151_500.0),
                 res=10.0,
                 shape={"small": (100, 100), "medium": (100, 100), "large": (100, 100)},
-                dates={"small": every("2022-06-02", "2022-06-30", 7), "medium": (), "large": ()},
+                dates={
+                    # Clear days: 1 June in the suite's one-day window, then one per week.
+                    "small": tuple(day(f"2022-06-{d:02d}") for d in (1, 9, 16, 23, 30)),
+                    "medium": (),
+                    "large": (),
+                },
             ),
         ),
         model=bolzano.s2_bands,

@@ -22,6 +22,8 @@ from pathlib import Path
 from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
+from openeo_dedl.errors import ProcessParameterUnsupported
+
 logger = logging.getLogger(__name__)
 
 # Reasons are shown nowhere to users but document why a standard implementation is not offered.
@@ -31,8 +33,8 @@ DISABLED = {
     "apply_neighborhood_intertwin": "experimental variant, not an openEO process",
 }
 
-# Optional parameters of the current specs that the implementations do not support: left out of
-# the specs we list (so clients cannot pass them), since openEO allows omitting optional ones.
+# Optional parameters of the current specs that the implementations do not support: listed (the
+# specs stay those of openeo-processes), refused with ProcessParameterUnsupported unless null.
 UNSUPPORTED_PARAMETERS = {
     "filter_bands": {"wavelengths"},
     "resample_spatial": {"align"},
@@ -80,10 +82,22 @@ def _standard_specs() -> dict[str, dict]:
             [*OPENEO_PROCESSES_DIR.glob("*.json"), *OPENEO_PROCESSES_DIR.glob("proposals/*.json")]
         )
     )
-    for pid, names in UNSUPPORTED_PARAMETERS.items():
-        spec = specs[pid]
-        spec["parameters"] = [p for p in spec["parameters"] if p["name"] not in names]
     return specs
+
+
+def _refusing_unsupported(process_id: str, impl: Callable) -> Callable:
+    names = UNSUPPORTED_PARAMETERS[process_id]
+
+    @functools.wraps(impl)
+    def wrapper(*args, **kwargs):
+        for name in names:
+            if kwargs.pop(name, None) is not None:
+                raise ProcessParameterUnsupported(
+                    f"Process '{process_id}' does not support parameter '{name}' here."
+                )
+        return impl(*args, **kwargs)
+
+    return wrapper
 
 
 @functools.cache
@@ -128,6 +142,8 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
         impl = ours.get(pid) or impls.get(pid)
         if impl is None:
             continue
+        if pid in UNSUPPORTED_PARAMETERS:
+            impl = _refusing_unsupported(pid, impl)
         registry["predefined", pid] = Process(spec=spec, implementation=impl)
     return registry
 

@@ -95,7 +95,10 @@ def _write_netcdf(cube: xr.DataArray, path: Path) -> None:
     crs = cube.rio.crs
     band_dim = _band_dim(cube)
     if band_dim is not None:
-        ds = cube.to_dataset(dim=band_dim)
+        # Variable names must be strings; labels computed by a process (e.g. quantiles in
+        # apply_dimension) are numbers.
+        labels = [str(v) for v in cube[band_dim].values]
+        ds = cube.assign_coords({band_dim: labels}).to_dataset(dim=band_dim)
     else:
         ds = cube.to_dataset(name=cube.name or "data")
     ds = ds.drop_vars([v for v in ("spatial_ref",) if v in ds.coords])
@@ -104,6 +107,11 @@ def _write_netcdf(cube: xr.DataArray, path: Path) -> None:
     ds.attrs = {"Conventions": "CF-1.9", "source": "openeo-dedl"}
     if crs is not None:
         ds = ds.rio.write_crs(crs)
+        if band_dim is None:
+            # Listed as a coordinate, the grid mapping is not read as a second variable: a
+            # cube without bands opens as one DataArray (xarray.open_dataarray), while a cube
+            # with bands opens as a Dataset of one variable per band.
+            ds["data" if cube.name is None else cube.name].encoding["coordinates"] = "spatial_ref"
     ds.to_netcdf(path, engine="netcdf4")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 FAMILIES = (
     "arrays",
     "climate",
+    "cubes",
     "comparison",
     "dates",
     "logic",

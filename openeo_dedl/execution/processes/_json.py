@@ -55,9 +55,11 @@ def call_accepting(f: Callable, *args, **kwargs) -> Any:
     return f(*args, **kwargs)
 
 
-def for_json_values(process_id: str) -> Callable[[Callable], Callable]:
-    """Decorator: the decorated function runs on plain JSON values, openeo-processes-dask's
-    ``process_id`` on anything else (arrays, data cubes)."""
+def for_json_values(
+    process_id: str, cube: Callable | None = None
+) -> Callable[[Callable], Callable]:
+    """Decorator: the decorated function runs on plain JSON values, ``cube`` (by default
+    openeo-processes-dask's ``process_id``) on anything else (arrays, data cubes)."""
 
     def decorate(json_impl: Callable) -> Callable:
         @functools.wraps(json_impl)
@@ -71,7 +73,7 @@ def for_json_values(process_id: str) -> Callable[[Callable], Callable]:
                 return call_accepting(json_impl, *args, **kwargs)
             from openeo_dedl.execution.registry import standard_implementation
 
-            standard = standard_implementation(process_id)
+            standard = cube or standard_implementation(process_id)
             if standard is None:
                 raise TypeError(f"{process_id} supports plain values only")
             return call_accepting(standard, *args, **kwargs)
@@ -84,6 +86,39 @@ def for_json_values(process_id: str) -> Callable[[Callable], Callable]:
         return dispatch
 
     return decorate
+
+
+def _as_float(value: Any) -> Any:
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.bool_)):
+        return value.astype(np.float64)
+    return value
+
+
+def promoting(process_id: str) -> Callable:
+    """openeo-processes-dask's ``process_id`` on arrays, with integer arrays as float64 first:
+    numpy computes ``uint16 - uint16`` modulo 2**16, the spec computes numbers."""
+
+    def cube_impl(*args, **kwargs):
+        from openeo_dedl.execution.registry import standard_implementation
+
+        args = tuple(_as_float(a) for a in args)
+        kwargs = {k: v if k in SPECIAL_ARGS else _as_float(v) for k, v in kwargs.items()}
+        return call_accepting(standard_implementation(process_id), *args, **kwargs)
+
+    cube_impl.__name__ = process_id
+    cube_impl.__signature__ = inspect.signature(_standard(process_id))
+    return cube_impl
+
+
+def _standard(process_id: str) -> Callable:
+    from openeo_dedl.execution.registry import standard_implementation
+
+    return standard_implementation(process_id)
+
+
+# Arithmetic that overflows in integer arrays (numpy wraps around).
+PROMOTED = {"add", "subtract", "multiply", "divide", "power", "normalized_difference", "ndvi"}
 
 
 def null_propagating(process_id: str, *names: str) -> Callable:
@@ -99,7 +134,8 @@ def null_propagating(process_id: str, *names: str) -> Callable:
             return python_value(call_accepting(standard_implementation(process_id), **kwargs))
 
     json_impl.__name__ = process_id
-    return for_json_values(process_id)(json_impl)
+    cube = promoting(process_id) if process_id in PROMOTED else None
+    return for_json_values(process_id, cube=cube)(json_impl)
 
 
 def nan_to_none(value: Any) -> Any:

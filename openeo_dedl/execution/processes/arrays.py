@@ -107,7 +107,20 @@ def array_interpolate_linear(data):
     return out
 
 
-@for_json_values("order")
+def _order_array(data, asc=True, nodata=None, axis=None):
+    """openeo-processes-dask's ``order`` on arrays, which refuses ``nodata=null`` (dropping
+    no-data would make the array ragged); without NaN there is nothing to drop."""
+    import numpy as np
+
+    from openeo_dedl.execution.processes._json import call_accepting
+    from openeo_dedl.execution.registry import standard_implementation
+
+    if nodata is None and not np.isnan(np.asarray(data, dtype=float)).any():
+        nodata = True
+    return call_accepting(standard_implementation("order"), data, asc=asc, nodata=nodata, axis=axis)
+
+
+@for_json_values("order", cube=_order_array)
 def order(data, asc=True, nodata=None):
     # sorted() is stable in both directions: equal elements keep their original order.
     present = sorted(

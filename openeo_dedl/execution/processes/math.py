@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable
 
 from openeo_dedl.errors import OpenEOError
-from openeo_dedl.execution.processes._json import for_json_values, null_propagating
+from openeo_dedl.execution.processes._json import for_json_values, null_propagating, promoting
 
 UNARY = (
     "absolute", "sgn", "sqrt", "ln", "ceil", "floor",
@@ -35,7 +35,7 @@ def mod(x, y):
     return x % y  # the result takes the sign of the divisor, as in the spec's examples
 
 
-@for_json_values("divide")
+@for_json_values("divide", cube=promoting("divide"))
 def divide(x, y):
     if x is None or y is None:
         return None
@@ -91,6 +91,7 @@ def implementations() -> dict[str, Callable]:
             "mod": mod,
             "clip": clip,
             "e": e,
+            "ndvi": promoting("ndvi"),
         }
     )
     return impls
