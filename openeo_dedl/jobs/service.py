@@ -14,6 +14,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,9 +146,9 @@ class JobService:
             control.cancel()
         for _ in self._threads:
             self._queue.put(_STOP)
-        deadline = SHUTDOWN_WAIT_SECONDS
+        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
         for thread in self._threads:
-            thread.join(timeout=deadline)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         # Threads still busy are daemons: their jobs stay `running` and recover() handles them.
 
     # -- API operations --------------------------------------------------------------------
