@@ -168,7 +168,7 @@ class JobsConfig(BaseModel):
     results_storage_options: dict[str, object] = Field(default_factory=dict)
     # Lifetime of the signed result download URLs that GET /jobs/{id}/results hands out.
     download_url_seconds: int = Field(default=7 * 24 * 3600, ge=60)
-    # A job still running after this many seconds fails; None: no limit.
+    # A job's computation at a site running longer than this fails the job; None: no limit.
     timeout_seconds: float | None = None
     # Runs a job may start; a job interrupted by a server restart is re-run until this is
     # reached, then marked `error` (with a log line saying why).

@@ -54,11 +54,7 @@ class RunControl:
         with self._lock:
             futures = list(self._futures)
         for future in futures:
-            try:
-                # force: tasks other clients also wait for are cancelled too (only ours exist).
-                future.cancel(force=True)
-            except Exception:  # a cluster that went away has nothing left to cancel
-                logger.debug("cancelling a future failed", exc_info=True)
+            _cancel_quietly(future)
 
     def check(self) -> None:
         """Raise :class:`RunCanceled` when the run was canceled."""
@@ -79,6 +75,8 @@ class RunControl:
         except Exception:
             if self._canceled.is_set():
                 raise RunCanceled("the run was canceled") from None
+            # Timed out or failed here: leave nothing computing on the cluster.
+            _cancel_quietly(future)
             raise
         finally:
             with self._lock:
@@ -92,3 +90,11 @@ class RunControl:
             self._on_event(RunEvent(kind, data))
         except Exception:
             logger.exception("run event listener failed on %s", kind)
+
+
+def _cancel_quietly(future) -> None:
+    try:
+        # force: tasks other clients also wait for are cancelled too (only ours exist).
+        future.cancel(force=True)
+    except Exception:  # a cluster that went away has nothing left to cancel
+        logger.debug("cancelling a future failed", exc_info=True)

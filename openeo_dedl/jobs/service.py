@@ -422,7 +422,15 @@ class JobService:
     def _failed(
         self, job_id: str, exc: Exception, progress: JobProgress, run: datetime | None
     ) -> None:
-        if isinstance(exc, OpenEOError):
+        timeout = self.settings.jobs.timeout_seconds
+        if isinstance(exc.__cause__, TimeoutError) and timeout is not None:
+            error = OpenEOError(
+                f"The job's computation at a site took longer than {timeout:g} s "
+                "(jobs.timeout_seconds) and was stopped.",
+                code="JobTimeout",
+                status=500,
+            )
+        elif isinstance(exc, OpenEOError):
             error = exc
         else:
             logger.exception("job %s failed", job_id)

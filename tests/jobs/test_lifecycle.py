@@ -179,3 +179,29 @@ def test_a_run_still_stopping_does_not_touch_the_next_run(service_parts):
     finally:
         service.close()
     assert service.store.load(job.id).status == "canceled"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_computation_over_the_time_limit_fails_and_leaves_nothing_running(
+    tmp_path, demo_catalog_dir, database_url
+):
+    settings = job_settings(tmp_path, demo_catalog_dir, database_url, jobs={"timeout_seconds": 3})
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    backend = Backend(settings)
+    service = JobService(settings, database, lambda: backend.executor)
+    service.start()
+    try:
+        job = service.create("alice", {"process_graph": slow_graph()})
+        service.start_job("alice", job.id)
+        failed = _wait_status(service, job.id, {"error", "finished"}, timeout=180)
+        assert failed.status == "error" and failed.error["code"] == "JobTimeout", failed.error
+        assert "3 s" in failed.error["message"]
+        deadline = time.monotonic() + 10
+        while _scheduler_tasks(backend, "alice", "leonardo") > 0:
+            assert time.monotonic() < deadline, "the timed-out computation is still on the cluster"
+            time.sleep(0.2)
+    finally:
+        service.close()
+        backend.close()
+        database.dispose()
