@@ -1,0 +1,128 @@
+"""The openEO JavaScript client (@openeo/js-client, what the Web Editor uses) against a real
+server: connect, basic auth, collections and processes (all pages), a synchronous result and a
+batch job, each compared with what the Python client gets.
+
+Needs Node.js and npm (``apt-get install nodejs npm``); the test skips only when ``node`` or
+``npm`` is missing. The client is installed from the npm registry into ``var/js-client`` on first
+use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import start_server, stop_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT = "@openeo/js-client@2.12.0"
+PREFIX = REPO / "var" / "js-client"
+SCRIPT = Path(__file__).with_name("client_check.cjs")
+
+# NDVI near Bolzano, averaged over the first June dates, as JSON: small, and computed from data.
+GRAPH = {
+    "load": {
+        "process_id": "load_collection",
+        "arguments": {
+            "id": "SENTINEL2_L2A",
+            "spatial_extent": {
+                "west": 680000,
+                "east": 680100,
+                "south": 5151500,
+                "north": 5151600,
+                "crs": "EPSG:32632",
+            },  # fmt: skip
+            "temporal_extent": ["2022-06-01", "2022-06-10"],
+            "bands": ["B04", "B08"],
+        },
+    },
+    "ndvi": {
+        "process_id": "ndvi",
+        "arguments": {"data": {"from_node": "load"}, "nir": "B08", "red": "B04"},
+    },
+    "mean": {
+        "process_id": "reduce_dimension",
+        "arguments": {
+            "data": {"from_node": "ndvi"},
+            "dimension": "t",
+            "reducer": {
+                "process_graph": {
+                    "m": {
+                        "process_id": "mean",
+                        "arguments": {"data": {"from_parameter": "data"}},
+                        "result": True,
+                    }
+                }
+            },
+        },
+    },
+    "save": {
+        "process_id": "save_result",
+        "arguments": {"data": {"from_node": "mean"}, "format": "JSON"},
+        "result": True,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed (apt-get install nodejs npm)")
+    marker = PREFIX / ".installed"
+    if not marker.exists() or marker.read_text().strip() != CLIENT:
+        PREFIX.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), CLIENT],
+            check=True,
+            capture_output=True,
+        )
+        marker.write_text(CLIENT + "\n")
+    return PREFIX / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def js_server(tmp_path_factory, demo_catalog_dir):
+    data_dir = tmp_path_factory.mktemp("js-server")
+    proc, url, _ = start_server(data_dir, demo_catalog_dir)
+    yield url
+    stop_server(proc)
+
+
+def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):
+    import openeo
+
+    graph_file = tmp_path / "graph.json"
+    graph_file.write_text(json.dumps(GRAPH))
+    proc = subprocess.run(
+        ["node", str(SCRIPT), js_server, str(graph_file)],
+        env={**os.environ, "NODE_PATH": str(node_modules)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    js = json.loads(proc.stdout)
+
+    con = openeo.connect(js_server).authenticate_basic("demo", "demo")
+    assert js["api_version"] == "1.2.0"
+    assert js["collections"] == con.list_collection_ids()
+    assert sorted(js["processes"]) == sorted(p["id"] for p in con.list_processes())
+    assert js["sync_type"] == "application/json"
+
+    expected = con.execute({"process_graph": GRAPH})
+    assert js["sync_result"]["dims"] == expected["dims"] == ["y", "x"]
+    values = np.array(js["sync_result"]["data"], dtype=float)
+    assert values.shape == (10, 10) and np.isfinite(values).all()
+    np.testing.assert_allclose(values, np.array(expected["data"], dtype=float))
+
+    assert js["job_status"] == "finished"
+    np.testing.assert_allclose(np.array(js["batch_result"]["data"], dtype=float), values)
+    assert con.job(js["job_id"]).status() == "finished"
