@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint demo-data clean
+.PHONY: serve test lint demo-data compliance clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(BIN)/.installed
 
 demo-data: $(BIN)/.installed
 	$(BIN)/openeo-dedl demo-data
+
+# Runs the openEO compliance suite against a fresh server and rewrites docs/compliance.md.
+compliance: $(BIN)/.installed
+	$(BIN)/python -m tests.compliance.report
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
