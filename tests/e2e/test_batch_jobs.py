@@ -3,6 +3,7 @@ cancel a running job, and a server restart while a job waits in the queue."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import openeo
@@ -109,6 +110,45 @@ def test_restart_while_a_job_is_queued(tmp_path, demo_catalog_dir):
         assert interrupted, slow.logs()
         slow.stop()
         assert slow.status() in ("created", "canceled")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
+
+
+def _kill_tree(proc) -> None:
+    """SIGKILL the server and the cluster processes it started: a crash, nothing cleaned up."""
+    import psutil
+
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.kill()
+    proc.wait(timeout=30)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(children, timeout=30)
+
+
+def test_crash_while_a_job_runs(tmp_path, demo_catalog_dir):
+    env = {"OPENEO_DEDL_JOBS__WORKERS": "1"}
+    proc, url, _ = start_server(tmp_path, demo_catalog_dir, **env)
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        job = con.create_job(slow_graph(), title="crashed", log_level="debug")
+        job.start()
+        _wait_log(job, "is computing node")
+    finally:
+        _kill_tree(proc)
+    proc, url, _ = start_server(tmp_path, demo_catalog_dir, **env)
+    try:
+        con = openeo.connect(url).authenticate_basic("demo", "demo")
+        job = con.job(job.job_id)
+        # Not lost, not stuck in `running` by nobody: queued again, with the reason in its log.
+        interrupted = [e for e in job.logs(level="warning") if e.get("code") == "JobInterrupted"]
+        assert interrupted, job.logs()
+        assert "run 1 of at most 2" in interrupted[0]["message"]
+        assert _wait(job, {"running"}) == "running"
+        job.stop()
+        assert job.status() == "canceled"
     finally:
         proc.terminate()
         proc.wait(timeout=120)
