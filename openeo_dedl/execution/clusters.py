@@ -43,13 +43,15 @@ class LocalSiteCluster:
                 from distributed import LocalCluster
 
                 logger.info("starting local Dask cluster for site %s", self.site)
+                # Threads-only clusters talk in-process; a TCP host would break their start.
+                network = {"host": "127.0.0.1"} if self._config.processes else {}
                 self._cluster = LocalCluster(
                     n_workers=self._config.workers,
                     threads_per_worker=self._config.threads_per_worker,
                     memory_limit=self._config.memory_limit,
                     processes=self._config.processes,
                     dashboard_address=None,
-                    host="127.0.0.1",
+                    **network,
                 )
                 self._client = Client(self._cluster, set_as_default=False)
             return self._client

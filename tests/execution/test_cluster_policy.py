@@ -62,3 +62,13 @@ def test_per_job_clusters_close_when_the_run_fails(tmp_path):
         raise RuntimeError("the run failed")
     assert client.status == "closed"
     assert clusters.active() == []
+
+
+def test_threads_only_local_clusters_start(tmp_path):
+    sites = [{"name": "central", "cluster": {"kind": "local", "workers": 1, "processes": False}}]
+    clusters = SiteClusters(Settings(data_dir=tmp_path, sites=sites))
+    try:
+        with clusters.for_run() as run:
+            assert run.client("central").submit(sum, [1, 2]).result() == 3
+    finally:
+        clusters.close()
