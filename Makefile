@@ -19,6 +19,7 @@ serve: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	scripts/ensure-postgres.sh
+	scripts/ensure-node.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -2,9 +2,8 @@
 server: connect, basic auth, collections and processes (all pages), a synchronous result and a
 batch job, each compared with what the Python client gets.
 
-Needs Node.js and npm (``apt-get install nodejs npm``); the test skips only when ``node`` or
-``npm`` is missing. The client is installed from the npm registry into ``var/js-client`` on first
-use.
+Needs Node.js and npm, which ``make test`` installs when missing (``scripts/ensure-node.sh``).
+The client is installed from the npm registry into ``var/js-client`` on first use.
 """
 
 from __future__ import annotations
@@ -74,8 +73,8 @@ GRAPH = {
 
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are not installed (apt-get install nodejs npm)")
+    # `make test` installs them (scripts/ensure-node.sh): missing means a broken set-up.
+    assert shutil.which("node") and shutil.which("npm"), "Node.js/npm missing: see ensure-node.sh"
     marker = PREFIX / ".installed"
     if not marker.exists() or marker.read_text().strip() != CLIENT:
         PREFIX.mkdir(parents=True, exist_ok=True)
