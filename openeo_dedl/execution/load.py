@@ -172,11 +172,14 @@ def load_collection_from_catalog(
     load_kwargs: dict[str, Any] = {"chunks": {"time": 1, "x": 2048, "y": 2048}}
     if bbox is not None:
         load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
+    # A first lazy load (metadata only) tells the grid and time steps; the chunks follow from it.
+    probe = odc.stac.load(items, bands=bands or available, **load_kwargs)
+    load_kwargs["chunks"] = load_chunks(probe)
     if site is None:
         ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
     else:
         own = [i for i in items if _read_at(catalog, record, i, unavailable_sites) == site]
-        ds = _load_site_part(items, own, bands or available, load_kwargs)
+        ds = _load_site_part(probe, own, bands or available, load_kwargs)
         items = own
     cube = ds.to_dataarray(dim="bands")
     if site is not None:
@@ -210,13 +213,34 @@ def load_collection_from_catalog(
     return cube
 
 
+# Bytes per chunk (per band) a load aims at: small chunks of a long stack (a daily series of a
+# few climate cells, say) make tens of thousands of tiny read tasks, whose scheduling costs far
+# more than the reads.
+CHUNK_BYTES = 64 * 2**20
+# Spatial chunk sides are multiples of this (the demo COGs' and most COGs' block size).
+CHUNK_ALIGN = 512
+
+
+def load_chunks(ds: xr.Dataset, target: int = CHUNK_BYTES) -> dict[str, int]:
+    """odc-stac ``chunks`` for ``ds`` (a lazy load): square spatial chunks of about ``target``
+    bytes, or the whole grid when smaller, then as many time steps as fit into ``target``."""
+    itemsize = max((ds[b].dtype.itemsize for b in ds.data_vars), default=4)
+    ny, nx = ds.odc.geobox.shape
+    side = max(CHUNK_ALIGN, int((target / itemsize) ** 0.5) // CHUNK_ALIGN * CHUNK_ALIGN)
+    cy, cx = min(ny, side), min(nx, side)
+    steps = ds.sizes.get("time", 1)
+    ct = max(1, min(steps, target // max(1, cy * cx * itemsize)))
+    return {"time": int(ct), "y": int(cy), "x": int(cx)}
+
+
 def _read_at(catalog: Catalog, record, item, unavailable: Collection[str]) -> str | None:
     """The site an item is read at: its first site that is not down (as the planner has it)."""
     return next((s for s in catalog.item_sites(item, record) if s not in unavailable), None)
 
 
-def _load_site_part(items, own, bands, load_kwargs):
-    """The part ``own`` of a load's ``items`` that one site holds, on the grid of the whole load.
+def _load_site_part(whole: xr.Dataset, own, bands, load_kwargs):
+    """The part ``own`` of a load (``whole``: all its items, lazily) that one site holds, on
+    the grid of the whole load.
 
     The planner splits a load whose items live at several sites into one load per site (see
     ``openeo_dedl/planning/split.py``): each reads only the items it holds, on the grid the
@@ -225,7 +249,6 @@ def _load_site_part(items, own, bands, load_kwargs):
     """
     import odc.stac
 
-    whole = odc.stac.load(items, bands=bands, **load_kwargs)  # lazy: metadata only
     if not own:
         return whole.isel(time=slice(0, 0))
     return odc.stac.load(
