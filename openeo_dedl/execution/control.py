@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,15 @@ class RunControl:
 
     def compute(self, client, value: Any, timeout: float | None = None) -> Any:
         """``value`` computed on ``client``'s cluster; cancelable by :meth:`cancel`."""
+        return self.compute_and_fetch(client, value, timeout)[0]
+
+    def compute_and_fetch(
+        self, client, value: Any, timeout: float | None = None
+    ) -> tuple[Any, float]:
+        """``value`` computed on ``client``'s cluster and fetched from it, with the seconds the
+        fetch took once the cluster had it (the hand-over, apart from the computing)."""
+        from distributed import wait
+
         self.check()
         future = client.compute(value)
         with self._lock:
@@ -71,7 +81,10 @@ class RunControl:
             # A canceled run may have missed this future: cancel it now rather than wait.
             if self._canceled.is_set():
                 future.cancel(force=True)
-            return future.result(timeout=timeout)
+            wait(future, timeout=timeout)
+            started = time.perf_counter()
+            result = future.result(timeout=timeout)
+            return result, time.perf_counter() - started
         except Exception:
             if self._canceled.is_set():
                 raise RunCanceled("the run was canceled") from None

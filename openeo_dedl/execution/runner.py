@@ -24,6 +24,7 @@ from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 from openeo_dedl.execution.control import RunControl
 from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
+from openeo_dedl.execution.packing import pack, unpack
 from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
@@ -249,7 +250,8 @@ class _PlanRun:
         self.staging, self.run_id = staging, run_id
         self.report = RunReport()
         self.values: dict[str, Any] = {}
-        # Measured hand-over of outputs that crossed sites through staging: node -> (bytes, s).
+        # Measured hand-over of outputs that crossed sites (staged, or packed and fetched
+        # through this process): node -> (bytes, seconds).
         self.staged: dict[str, tuple[int, float]] = {}
         self.site_of_value: dict[str, str] = {}
         self.consumer_sites: dict[str, set[str]] = {}
@@ -349,6 +351,35 @@ class _PlanRun:
         sub = partition_subgraph(self.graph, partition, output)
         return evaluate_graph(sub, self.registry_factory, inputs)
 
+    def _ship(self, partition: Partition, output: str, value: xr.DataArray, client) -> Any:
+        """Through this process: the producing site computes ``value`` and packs it (smallest
+        lossless dtype), the packed cube is fetched and unpacked here; what crossed is metered."""
+        compute_started = time.perf_counter()
+        self.control.emit("computing", site=partition.site, node=output)
+        if _is_lazy(value) and client is not None:
+            packed, fetch_seconds = self.control.compute_and_fetch(
+                client, dask.delayed(pack)(value), self.timeout
+            )
+        else:
+            value = _compute_on(client, value, self.timeout, self.control)
+            packed, fetch_seconds = pack(value), 0.0
+        seconds = time.perf_counter() - compute_started
+        nbytes = _nbytes(packed)
+        logger.info(
+            "site %s computed %s in %.2fs (%.1f kB, %.1f kB packed)",
+            partition.site,
+            output,
+            seconds,
+            _nbytes(value) / 1e3,
+            nbytes / 1e3,
+        )
+        self.control.emit(
+            "computed", site=partition.site, node=output, seconds=round(seconds, 3), bytes=nbytes
+        )
+        with self._lock:
+            self.staged[output] = (nbytes, fetch_seconds)
+        return unpack(packed)
+
     def _hand_over(self, partition: Partition, output: str, value: Any, client) -> Any:
         """Stage or compute an output another site (or the user) needs; else leave it lazy."""
         is_result = output == self.plan.result_node
@@ -372,6 +403,8 @@ class _PlanRun:
             with self._lock:
                 self.staged[output] = (handed.nbytes, handed.seconds)
             return open_staged(handed)
+        if crosses_sites and not is_result and isinstance(value, xr.DataArray):
+            return self._ship(partition, output, value, client)
         if crosses_sites or is_result:
             compute_started = time.perf_counter()
             self.control.emit("computing", site=partition.site, node=output)
