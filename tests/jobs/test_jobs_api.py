@@ -157,6 +157,8 @@ def test_signed_links_cannot_be_tampered_with_or_outlive_their_expiry(client, al
     assert_error(get(expires=str(int(query["expires"]) + 3600)), 403, "ResultLinkInvalid")
     assert_error(get(signature="A" + query["signature"][1:]), 403, "ResultLinkInvalid")
     assert_error(get(base.replace(job_id, job_id[:-1] + "x")), 403, "ResultLinkInvalid")
+    assert_error(get(expires="9" * 5000), 403, "ResultLinkInvalid")
+    assert_error(get(expires="0" * 5000 + query["expires"]), 403, "ResultLinkInvalid")
     assert_error(client.get(base), 403, "ResultLinkInvalid")
     # A link that expired (signed correctly, in the past) is refused with 410.
     signer = client.app.state.url_signer
@@ -219,6 +221,28 @@ def test_logs_offset_level_and_paging(client, alice):
                  "BadRequest")  # fmt: skip
     assert_error(client.get(f"{API}/jobs/{job_id}/logs?offset=abc", headers=alice), 400,
                  "BadRequest")  # fmt: skip
+
+
+def test_logs_offset_and_limit_beyond_any_entry(client, alice):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH, log_level="debug")
+    ids = [e["id"] for e in client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]]
+    assert ids
+
+    def logs(**params):
+        resp = client.get(f"{API}/jobs/{job_id}/logs", params=params, headers=alice)
+        assert resp.status_code == 200, resp.text
+        return [e["id"] for e in resp.json()["logs"]]
+
+    # Past the largest 64-bit id, far past it, and past Python's 4300-digit int parsing limit.
+    for huge in (str(2**63 - 1), str(2**63), "9" * 23, "9" * 5000):
+        assert logs(offset=huge) == []
+        assert logs(limit=huge) == ids
+        assert logs(offset=huge, limit=huge) == []
+    # Leading zeros do not change the number.
+    assert logs(offset="0" * 5000 + ids[0]) == ids[1:]
+    assert logs(limit="0" * 5000 + "1") == ids[:1]
+    assert_error(client.get(f"{API}/jobs/{job_id}/logs", params={"limit": "0" * 5000},
+                            headers=alice), 400, "BadRequest")  # fmt: skip
 
 
 def test_job_log_level_drops_lower_entries(client, alice):
