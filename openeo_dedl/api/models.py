@@ -170,6 +170,52 @@ async def process_body(request: Request) -> Any:
         raise bad_request("The request body is nested too deeply.", JSON_INVALID) from None
 
 
+def contains_nul(value: Any) -> bool:
+    """Whether a string (or object key) anywhere in the JSON ``value`` has a NUL character.
+
+    PostgreSQL cannot store NUL in text (nor ``\\u0000`` in JSON), so bodies that are stored
+    are refused with it. Iterative: request bodies may be nested deeply.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return True
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def refuse_nul(body: Any) -> None:
+    """Raise a 400 error when a stored request body has a NUL character in a string.
+
+    ``ProcessGraphInvalid`` for one in the process (graph), ``BadRequest`` naming the field for
+    any other property.
+    """
+    if not contains_nul(body):
+        return
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key in ("process", "process_graph") and contains_nul(value):
+                raise ProcessGraphInvalid(
+                    "Invalid process graph specified: strings must not contain NUL (U+0000) "
+                    "characters."
+                )
+        for key, value in body.items():
+            if contains_nul(key) or contains_nul(value):
+                name = key.replace("\x00", "\\u0000")[:64]
+                raise bad_request(
+                    f"Invalid value for '{name}': strings must not contain NUL (U+0000) characters."
+                )
+    raise bad_request("Strings in the request body must not contain NUL (U+0000) characters.")
+
+
 def parse_sync_request(body: Any) -> SyncResultRequest:
     """``body`` as a :class:`SyncResultRequest`, or the openEO error that says what is wrong."""
     try:

@@ -8,6 +8,7 @@ canceling it at the same moment cannot both win.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ def run_token(job: Job) -> str:
 def new_job_id() -> str:
     # Unguessable: ids appear in URLs and logs; access is checked anyway.
     return f"j-{secrets.token_hex(10)}"
+
+
+# Every id new_job_id makes matches; anything else names no job and is not looked up (ids from
+# URLs may hold anything, and PostgreSQL refuses NUL characters in a query).
+JOB_ID = re.compile(r"^j-[0-9a-f]{20}$", re.ASCII)
+
+
+def is_job_id(job_id: str) -> bool:
+    return bool(JOB_ID.fullmatch(job_id))
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,10 @@ class JobStore:
     @staticmethod
     def get_for(session: Session, user_id: str, job_id: str) -> Job:
         """The job ``job_id`` of ``user_id``; JobNotFound for anyone else's or a missing job."""
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id) if is_job_id(job_id) else None
         if job is None or job.user_id != user_id:
-            raise JobNotFound(f"The batch job '{job_id}' does not exist.")
+            shown = job_id[:64].replace("\x00", "\\u0000")
+            raise JobNotFound(f"The batch job '{shown}' does not exist.")
         return job
 
     def get(self, user_id: str, job_id: str) -> Job:
@@ -97,6 +108,8 @@ class JobStore:
 
     # -- by id (workers) -------------------------------------------------------------------
     def load(self, job_id: str) -> Job | None:
+        if not is_job_id(job_id):
+            return None
         with self.db.session() as s:
             return s.get(Job, job_id)
 

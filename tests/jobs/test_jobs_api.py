@@ -62,6 +62,50 @@ def test_create_refuses_bodies_without_a_process_graph(client, alice):
     )
     body = {"process": {"process_graph": SCALAR_GRAPH}, "log_level": "loud"}
     assert client.post(f"{API}/jobs", json=body, headers=alice).status_code == 400
+    # Longer than any plan (and the column: PostgreSQL refused it with a 500).
+    body = {"process": {"process_graph": SCALAR_GRAPH}, "plan": "x" * 65}
+    assert_error(client.post(f"{API}/jobs", json=body, headers=alice), 400, "BillingPlanInvalid")
+    job_id = create_job(client, alice, SCALAR_GRAPH, plan="x" * 64)
+    assert_error(client.patch(f"{API}/jobs/{job_id}", json={"plan": "y" * 65}, headers=alice),
+                 400, "BillingPlanInvalid")  # fmt: skip
+
+
+def test_nul_characters_in_stored_strings_are_refused(client, alice):
+    # PostgreSQL cannot store NUL in text nor JSON; SQLite could, but both refuse alike.
+    graph_with_nul = {"t": {"process_id": "text_concat", "arguments": {"data": ["a\u0000"]},
+                            "result": True}}  # fmt: skip
+    key_with_nul = {"a\u0000": SCALAR_GRAPH["add"]}
+    for body, code in [
+        ({"process": {"process_graph": SCALAR_GRAPH}, "title": "a\u0000b"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "description": "\u0000"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "plan": "\u0000"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
+        ({"process": {"process_graph": key_with_nul}}, "ProcessGraphInvalid"),
+        ({"process": {"process_graph": SCALAR_GRAPH, "summary": "\u0000"}}, "ProcessGraphInvalid"),
+    ]:
+        assert_error(client.post(f"{API}/jobs", json=body, headers=alice), 400, code)
+    job_id = create_job(client, alice, SCALAR_GRAPH, title="t")
+    for body, code in [
+        ({"title": "a\u0000b"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
+    ]:
+        assert_error(client.patch(f"{API}/jobs/{job_id}", json=body, headers=alice), 400, code)
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["title"] == "t"
+
+
+def test_ids_that_no_job_can_have_are_not_found(client, alice):
+    job_id = create_job(client, alice, SCALAR_GRAPH)
+    for bad in ["a%00b", "%00", job_id + "%00", job_id + "%0A", "x" * 10000, "%C3%A9", "j-nope"]:
+        for method, suffix in [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/logs"),
+                               ("GET", "/results"), ("POST", "/results"),
+                               ("DELETE", "/results"), ("GET", "/estimate")]:  # fmt: skip
+            resp = client.request(method, f"{API}/jobs/{bad}{suffix}", headers=alice,
+                                  json={"title": "x"} if method == "PATCH" else None)  # fmt: skip
+            body = assert_error(resp, 404, "JobNotFound")
+            assert "\x00" not in body["message"]
+        assert_error(client.get(f"{API}/download/{bad}/result.json?expires=1&signature=x"), 403,
+                     "ResultLinkInvalid")  # fmt: skip
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).status_code == 200
 
 
 def test_jobs_need_authentication(client):
