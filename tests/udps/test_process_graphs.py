@@ -107,6 +107,22 @@ INVALID = [
     ("bad-id", double(), 400, "ProcessInvalid"),
     ("ümlaut", double(), 400, "ProcessInvalid"),
     ("x" * 256, double(), 400, "ProcessInvalid"),
+    ("a%00b", double(), 400, "ProcessInvalid"),
+    ("p%0A", double(), 400, "ProcessInvalid"),
+    # NUL characters (PostgreSQL cannot store them).
+    ("p", _with(description="a\u0000"), 400, "BadRequest"),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "\u0000", "schema": {}}]),
+        400,
+        "BadRequest",
+    ),
+    (
+        "p",
+        _graph(a={"process_id": "text_concat", "arguments": {"data": ["\u0000"]}, "result": True}),
+        400,
+        "ProcessGraphInvalid",
+    ),
     ("mean", double(), 400, "PredefinedProcessExists"),
     ("p", {"summary": "no graph"}, 400, "ProcessGraphMissing"),
     ("p", [1, 2], 400, "ProcessGraphMissing"),
@@ -178,6 +194,16 @@ def test_invalid_processes_are_not_stored(client, alice, clean, pid, body, statu
     resp = client.put(f"{API}/process_graphs/{pid}", json=body, headers=alice)
     assert_openeo_error(resp, status, code)
     assert client.get(f"{API}/process_graphs", headers=alice).json()["processes"] == []
+
+
+@pytest.mark.parametrize("pid", ["a%00b", "%00", "p%0A", "x" * 256, "bad-id", "ümlaut", "nope"])
+def test_ids_no_process_can_have_are_not_found(client, alice, clean, pid):
+    assert client.put(f"{API}/process_graphs/p", json=double("p"), headers=alice).status_code == 200
+    for method in ("GET", "DELETE"):
+        resp = client.request(method, f"{API}/process_graphs/{pid}", headers=alice)
+        body = assert_openeo_error(resp, 404, "ProcessGraphNotFound")
+        assert "\x00" not in body["message"]
+    assert client.get(f"{API}/process_graphs/p", headers=alice).status_code == 200
 
 
 def test_mutual_recursion_is_refused(client, alice, clean):
