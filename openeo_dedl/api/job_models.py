@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeo_dedl.api.errors import bad_request
-from openeo_dedl.api.models import ProcessGraphWithMetadata, refuse_nul
+from openeo_dedl.api.models import Budget, ProcessGraphWithMetadata, refuse_nul
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
 LogLevel = Literal["error", "warning", "info", "debug"]
@@ -25,7 +25,7 @@ class JobCreateRequest(BaseModel):
     title: str | None = None
     description: str | None = None
     plan: Plan | None = None
-    budget: float | None = None
+    budget: Budget | None = None
     log_level: LogLevel = "info"
 
 
@@ -38,7 +38,7 @@ class JobUpdateRequest(BaseModel):
     title: str | None = None
     description: str | None = None
     plan: Plan | None = None
-    budget: float | None = None
+    budget: Budget | None = None
     log_level: LogLevel | None = None
 
     def changes(self) -> dict[str, Any]:
@@ -79,7 +79,9 @@ def _error(exc: ValidationError) -> OpenEOError:
     field = ".".join(str(p) for p in loc)
     if loc == ("budget",):
         return OpenEOError(
-            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+            f"The budget must be a finite number >= 0: {error['msg']}",
+            code="BudgetInvalid",
+            status=400,
         )
     if loc == ("plan",):
         return OpenEOError(

@@ -8,7 +8,7 @@ failure gets the openEO error code that fits it (``JsonInvalid``, ``ProcessGraph
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
@@ -121,6 +121,11 @@ class ValidationResult(_Sparse):
     plan: dict[str, Any] | None = Field(default=None, serialization_alias=PLAN_FIELD)
 
 
+# The spec's budget: a number >= 0. Not NaN nor an infinity (Python's json reads NaN, Infinity
+# and 1e999; they are no amounts, and a database stores them as null), not a string.
+Budget = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
 class ProcessGraphWithMetadata(BaseModel):
     """A user-defined process; only ``process_graph`` is checked here, the rest passes through."""
 
@@ -135,7 +140,7 @@ class SyncResultRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     process: ProcessGraphWithMetadata
-    budget: float | None = None
+    budget: Budget | None = None
     plan: str | None = None
     log_level: Literal["error", "warning", "info", "debug"] | None = None
 
@@ -242,7 +247,9 @@ def _sync_request_error(exc: ValidationError) -> OpenEOError:
     field = ".".join(str(p) for p in loc)
     if loc == ("budget",):
         return OpenEOError(
-            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+            f"The budget must be a finite number >= 0: {error['msg']}",
+            code="BudgetInvalid",
+            status=400,
         )
     if loc == ("plan",):
         return OpenEOError(

@@ -67,6 +67,7 @@ def test_empty_body_has_no_process_graph(client, auth, path):
         ({"process": {"process_graph": [1]}}, "ProcessGraphInvalid"),
         ({"budget": "lots"}, "ProcessGraphMissing"),  # the process first, then the budget
         ({"process": {"process_graph": {}}, "budget": "lots"}, "BudgetInvalid"),
+        ({"process": {"process_graph": {}}, "budget": -1}, "BudgetInvalid"),
         ({"process": {"process_graph": {}}, "plan": 5}, "BillingPlanInvalid"),
         ({"process": {"process_graph": {}}, "log_level": "loud"}, "BadRequest"),
     ],
@@ -74,6 +75,13 @@ def test_empty_body_has_no_process_graph(client, auth, path):
 def test_result_body_problems(client, auth, body, code):
     resp = client.post("/openeo/1.2/result", json=body, headers=auth)
     assert_openeo_error(resp, 400, code)
+
+
+@pytest.mark.parametrize("budget", ["NaN", "Infinity", "1e999", '"3"'])
+def test_result_budget_must_be_a_finite_number(client, auth, budget):
+    body = f'{{"process": {{"process_graph": {{}}}}, "budget": {budget}}}'
+    resp = client.post("/openeo/1.2/result", content=body, headers=auth)
+    assert_openeo_error(resp, 400, "BudgetInvalid")
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=-3", "offset=-1"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import warnings
@@ -106,6 +107,22 @@ def test_ids_that_no_job_can_have_are_not_found(client, alice):
         assert_error(client.get(f"{API}/download/{bad}/result.json?expires=1&signature=x"), 403,
                      "ResultLinkInvalid")  # fmt: skip
     assert client.get(f"{API}/jobs/{job_id}", headers=alice).status_code == 200
+
+
+def test_budgets_must_be_finite_and_not_negative(client, alice):
+    graph = json.dumps({"process_graph": SCALAR_GRAPH})
+    job_id = create_job(client, alice, SCALAR_GRAPH, budget=5)
+    for budget in ("NaN", "Infinity", "-Infinity", "1e999", "-1", '"5"'):
+        body = f'{{"process": {graph}, "budget": {budget}}}'
+        assert_error(client.post(f"{API}/jobs", content=body, headers=alice), 400, "BudgetInvalid")
+        body = f'{{"budget": {budget}}}'
+        assert_error(client.patch(f"{API}/jobs/{job_id}", content=body, headers=alice), 400,
+                     "BudgetInvalid")  # fmt: skip
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["budget"] == 5
+    for budget, stored in (("0", 0), ("1e300", 1e300), ("null", None)):
+        body = f'{{"budget": {budget}}}'
+        assert client.patch(f"{API}/jobs/{job_id}", content=body, headers=alice).status_code == 204
+        assert client.get(f"{API}/jobs/{job_id}", headers=alice).json().get("budget") == stored
 
 
 def test_jobs_need_authentication(client):
