@@ -178,6 +178,45 @@ INVALID = [
     ("p", _with(parameters=[{"name": "x"}, {"name": "x"}]), 400, "ProcessInvalid"),
     ("p", _with(parameters=[{"description": "no name"}]), 400, "ProcessInvalid"),
     ("p", _with(returns="number"), 400, "ProcessInvalid"),
+    # Parameter and return value fields of the wrong type (the spec's process_parameter).
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": 5}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": None}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": []}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": [{}, "number"]}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": {}, "optional": "yes"}]),
+        400,
+        "ProcessInvalid",
+    ),
+    ("p", _with(parameters=[{"name": "x", "description": 7, "schema": {}}]), 400, "ProcessInvalid"),
+    ("p", _with(parameters=[{"name": "x", "schema": {}, "deprecated": 1}]), 400, "ProcessInvalid"),
+    ("p", _with(parameters=[{"name": "x-y", "schema": {}}]), 400, "ProcessInvalid"),
+    ("p", _with(returns={"schema": "number"}), 400, "ProcessInvalid"),
+    ("p", _with(returns={"schema": {}, "description": ["x"]}), 400, "ProcessInvalid"),
+    ("p", _with(categories="math"), 400, "ProcessInvalid"),
+    ("p", _with(categories=["math", 1]), 400, "ProcessInvalid"),
+    ("p", _with(experimental="no"), 400, "ProcessInvalid"),
     ("p", _with(summary=42), 400, "ProcessInvalid"),
     # Calls itself.
     (
@@ -194,6 +233,21 @@ def test_invalid_processes_are_not_stored(client, alice, clean, pid, body, statu
     resp = client.put(f"{API}/process_graphs/{pid}", json=body, headers=alice)
     assert_openeo_error(resp, status, code)
     assert client.get(f"{API}/process_graphs", headers=alice).json()["processes"] == []
+
+
+def test_well_typed_parameters_are_stored(client, alice, clean):
+    body = _with(
+        parameters=[
+            {"name": "x", "description": "a number", "optional": False, "deprecated": False,
+             "experimental": True, "schema": [{"type": "number"}, {"type": "null"}]},
+        ],
+        returns={"description": "2x", "schema": [{"type": "number"}]},
+        categories=["math"],
+        experimental=False,
+    )  # fmt: skip
+    assert client.put(f"{API}/process_graphs/p", json=body, headers=alice).status_code == 200
+    stored = client.get(f"{API}/process_graphs/p", headers=alice).json()
+    assert stored["parameters"] == body["parameters"] and stored["returns"] == body["returns"]
 
 
 @pytest.mark.parametrize("pid", ["a%00b", "%00", "p%0A", "x" * 256, "bad-id", "ümlaut", "nope"])
