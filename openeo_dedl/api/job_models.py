@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeo_dedl.api.errors import bad_request
-from openeo_dedl.api.models import Budget, ProcessGraphWithMetadata, refuse_nul
+from openeo_dedl.api.models import Budget, ProcessGraphWithMetadata, refuse_unstorable_strings
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
 LogLevel = Literal["error", "warning", "info", "debug"]
@@ -95,7 +95,7 @@ def parse_job_create(body: Any) -> JobCreateRequest:
         payload = JobCreateRequest.model_validate(body)
     except ValidationError as exc:
         raise _error(exc) from None
-    refuse_nul(body)
+    refuse_unstorable_strings(body)
     return payload
 
 
@@ -106,5 +106,5 @@ def parse_job_update(body: Any) -> JobUpdateRequest:
         payload = JobUpdateRequest.model_validate(body)
     except ValidationError as exc:
         raise _error(exc) from None
-    refuse_nul(body)
+    refuse_unstorable_strings(body)
     return payload

@@ -175,21 +175,34 @@ async def process_body(request: Request) -> Any:
         raise bad_request("The request body is nested too deeply.", JSON_INVALID) from None
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a string (or object key) anywhere in the JSON ``value`` has a NUL character.
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate (sent as \ud800 in the JSON)
+        return True
+    return False
 
-    PostgreSQL cannot store NUL in text (nor ``\\u0000`` in JSON), so bodies that are stored
-    are refused with it. Iterative: request bodies may be nested deeply.
+
+def has_unstorable_string(value: Any) -> bool:
+    """Whether a string (or object key) anywhere in the JSON ``value`` cannot be stored: it
+    has a NUL character or an unpaired surrogate (JSON's ``\\u0000``, ``\\ud800``).
+
+    PostgreSQL cannot store NUL in text (nor ``\\u0000`` in JSON), and neither database driver
+    can encode a surrogate as UTF-8. Iterative: request bodies may be nested deeply.
     """
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if _unstorable(item):
                 return True
         elif isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and "\x00" in key:
+                if isinstance(key, str) and _unstorable(key):
                     return True
                 stack.append(child)
         elif isinstance(item, list):
@@ -197,28 +210,27 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
-def refuse_nul(body: Any) -> None:
-    """Raise a 400 error when a stored request body has a NUL character in a string.
+_UNSTORABLE = "strings must not contain NUL (U+0000) characters nor unpaired surrogates"
+
+
+def refuse_unstorable_strings(body: Any) -> None:
+    """Raise a 400 error when a request body to store has a string :func:`has_unstorable_string`
+    finds.
 
     ``ProcessGraphInvalid`` for one in the process (graph), ``BadRequest`` naming the field for
     any other property.
     """
-    if not contains_nul(body):
+    if not has_unstorable_string(body):
         return
     if isinstance(body, dict):
         for key, value in body.items():
-            if key in ("process", "process_graph") and contains_nul(value):
-                raise ProcessGraphInvalid(
-                    "Invalid process graph specified: strings must not contain NUL (U+0000) "
-                    "characters."
-                )
+            if key in ("process", "process_graph") and has_unstorable_string(value):
+                raise ProcessGraphInvalid(f"Invalid process graph specified: {_UNSTORABLE}.")
         for key, value in body.items():
-            if contains_nul(key) or contains_nul(value):
-                name = key.replace("\x00", "\\u0000")[:64]
-                raise bad_request(
-                    f"Invalid value for '{name}': strings must not contain NUL (U+0000) characters."
-                )
-    raise bad_request("Strings in the request body must not contain NUL (U+0000) characters.")
+            if has_unstorable_string(key) or has_unstorable_string(value):
+                name = key.encode("ascii", "backslashreplace").decode()[:64]
+                raise bad_request(f"Invalid value for '{name}': {_UNSTORABLE}.")
+    raise bad_request(f"Strings in the request body: {_UNSTORABLE}.")
 
 
 def parse_sync_request(body: Any) -> SyncResultRequest:

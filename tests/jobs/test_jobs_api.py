@@ -71,7 +71,7 @@ def test_create_refuses_bodies_without_a_process_graph(client, alice):
                  400, "BillingPlanInvalid")  # fmt: skip
 
 
-def test_nul_characters_in_stored_strings_are_refused(client, alice):
+def test_nul_characters_and_lone_surrogates_in_stored_strings_are_refused(client, alice):
     # PostgreSQL cannot store NUL in text nor JSON; SQLite could, but both refuse alike.
     graph_with_nul = {"t": {"process_id": "text_concat", "arguments": {"data": ["a\u0000"]},
                             "result": True}}  # fmt: skip
@@ -83,14 +83,22 @@ def test_nul_characters_in_stored_strings_are_refused(client, alice):
         ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
         ({"process": {"process_graph": key_with_nul}}, "ProcessGraphInvalid"),
         ({"process": {"process_graph": SCALAR_GRAPH, "summary": "\u0000"}}, "ProcessGraphInvalid"),
+        # Unpaired surrogates cannot be encoded as UTF-8 for either database.
+        ({"process": {"process_graph": SCALAR_GRAPH}, "title": "\ud800"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "description": "a\udfffb"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul, "id": "\ud800"}}, "ProcessGraphInvalid"),
     ]:
-        assert_error(client.post(f"{API}/jobs", json=body, headers=alice), 400, code)
+        # json.dumps: escapes what httpx's UTF-8 encoding could not send.
+        resp = client.post(f"{API}/jobs", content=json.dumps(body), headers=alice)
+        assert_error(resp, 400, code)
     job_id = create_job(client, alice, SCALAR_GRAPH, title="t")
     for body, code in [
         ({"title": "a\u0000b"}, "BadRequest"),
+        ({"description": "\ud800"}, "BadRequest"),
         ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
     ]:
-        assert_error(client.patch(f"{API}/jobs/{job_id}", json=body, headers=alice), 400, code)
+        resp = client.patch(f"{API}/jobs/{job_id}", content=json.dumps(body), headers=alice)
+        assert_error(resp, 400, code)
     assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["title"] == "t"
 
 

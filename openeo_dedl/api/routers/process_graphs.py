@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.api.models import process_body, refuse_nul
+from openeo_dedl.api.models import process_body, refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.stores import user_processes
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
@@ -86,7 +86,7 @@ async def put_process_graph(
         )
     if not isinstance(body, dict) or not isinstance(body.get("process_graph"), dict):
         raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
-    refuse_nul(body)
+    refuse_unstorable_strings(body)
     # The spec: an id in the body is replaced by the one of the path.
     process = {**copy.deepcopy(body), "id": process_graph_id}
     backend = request.app.state.backend
