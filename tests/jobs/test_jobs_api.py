@@ -183,6 +183,7 @@ def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
     item = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()
     asset = item["assets"]["result.tif"]
     assert asset["type"] == "image/tiff; application=geotiff"
+    assert asset["bands"] == [{"name": "ssm"}]
     assert asset["proj:code"] == "EPSG:32632"
     assert asset["proj:shape"] == [80, 120]
     assert asset["proj:bbox"] == [550000.0, 4965000.0, 610000.0, 5005000.0]
@@ -197,6 +198,7 @@ def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
     path.write_bytes(download.content)
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 32632 and (src.height, src.width) == (80, 120)
+        assert src.descriptions == ("ssm",)
         got = src.read(1)
     # The same mean computed straight from the demo catalog's files.
     expected = direct.band_stack(demo_catalog_dir, "S1_SSM", "ssm", "2020-01-01", "2020-03-01")
