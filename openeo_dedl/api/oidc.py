@@ -203,6 +203,10 @@ class OidcVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise TokenInvalid("The access token names no subject (sub).")
+        try:
+            sub.encode()
+        except UnicodeEncodeError:  # an unpaired surrogate: not a string any provider makes
+            raise TokenInvalid("The access token's subject (sub) is not valid Unicode.") from None
         return oidc_user_id(provider.id, sub)
 
     def _claims(self, provider: OidcProviderConfig, token: str) -> dict[str, Any]:

@@ -69,3 +69,10 @@ def test_long_subjects_store_jobs_files_and_processes(client, provider, sub):
     resp = client.put(f"{API}/process_graphs/p", json={"process_graph": GRAPH}, headers=auth)
     assert resp.status_code == 200, resp.text
     assert client.get(f"{API}/process_graphs/p", headers=auth).json()["process_graph"] == GRAPH
+
+
+def test_a_subject_that_is_no_valid_unicode_is_refused(client, provider):
+    token = provider.issue("a\ud800")
+    auth = {"Authorization": f"Bearer oidc/{PROVIDER_ID}/{token}"}
+    resp = client.get(f"{API}/me", headers=auth)
+    assert resp.status_code == 403 and resp.json()["code"] == "TokenInvalid", resp.text
