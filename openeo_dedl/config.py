@@ -78,7 +78,8 @@ class UserConfig(BaseModel):
 
     # The user id of /me (spec: ^[\w\-\.~]+$) and the name of the user's workspace folder; no
     # "~" (it marks OIDC user ids, see api/oidc.py) and not only dots ("." or ".." as a folder).
-    username: str = Field(pattern=r"^[\w\-\.]+$")
+    # At most 255 characters: the database's user id columns.
+    username: str = Field(pattern=r"^[\w\-\.]+$", max_length=255)
     password_hash: str
 
     @model_validator(mode="after")

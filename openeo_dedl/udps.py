@@ -175,8 +175,29 @@ def _invalid(message: str) -> OpenEOError:
     return OpenEOError(message, code="ProcessInvalid", status=400)
 
 
+def _check_schema(schema: Any, where: str) -> None:
+    """A process schema: one JSON Schema (an object) or a non-empty list of them."""
+    if isinstance(schema, dict):
+        return
+    if isinstance(schema, list) and schema and all(isinstance(s, dict) for s in schema):
+        return
+    raise _invalid(f"{where} 'schema' must be a JSON Schema object or a non-empty list of them.")
+
+
+_KIND_NAMES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}
+
+
+def _check_types(doc: Mapping[str, Any], where: str, **expected: type) -> None:
+    """Each of ``expected`` in ``doc``, unless absent or null, has its type."""
+    for key, kind in expected.items():
+        value = doc.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise _invalid(f"{where} '{key}' must be {_KIND_NAMES[kind]}.")
+
+
 def check_metadata(process: Mapping[str, Any]) -> None:
-    """The metadata of a process to store: parameters and return value as the spec shapes them."""
+    """The metadata of a process to store: parameters and return value as the spec shapes them
+    (the openEO API's ``process_parameter`` and ``process_return_value``)."""
     params = process.get("parameters")
     if params is not None:
         if not isinstance(params, list):
@@ -186,15 +207,32 @@ def check_metadata(process: Mapping[str, Any]) -> None:
             name = param.get("name") if isinstance(param, dict) else None
             if not isinstance(name, str) or not name or not set(name) <= _PARAMETER_NAME_CHARS:
                 raise _invalid("Every parameter needs a 'name' of letters, digits and underscores.")
+            where = f"Parameter '{name}':"
+            _check_types(
+                param, where, description=str, optional=bool, deprecated=bool, experimental=bool
+            )
+            if "schema" in param:  # required by the spec; clients that omit it are tolerated
+                _check_schema(param["schema"], where)
             names.append(name)
         if len(set(names)) != len(names):
             raise _invalid(f"Parameter names must be unique: {names}.")
     returns = process.get("returns")
-    if returns is not None and not isinstance(returns, dict):
-        raise _invalid("'returns' must be an object.")
+    if returns is not None:
+        if not isinstance(returns, dict):
+            raise _invalid("'returns' must be an object.")
+        _check_types(returns, "The return value:", description=str)
+        if "schema" in returns:
+            _check_schema(returns["schema"], "The return value:")
     for key in ("summary", "description"):
         if process.get(key) is not None and not isinstance(process[key], str):
             raise _invalid(f"'{key}' must be a string.")
+    _check_types(
+        process, "The process:", deprecated=bool, experimental=bool, categories=list,
+        exceptions=dict, examples=list, links=list,
+    )  # fmt: skip
+    categories = process.get("categories") or []
+    if not all(isinstance(c, str) for c in categories):
+        raise _invalid("The process: 'categories' must be a list of strings.")
 
 
 def check_user_process(

@@ -8,7 +8,12 @@ from pathlib import Path
 import hypothesis  # noqa: F401 - imported before the limit changes, see below
 import pytest
 
-from tests.postgres import database_url, postgres_server_url  # noqa: F401 - shared fixtures
+from tests.postgres import (  # noqa: F401 - shared fixtures
+    database_url,
+    empty_database_url,
+    module_database_url,
+    postgres_server_url,
+)
 
 # openeo-pg-parser-networkx raises the recursion limit when imported. On CPython 3.11.7 a change
 # of the limit after pytest started rewriting test modules breaks the rewriter ("AST constructor

@@ -132,3 +132,32 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return create_database(request.getfixturevalue("postgres_server_url"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request, tmp_path_factory) -> str:
+    """A fresh database for a test module: a SQLite file, then one on the test PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return create_database(request.getfixturevalue("postgres_server_url"))
+
+
+@pytest.fixture
+def empty_database_url(module_database_url) -> str:
+    """The module's database (migrated), emptied before each test: a fresh database for every
+    test at the cost of a few DELETEs (creating a PostgreSQL database per test is slower)."""
+    # Every model, so that Base.metadata knows every table.
+    import openeo_dedl.storage.files  # noqa: F401
+    import openeo_dedl.storage.models  # noqa: F401
+    import openeo_dedl.storage.udps  # noqa: F401
+    from openeo_dedl.storage.db import Base, Database
+
+    db = Database(module_database_url)
+    try:
+        db.migrate()
+        with db.session() as s:
+            for table in reversed(Base.metadata.sorted_tables):
+                s.execute(table.delete())
+    finally:
+        db.dispose()
+    return module_database_url

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeo_dedl.api.errors import bad_request
-from openeo_dedl.api.models import ProcessGraphWithMetadata
+from openeo_dedl.api.models import Budget, ProcessGraphWithMetadata, refuse_unstorable_strings
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
 LogLevel = Literal["error", "warning", "info", "debug"]
+# The column's length (jobs.billing_plan); there are no billing plans, so nothing longer is one.
+MAX_PLAN_LENGTH = 64
+Plan = Annotated[str, Field(max_length=MAX_PLAN_LENGTH)]
 
 
 class JobCreateRequest(BaseModel):
@@ -21,8 +24,8 @@ class JobCreateRequest(BaseModel):
     process: ProcessGraphWithMetadata
     title: str | None = None
     description: str | None = None
-    plan: str | None = None
-    budget: float | None = None
+    plan: Plan | None = None
+    budget: Budget | None = None
     log_level: LogLevel = "info"
 
 
@@ -34,8 +37,8 @@ class JobUpdateRequest(BaseModel):
     process: ProcessGraphWithMetadata | None = None
     title: str | None = None
     description: str | None = None
-    plan: str | None = None
-    budget: float | None = None
+    plan: Plan | None = None
+    budget: Budget | None = None
     log_level: LogLevel | None = None
 
     def changes(self) -> dict[str, Any]:
@@ -76,22 +79,32 @@ def _error(exc: ValidationError) -> OpenEOError:
     field = ".".join(str(p) for p in loc)
     if loc == ("budget",):
         return OpenEOError(
-            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+            f"The budget must be a finite number >= 0: {error['msg']}",
+            code="BudgetInvalid",
+            status=400,
+        )
+    if loc == ("plan",):
+        return OpenEOError(
+            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
         )
     return bad_request(f"Invalid value for '{field}': {error['msg']}.")
 
 
 def parse_job_create(body: Any) -> JobCreateRequest:
     try:
-        return JobCreateRequest.model_validate(body)
+        payload = JobCreateRequest.model_validate(body)
     except ValidationError as exc:
         raise _error(exc) from None
+    refuse_unstorable_strings(body)
+    return payload
 
 
 def parse_job_update(body: Any) -> JobUpdateRequest:
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     try:
-        return JobUpdateRequest.model_validate(body)
+        payload = JobUpdateRequest.model_validate(body)
     except ValidationError as exc:
         raise _error(exc) from None
+    refuse_unstorable_strings(body)
+    return payload

@@ -8,7 +8,7 @@ failure gets the openEO error code that fits it (``JsonInvalid``, ``ProcessGraph
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
@@ -121,6 +121,11 @@ class ValidationResult(_Sparse):
     plan: dict[str, Any] | None = Field(default=None, serialization_alias=PLAN_FIELD)
 
 
+# The spec's budget: a number >= 0. Not NaN nor an infinity (Python's json reads NaN, Infinity
+# and 1e999; they are no amounts, and a database stores them as null), not a string.
+Budget = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
 class ProcessGraphWithMetadata(BaseModel):
     """A user-defined process; only ``process_graph`` is checked here, the rest passes through."""
 
@@ -135,7 +140,7 @@ class SyncResultRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     process: ProcessGraphWithMetadata
-    budget: float | None = None
+    budget: Budget | None = None
     plan: str | None = None
     log_level: Literal["error", "warning", "info", "debug"] | None = None
 
@@ -170,6 +175,64 @@ async def process_body(request: Request) -> Any:
         raise bad_request("The request body is nested too deeply.", JSON_INVALID) from None
 
 
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # an unpaired surrogate (sent as \ud800 in the JSON)
+        return True
+    return False
+
+
+def has_unstorable_string(value: Any) -> bool:
+    """Whether a string (or object key) anywhere in the JSON ``value`` cannot be stored: it
+    has a NUL character or an unpaired surrogate (JSON's ``\\u0000``, ``\\ud800``).
+
+    PostgreSQL cannot store NUL in text (nor ``\\u0000`` in JSON), and neither database driver
+    can encode a surrogate as UTF-8. Iterative: request bodies may be nested deeply.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _unstorable(item):
+                return True
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and _unstorable(key):
+                    return True
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+_UNSTORABLE = "strings must not contain NUL (U+0000) characters nor unpaired surrogates"
+
+
+def refuse_unstorable_strings(body: Any) -> None:
+    """Raise a 400 error when a request body to store has a string :func:`has_unstorable_string`
+    finds.
+
+    ``ProcessGraphInvalid`` for one in the process (graph), ``BadRequest`` naming the field for
+    any other property.
+    """
+    if not has_unstorable_string(body):
+        return
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key in ("process", "process_graph") and has_unstorable_string(value):
+                raise ProcessGraphInvalid(f"Invalid process graph specified: {_UNSTORABLE}.")
+        for key, value in body.items():
+            if has_unstorable_string(key) or has_unstorable_string(value):
+                name = key.encode("ascii", "backslashreplace").decode()[:64]
+                raise bad_request(f"Invalid value for '{name}': {_UNSTORABLE}.")
+    raise bad_request(f"Strings in the request body: {_UNSTORABLE}.")
+
+
 def parse_sync_request(body: Any) -> SyncResultRequest:
     """``body`` as a :class:`SyncResultRequest`, or the openEO error that says what is wrong."""
     try:
@@ -196,7 +259,9 @@ def _sync_request_error(exc: ValidationError) -> OpenEOError:
     field = ".".join(str(p) for p in loc)
     if loc == ("budget",):
         return OpenEOError(
-            f"The budget must be a number: {error['msg']}", code="BudgetInvalid", status=400
+            f"The budget must be a finite number >= 0: {error['msg']}",
+            code="BudgetInvalid",
+            status=400,
         )
     if loc == ("plan",):
         return OpenEOError(

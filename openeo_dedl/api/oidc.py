@@ -14,10 +14,15 @@ Users are named ``<provider id>~<sub>``, with every character of ``sub`` outside
 ``[A-Za-z0-9_.-]`` written as ``~`` plus two hex digits per UTF-8 byte: the mapping is
 injective, matches the spec's user id pattern ``^[\\w\\-\\.~]+$`` and cannot collide with a basic
 user (basic user names contain no ``~``) nor with a user of another provider.
+
+Ids longer than the database's user id column (:data:`MAX_USER_ID_LENGTH`) keep a readable
+prefix and end in ``~h`` plus the SHA-256 of the whole id: ``~h`` never occurs in an encoded
+subject (escapes are ``~`` plus hex digits), so they cannot collide with a shorter id either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -54,6 +59,9 @@ MIN_REFRESH_SECONDS = 10.0
 HTTP_TIMEOUT_SECONDS = 10.0
 _SAFE_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
 _INVALID = "Authorization token has expired or is invalid. Please authenticate again."
+# users.user_id and the columns that refer to it are VARCHAR(255).
+MAX_USER_ID_LENGTH = 255
+_HASH_MARK = "~h"
 
 
 def ProviderUnavailable(message: str) -> OpenEOError:  # noqa: N802 - reads like the other errors
@@ -66,7 +74,16 @@ def oidc_user_id(provider_id: str, sub: str) -> str:
     encoded = "".join(
         ch if _SAFE_CHAR.fullmatch(ch) else "".join(f"~{b:02x}" for b in ch.encode()) for ch in sub
     )
-    return f"{provider_id}~{encoded}"
+    user_id = f"{provider_id}~{encoded}"
+    if len(user_id) <= MAX_USER_ID_LENGTH:
+        return user_id
+    digest = hashlib.sha256(user_id.encode()).hexdigest()
+    prefix = user_id[: MAX_USER_ID_LENGTH - len(_HASH_MARK) - len(digest)]
+    # Not ending in half an escape ("~4" of "~40"): the prefix is for reading only.
+    cut = prefix.rfind("~", len(prefix) - 2)
+    if cut > len(provider_id):
+        prefix = prefix[:cut]
+    return f"{prefix}{_HASH_MARK}{digest}"
 
 
 def _get_json(url: str) -> dict:
@@ -186,6 +203,10 @@ class OidcVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise TokenInvalid("The access token names no subject (sub).")
+        try:
+            sub.encode()
+        except UnicodeEncodeError:  # an unpaired surrogate: not a string any provider makes
+            raise TokenInvalid("The access token's subject (sub) is not valid Unicode.") from None
         return oidc_user_id(provider.id, sub)
 
     def _claims(self, provider: OidcProviderConfig, token: str) -> dict[str, Any]:

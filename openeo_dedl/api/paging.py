@@ -26,15 +26,22 @@ class Page:
     offset: int
 
 
+# Larger counts (and offsets) mean the same as this one: more than any list has. Longer numbers
+# are not parsed (Python refuses to convert more than 4300 digits).
+_MAX_COUNT = 2**63 - 1
+
+
 def _count(name: str, value: str | None, minimum: int) -> int | None:
     # "?limit=" (empty) means no limit, as the spec says; so parse strings, not ints.
     if value is None or not value.strip():
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or number < minimum:
+    text = value.strip()
+    # ASCII digits only: int() would also take "1_0", "+5" and other scripts' digits.
+    if not (text.isascii() and text.isdigit()):
+        raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
+    digits = text.lstrip("0") or "0"
+    number = _MAX_COUNT if len(digits) > len(str(_MAX_COUNT)) else min(int(digits), _MAX_COUNT)
+    if number < minimum:
         raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
     return number
 

@@ -141,10 +141,14 @@ def _write_gtiff(cube: xr.DataArray, path: Path) -> None:
     arr = arr.drop_vars([c for c in arr.coords if c not in ("x", "y", "spatial_ref")])
     if arr.dtype == bool:
         arr = arr.astype("uint8")
-    arr.attrs = {}
+    # rioxarray writes the band descriptions from the `long_name` attribute (a list: one per
+    # band); a `long_name` keyword would only become an unknown creation option, and the
+    # descriptions would be the cube's name (or none) instead of its band labels.
+    arr.attrs = {"long_name": names}
+    arr.name = None
     arr = arr.rio.write_crs(cube.rio.crs) if cube.rio.crs is not None else arr
     arr = arr.rio.write_transform(_pixel_transform(cube))
-    arr.rio.to_raster(path, driver="COG", long_name=names, recalc_transform=False)
+    arr.rio.to_raster(path, driver="COG", recalc_transform=False)
 
 
 def _pixel_transform(cube: xr.DataArray) -> Affine:

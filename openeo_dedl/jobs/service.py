@@ -33,7 +33,7 @@ from openeo_dedl.errors import (
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
 from openeo_dedl.jobs.results import ResultStore, describe_file
-from openeo_dedl.jobs.store import JobStore, LogPage, run_token
+from openeo_dedl.jobs.store import JobStore, LogEntry, LogPage, run_token
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, JobLog
 from openeo_dedl.storage.udps import UserProcessStore
@@ -114,27 +114,31 @@ class JobService:
             if job is None:
                 continue
             if job.attempts < max_attempts:
-                if self.store.transition(job_id, ["running"], "queued", progress=0.0):
-                    self.store.log(
-                        job_id,
+                self.store.transition(
+                    job_id,
+                    ["running"],
+                    "queued",
+                    progress=0.0,
+                    log=LogEntry(
                         "warning",
                         f"The server stopped while this job was running (run {job.attempts} of "
                         f"at most {max_attempts}); it was queued to run again.",
                         code="JobInterrupted",
-                    )
+                    ),
+                )
             else:
                 message = (
                     f"The server stopped while this job was running, {job.attempts} time(s): "
                     f"it is not run again (jobs.max_attempts = {max_attempts})."
                 )
-                if self.store.transition(
+                self.store.transition(
                     job_id,
                     ["running"],
                     "error",
                     finished=utcnow(),
                     error={"code": "JobInterrupted", "message": message},
-                ):
-                    self.store.log(job_id, "error", message, code="JobInterrupted")
+                    log=LogEntry("error", message, code="JobInterrupted"),
+                )
 
     def close(self) -> None:
         """Stop the workers: running jobs are canceled and queued again for the next start."""
@@ -210,13 +214,17 @@ class JobService:
     def cancel(self, user_id: str, job_id: str) -> None:
         """Stop a queued (→ ``created``) or running (→ ``canceled``) job; else no effect."""
         job = self.store.get(user_id, job_id)
-        if job.status == "queued" and self.store.transition(job_id, ["queued"], "created"):
-            self.store.log(job_id, "info", "Canceled before it started.")
+        if job.status == "queued" and self.store.transition(
+            job_id, ["queued"], "created", log=LogEntry("info", "Canceled before it started.")
+        ):
             return
-        if self.store.transition(job_id, ["running"], "canceled", finished=utcnow()):
-            self.store.log(
-                job_id, "info", "Canceled by the user: the work on the sites is being stopped."
-            )
+        if self.store.transition(
+            job_id,
+            ["running"],
+            "canceled",
+            finished=utcnow(),
+            log=LogEntry("info", "Canceled by the user: the work on the sites is being stopped."),
+        ):
             self._cancel_run(job_id)
 
     def _cancel_run(self, job_id: str) -> None:
@@ -370,6 +378,7 @@ class JobService:
         size = self.results.publish(job.id, Path(result.path), name, run=token)
         asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
         asset.update(describe_file(Path(result.path), result.media_type))
+        moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
         done = self.store.transition(
             job.id,
             ["running"],
@@ -380,19 +389,15 @@ class JobService:
             usage=result.usage,
             execution_plan=result.plan,
             results=[asset],
+            log=LogEntry(
+                "info",
+                f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites.",
+                data={"usage": result.usage},
+            ),
         )
         if not done:
             # Canceled or deleted while the last step ran: nothing of this run is kept.
             self.results.delete(job.id, token)
-            return
-        moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
-        self.store.log(
-            job.id,
-            "info",
-            f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites.",
-            data={"usage": result.usage},
-            run=job.started,
-        )
 
     def _stopped(self, job_id: str, progress: JobProgress, run: datetime | None) -> None:
         with self._lock:
@@ -405,14 +410,13 @@ class JobService:
             progress=0.0,
             # The run was cut short by the server, not by the job: it does not count.
             attempts=_attempts_minus_one(),
-        ):
-            self.store.log(
-                job_id,
+            log=LogEntry(
                 "warning",
                 "The server stopped: the job was interrupted and will run again when the "
                 "server is back.",
                 code="JobInterrupted",
-            )
+            ),
+        ):
             return
         # Canceled by the user (already `canceled`), or the job was deleted.
         self.store.transition(job_id, ["running"], "canceled", run=run, finished=utcnow())
@@ -435,7 +439,7 @@ class JobService:
         else:
             logger.exception("job %s failed", job_id)
             error = Internal(f"Server error: {type(exc).__name__}: {exc}")
-        if self.store.transition(
+        self.store.transition(
             job_id,
             ["running"],
             "error",
@@ -443,8 +447,8 @@ class JobService:
             finished=utcnow(),
             error={"code": error.code, "message": error.message},
             usage=progress.usage(),
-        ):
-            self.store.log(job_id, "error", error.message, code=error.code, run=run)
+            log=LogEntry("error", error.message, code=error.code),
+        )
 
 
 def _check_process(process: Any) -> None:

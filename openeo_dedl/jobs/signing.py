@@ -15,6 +15,9 @@ import time
 from openeo_dedl.errors import ResultLinkExpired, ResultLinkInvalid
 
 _VERSION = b"openeo-dedl-result-v1"
+# Expiries are unix seconds: 20 digits last beyond the year 10^12. Longer values are not parsed
+# (Python refuses to convert more than 4300 digits) and cannot have been signed by us.
+_MAX_EXPIRES_DIGITS = 20
 
 
 def _b64(data: bytes) -> str:
@@ -40,7 +43,7 @@ class UrlSigner:
 
     def check(self, job_id: str, name: str, expires: str, signature: str, run: str) -> None:
         """Raise ResultLinkInvalid for a tampered link, ResultLinkExpired for an old one."""
-        if not (expires.isascii() and expires.isdigit()):
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > _MAX_EXPIRES_DIGITS:
             raise ResultLinkInvalid("The download link is invalid.")
         expected = self.signature(job_id, name, int(expires), run)
         if not hmac.compare_digest(expected.encode(), signature.encode()):

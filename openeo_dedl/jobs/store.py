@@ -8,6 +8,7 @@ canceling it at the same moment cannot both win.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,25 @@ def new_job_id() -> str:
     return f"j-{secrets.token_hex(10)}"
 
 
+# Every id new_job_id makes matches; anything else names no job and is not looked up (ids from
+# URLs may hold anything, and PostgreSQL refuses NUL characters in a query).
+JOB_ID = re.compile(r"^j-[0-9a-f]{20}$", re.ASCII)
+
+
+def is_job_id(job_id: str) -> bool:
+    return bool(JOB_ID.fullmatch(job_id))
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A log entry to add along with a state change (in the same transaction)."""
+
+    level: str
+    message: str
+    code: str | None = None
+    data: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class LogPage:
     """Log entries after an offset, and whether more follow."""
@@ -70,9 +90,10 @@ class JobStore:
     @staticmethod
     def get_for(session: Session, user_id: str, job_id: str) -> Job:
         """The job ``job_id`` of ``user_id``; JobNotFound for anyone else's or a missing job."""
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id) if is_job_id(job_id) else None
         if job is None or job.user_id != user_id:
-            raise JobNotFound(f"The batch job '{job_id}' does not exist.")
+            shown = job_id[:64].replace("\x00", "\\u0000")
+            raise JobNotFound(f"The batch job '{shown}' does not exist.")
         return job
 
     def get(self, user_id: str, job_id: str) -> Job:
@@ -87,6 +108,8 @@ class JobStore:
 
     # -- by id (workers) -------------------------------------------------------------------
     def load(self, job_id: str) -> Job | None:
+        if not is_job_id(job_id):
+            return None
         with self.db.session() as s:
             return s.get(Job, job_id)
 
@@ -96,10 +119,15 @@ class JobStore:
         from_states: Iterable[str],
         to_state: str,
         run: datetime | None = None,
+        log: LogEntry | None = None,
         **fields: Any,
     ) -> bool:
         """Set ``status`` (and ``fields``) only if the job is in one of ``from_states`` (and,
-        with ``run``, still in the run that started at that time)."""
+        with ``run``, still in the run that started at that time).
+
+        ``log`` is added in the same transaction when the state changes: a client that sees
+        the new state also sees the entry that says why.
+        """
         query = update(Job).where(Job.id == job_id, Job.status.in_(list(from_states)))
         if run is not None:
             query = query.where(Job.started == run)
@@ -109,7 +137,10 @@ class JobStore:
                     synchronize_session=False
                 )
             )
-            return result.rowcount == 1
+            changed = result.rowcount == 1
+            if changed and log is not None:
+                self._add_log(s, job_id, log.level, log.message, log.code, log.data)
+            return changed
 
     def set(self, job_id: str, run: datetime | None = None, **fields: Any) -> None:
         """Update fields of a job whatever its state (no-op when it was deleted, or with
@@ -143,12 +174,24 @@ class JobStore:
         """Add a log entry, unless it is below the job's ``log_level``, the job is gone, or
         (with ``run``) the job was started again since."""
         with self.db.session() as s:
-            row = s.execute(select(Job.log_level, Job.started).where(Job.id == job_id)).first()
-            if row is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(row.log_level):
-                return
-            if run is not None and row.started != run:
-                return
-            s.add(JobLog(job_id=job_id, level=level, message=message, code=code, data=data))
+            self._add_log(s, job_id, level, message, code, data, run)
+
+    @staticmethod
+    def _add_log(
+        s: Session,
+        job_id: str,
+        level: str,
+        message: str,
+        code: str | None,
+        data: dict[str, Any] | None,
+        run: datetime | None = None,
+    ) -> None:
+        row = s.execute(select(Job.log_level, Job.started).where(Job.id == job_id)).first()
+        if row is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(row.log_level):
+            return
+        if run is not None and row.started != run:
+            return
+        s.add(JobLog(job_id=job_id, level=level, message=message, code=code, data=data))
 
     def clear_logs(self, job_id: str) -> None:
         with self.db.session() as s:

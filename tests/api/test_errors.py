@@ -67,6 +67,7 @@ def test_empty_body_has_no_process_graph(client, auth, path):
         ({"process": {"process_graph": [1]}}, "ProcessGraphInvalid"),
         ({"budget": "lots"}, "ProcessGraphMissing"),  # the process first, then the budget
         ({"process": {"process_graph": {}}, "budget": "lots"}, "BudgetInvalid"),
+        ({"process": {"process_graph": {}}, "budget": -1}, "BudgetInvalid"),
         ({"process": {"process_graph": {}}, "plan": 5}, "BillingPlanInvalid"),
         ({"process": {"process_graph": {}}, "log_level": "loud"}, "BadRequest"),
     ],
@@ -76,9 +77,33 @@ def test_result_body_problems(client, auth, body, code):
     assert_openeo_error(resp, 400, code)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=-3", "offset=-1"])
+@pytest.mark.parametrize("budget", ["NaN", "Infinity", "1e999", '"3"'])
+def test_result_budget_must_be_a_finite_number(client, auth, budget):
+    body = f'{{"process": {{"process_graph": {{}}}}, "budget": {budget}}}'
+    resp = client.post("/openeo/1.2/result", content=body, headers=auth)
+    assert_openeo_error(resp, 400, "BudgetInvalid")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=abc", "limit=-3", "offset=-1", "limit=1_0", "limit=%2B5", "limit=%D9%A3",
+     "limit=" + "0" * 5000],
+)  # fmt: skip
 def test_bad_query_parameters(client, query):
     assert_openeo_error(client.get(f"/openeo/1.2/collections?{query}"), 400, "BadRequest")
+
+
+def test_counts_beyond_any_list_are_all_or_nothing(client):
+    everything = client.get("/openeo/1.2/collections").json()["collections"]
+    for huge in (str(2**63), "9" * 30, "9" * 5000):
+        resp = client.get(f"/openeo/1.2/collections?limit={huge}")
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["collections"] == everything
+        resp = client.get(f"/openeo/1.2/collections?limit=1&offset={huge}")
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["collections"] == []
+    one = client.get("/openeo/1.2/collections?limit=" + "0" * 5000 + "1").json()["collections"]
+    assert one == everything[:1]
 
 
 def test_crash_is_a_generic_500_with_cors_and_a_logged_traceback(stub, stub_client, caplog):

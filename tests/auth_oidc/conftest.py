@@ -37,7 +37,9 @@ def provider() -> Iterator[OidcTestProvider]:
     idp.stop()
 
 
-def oidc_settings(tmp_path, provider: OidcTestProvider, **provider_overrides) -> Settings:
+def oidc_settings(
+    tmp_path, provider: OidcTestProvider, database_url: str | None = None, **provider_overrides
+) -> Settings:
     """Settings with the test provider (and a public default client) configured."""
     entry = {
         "id": PROVIDER_ID,
@@ -54,7 +56,7 @@ def oidc_settings(tmp_path, provider: OidcTestProvider, **provider_overrides) ->
         ],
         **provider_overrides,
     }
-    return Settings(data_dir=tmp_path / "data", oidc_providers=[entry])
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, oidc_providers=[entry])
 
 
 @pytest.fixture(scope="module")

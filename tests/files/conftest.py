@@ -1,4 +1,5 @@
-"""Two basic users, an app with a small upload limit, and the same app on a real socket."""
+"""Two basic users, an app with a small upload limit, and the same app on a real socket; on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ def login(client, user: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, empty_database_url) -> Settings:
+    """Every test on SQLite, then on PostgreSQL (the database of the module, emptied)."""
     return two_users_settings(
         tmp_path / "data",
+        database_url=empty_database_url,
         workspace={"max_file_bytes": MAX_FILE_BYTES, "quota_bytes": QUOTA_BYTES},
     )
 

@@ -16,7 +16,6 @@ with warnings.catch_warnings():
 
 from openeo_dedl.api.app import create_app
 from openeo_dedl.config import Settings, UserConfig
-from tests.postgres import create_database
 
 API = "/openeo/1.2"
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
@@ -102,14 +101,6 @@ def job_settings(data_dir, demo_catalog_dir, database_url: str, **overrides) -> 
         users=[UserConfig(username=u, password_hash=h) for u, h in _HASHES.items()],
         **overrides,
     )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_database_url(request, tmp_path_factory) -> str:
-    """A fresh database for a test module: a SQLite file, then one on the test PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('jobs-db') / 'jobs.db'}"
-    return create_database(request.getfixturevalue("postgres_server_url"))
 
 
 @pytest.fixture(scope="module")

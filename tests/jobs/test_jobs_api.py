@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import warnings
@@ -62,6 +63,74 @@ def test_create_refuses_bodies_without_a_process_graph(client, alice):
     )
     body = {"process": {"process_graph": SCALAR_GRAPH}, "log_level": "loud"}
     assert client.post(f"{API}/jobs", json=body, headers=alice).status_code == 400
+    # Longer than any plan (and the column: PostgreSQL refused it with a 500).
+    body = {"process": {"process_graph": SCALAR_GRAPH}, "plan": "x" * 65}
+    assert_error(client.post(f"{API}/jobs", json=body, headers=alice), 400, "BillingPlanInvalid")
+    job_id = create_job(client, alice, SCALAR_GRAPH, plan="x" * 64)
+    assert_error(client.patch(f"{API}/jobs/{job_id}", json={"plan": "y" * 65}, headers=alice),
+                 400, "BillingPlanInvalid")  # fmt: skip
+
+
+def test_nul_characters_and_lone_surrogates_in_stored_strings_are_refused(client, alice):
+    # PostgreSQL cannot store NUL in text nor JSON; SQLite could, but both refuse alike.
+    graph_with_nul = {"t": {"process_id": "text_concat", "arguments": {"data": ["a\u0000"]},
+                            "result": True}}  # fmt: skip
+    key_with_nul = {"a\u0000": SCALAR_GRAPH["add"]}
+    for body, code in [
+        ({"process": {"process_graph": SCALAR_GRAPH}, "title": "a\u0000b"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "description": "\u0000"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "plan": "\u0000"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
+        ({"process": {"process_graph": key_with_nul}}, "ProcessGraphInvalid"),
+        ({"process": {"process_graph": SCALAR_GRAPH, "summary": "\u0000"}}, "ProcessGraphInvalid"),
+        # Unpaired surrogates cannot be encoded as UTF-8 for either database.
+        ({"process": {"process_graph": SCALAR_GRAPH}, "title": "\ud800"}, "BadRequest"),
+        ({"process": {"process_graph": SCALAR_GRAPH}, "description": "a\udfffb"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul, "id": "\ud800"}}, "ProcessGraphInvalid"),
+    ]:
+        # json.dumps: escapes what httpx's UTF-8 encoding could not send.
+        resp = client.post(f"{API}/jobs", content=json.dumps(body), headers=alice)
+        assert_error(resp, 400, code)
+    job_id = create_job(client, alice, SCALAR_GRAPH, title="t")
+    for body, code in [
+        ({"title": "a\u0000b"}, "BadRequest"),
+        ({"description": "\ud800"}, "BadRequest"),
+        ({"process": {"process_graph": graph_with_nul}}, "ProcessGraphInvalid"),
+    ]:
+        resp = client.patch(f"{API}/jobs/{job_id}", content=json.dumps(body), headers=alice)
+        assert_error(resp, 400, code)
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["title"] == "t"
+
+
+def test_ids_that_no_job_can_have_are_not_found(client, alice):
+    job_id = create_job(client, alice, SCALAR_GRAPH)
+    for bad in ["a%00b", "%00", job_id + "%00", job_id + "%0A", "x" * 10000, "%C3%A9", "j-nope"]:
+        for method, suffix in [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/logs"),
+                               ("GET", "/results"), ("POST", "/results"),
+                               ("DELETE", "/results"), ("GET", "/estimate")]:  # fmt: skip
+            resp = client.request(method, f"{API}/jobs/{bad}{suffix}", headers=alice,
+                                  json={"title": "x"} if method == "PATCH" else None)  # fmt: skip
+            body = assert_error(resp, 404, "JobNotFound")
+            assert "\x00" not in body["message"]
+        assert_error(client.get(f"{API}/download/{bad}/result.json?expires=1&signature=x"), 403,
+                     "ResultLinkInvalid")  # fmt: skip
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).status_code == 200
+
+
+def test_budgets_must_be_finite_and_not_negative(client, alice):
+    graph = json.dumps({"process_graph": SCALAR_GRAPH})
+    job_id = create_job(client, alice, SCALAR_GRAPH, budget=5)
+    for budget in ("NaN", "Infinity", "-Infinity", "1e999", "-1", '"5"'):
+        body = f'{{"process": {graph}, "budget": {budget}}}'
+        assert_error(client.post(f"{API}/jobs", content=body, headers=alice), 400, "BudgetInvalid")
+        body = f'{{"budget": {budget}}}'
+        assert_error(client.patch(f"{API}/jobs/{job_id}", content=body, headers=alice), 400,
+                     "BudgetInvalid")  # fmt: skip
+    assert client.get(f"{API}/jobs/{job_id}", headers=alice).json()["budget"] == 5
+    for budget, stored in (("0", 0), ("1e300", 1e300), ("null", None)):
+        body = f'{{"budget": {budget}}}'
+        assert client.patch(f"{API}/jobs/{job_id}", content=body, headers=alice).status_code == 204
+        assert client.get(f"{API}/jobs/{job_id}", headers=alice).json().get("budget") == stored
 
 
 def test_jobs_need_authentication(client):
@@ -114,6 +183,7 @@ def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
     item = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()
     asset = item["assets"]["result.tif"]
     assert asset["type"] == "image/tiff; application=geotiff"
+    assert asset["bands"] == [{"name": "ssm"}]
     assert asset["proj:code"] == "EPSG:32632"
     assert asset["proj:shape"] == [80, 120]
     assert asset["proj:bbox"] == [550000.0, 4965000.0, 610000.0, 5005000.0]
@@ -128,6 +198,7 @@ def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
     path.write_bytes(download.content)
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 32632 and (src.height, src.width) == (80, 120)
+        assert src.descriptions == ("ssm",)
         got = src.read(1)
     # The same mean computed straight from the demo catalog's files.
     expected = direct.band_stack(demo_catalog_dir, "S1_SSM", "ssm", "2020-01-01", "2020-03-01")
@@ -157,6 +228,8 @@ def test_signed_links_cannot_be_tampered_with_or_outlive_their_expiry(client, al
     assert_error(get(expires=str(int(query["expires"]) + 3600)), 403, "ResultLinkInvalid")
     assert_error(get(signature="A" + query["signature"][1:]), 403, "ResultLinkInvalid")
     assert_error(get(base.replace(job_id, job_id[:-1] + "x")), 403, "ResultLinkInvalid")
+    assert_error(get(expires="9" * 5000), 403, "ResultLinkInvalid")
+    assert_error(get(expires="0" * 5000 + query["expires"]), 403, "ResultLinkInvalid")
     assert_error(client.get(base), 403, "ResultLinkInvalid")
     # A link that expired (signed correctly, in the past) is refused with 410.
     signer = client.app.state.url_signer
@@ -219,6 +292,28 @@ def test_logs_offset_level_and_paging(client, alice):
                  "BadRequest")  # fmt: skip
     assert_error(client.get(f"{API}/jobs/{job_id}/logs?offset=abc", headers=alice), 400,
                  "BadRequest")  # fmt: skip
+
+
+def test_logs_offset_and_limit_beyond_any_entry(client, alice):
+    job_id, _ = run_job(client, alice, SCALAR_GRAPH, log_level="debug")
+    ids = [e["id"] for e in client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]]
+    assert ids
+
+    def logs(**params):
+        resp = client.get(f"{API}/jobs/{job_id}/logs", params=params, headers=alice)
+        assert resp.status_code == 200, resp.text
+        return [e["id"] for e in resp.json()["logs"]]
+
+    # Past the largest 64-bit id, far past it, and past Python's 4300-digit int parsing limit.
+    for huge in (str(2**63 - 1), str(2**63), "9" * 23, "9" * 5000):
+        assert logs(offset=huge) == []
+        assert logs(limit=huge) == ids
+        assert logs(offset=huge, limit=huge) == []
+    # Leading zeros do not change the number.
+    assert logs(offset="0" * 5000 + ids[0]) == ids[1:]
+    assert logs(limit="0" * 5000 + "1") == ids[:1]
+    assert_error(client.get(f"{API}/jobs/{job_id}/logs", params={"limit": "0" * 5000},
+                            headers=alice), 400, "BadRequest")  # fmt: skip
 
 
 def test_job_log_level_drops_lower_entries(client, alice):

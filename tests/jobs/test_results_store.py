@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import rioxarray  # noqa: F401 - .rio accessor
 import xarray as xr
 
@@ -70,6 +71,27 @@ def test_geotiff_description(tmp_path):
     info = describe_file(path, "image/tiff; application=geotiff")
     assert info["proj"]["epsg"] == 32632 and info["proj"]["shape"] == [3, 4]
     assert info["proj"]["transform"] == [500.0, 0.0, 600_000.0, 0.0, -500.0, 4_990_500.0]
+
+
+def test_geotiff_bands_are_named_by_the_cube_labels(tmp_path):
+    cube = xr.concat([_cube(), _cube() * 2], dim="bands").assign_coords(bands=["ssm", "vv"])
+    cube = cube.transpose("bands", "t", "y", "x").rio.write_crs("EPSG:32632")
+    for name, value, expected in [
+        ("bands", cube.isel(t=0, drop=True), ["ssm", "vv"]),
+        ("one", cube.isel(t=0, drop=True).sel(bands=["vv"]), ["vv"]),
+        (
+            "time",
+            cube.sel(bands="ssm", drop=True),
+            ["2022-08-11T00:00:00Z", "2022-09-16T00:00:00Z"],
+        ),
+        ("both", cube.isel(t=[0]), ["2022-08-11T00:00:00Z|ssm", "2022-08-11T00:00:00Z|vv"]),
+        ("named", cube.isel(t=0, drop=True).rename("a name"), ["ssm", "vv"]),
+        ("plain", _cube().isel(t=0, drop=True), ["data"]),
+    ]:
+        path = write_result(value, "GTiff", tmp_path / name)
+        with rasterio.open(path) as src:
+            assert list(src.descriptions) == expected, name
+        assert describe_file(path, "image/tiff; application=geotiff")["bands"] == expected
 
 
 def test_unreadable_files_are_described_by_type_only(tmp_path):

@@ -43,6 +43,6 @@ def test_expired_and_malformed_expiries():
     signature = signer.signature("j-1", "a.json", past, "1")
     with pytest.raises(ResultLinkExpired):
         signer.check("j-1", "a.json", str(past), signature, run="1")
-    for bad in ("", "-5", "1e9", "abc", "１２"):
+    for bad in ("", "-5", "1e9", "abc", "１２", "9" * 21, "9" * 5000):
         with pytest.raises(ResultLinkInvalid):
             signer.check("j-1", "a.json", bad, signature, run="1")

@@ -1,4 +1,4 @@
-"""An app on the real Backend with the basic users alice and bob."""
+"""An app on the real Backend with the basic users alice and bob, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ with warnings.catch_warnings():
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory, demo_catalog_dir) -> Settings:
-    return two_users_settings(tmp_path_factory.mktemp("udps"), demo_catalog_dir=demo_catalog_dir)
+def settings(tmp_path_factory, demo_catalog_dir, module_database_url) -> Settings:
+    """Each module on SQLite, then on PostgreSQL."""
+    return two_users_settings(
+        tmp_path_factory.mktemp("udps"),
+        demo_catalog_dir=demo_catalog_dir,
+        database_url=module_database_url,
+    )
 
 
 @pytest.fixture(scope="module")

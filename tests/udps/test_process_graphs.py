@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jsonschema
 import pytest
 
@@ -107,6 +109,23 @@ INVALID = [
     ("bad-id", double(), 400, "ProcessInvalid"),
     ("ümlaut", double(), 400, "ProcessInvalid"),
     ("x" * 256, double(), 400, "ProcessInvalid"),
+    ("a%00b", double(), 400, "ProcessInvalid"),
+    ("p%0A", double(), 400, "ProcessInvalid"),
+    # NUL characters (PostgreSQL cannot store them).
+    ("p", _with(description="a\u0000"), 400, "BadRequest"),
+    ("p", _with(description="a\ud800"), 400, "BadRequest"),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "\u0000", "schema": {}}]),
+        400,
+        "BadRequest",
+    ),
+    (
+        "p",
+        _graph(a={"process_id": "text_concat", "arguments": {"data": ["\u0000"]}, "result": True}),
+        400,
+        "ProcessGraphInvalid",
+    ),
     ("mean", double(), 400, "PredefinedProcessExists"),
     ("p", {"summary": "no graph"}, 400, "ProcessGraphMissing"),
     ("p", [1, 2], 400, "ProcessGraphMissing"),
@@ -162,6 +181,45 @@ INVALID = [
     ("p", _with(parameters=[{"name": "x"}, {"name": "x"}]), 400, "ProcessInvalid"),
     ("p", _with(parameters=[{"description": "no name"}]), 400, "ProcessInvalid"),
     ("p", _with(returns="number"), 400, "ProcessInvalid"),
+    # Parameter and return value fields of the wrong type (the spec's process_parameter).
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": 5}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": None}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": []}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": [{}, "number"]}]),
+        400,
+        "ProcessInvalid",
+    ),
+    (
+        "p",
+        _with(parameters=[{"name": "x", "description": "x", "schema": {}, "optional": "yes"}]),
+        400,
+        "ProcessInvalid",
+    ),
+    ("p", _with(parameters=[{"name": "x", "description": 7, "schema": {}}]), 400, "ProcessInvalid"),
+    ("p", _with(parameters=[{"name": "x", "schema": {}, "deprecated": 1}]), 400, "ProcessInvalid"),
+    ("p", _with(parameters=[{"name": "x-y", "schema": {}}]), 400, "ProcessInvalid"),
+    ("p", _with(returns={"schema": "number"}), 400, "ProcessInvalid"),
+    ("p", _with(returns={"schema": {}, "description": ["x"]}), 400, "ProcessInvalid"),
+    ("p", _with(categories="math"), 400, "ProcessInvalid"),
+    ("p", _with(categories=["math", 1]), 400, "ProcessInvalid"),
+    ("p", _with(experimental="no"), 400, "ProcessInvalid"),
     ("p", _with(summary=42), 400, "ProcessInvalid"),
     # Calls itself.
     (
@@ -175,9 +233,35 @@ INVALID = [
 
 @pytest.mark.parametrize(("pid", "body", "status", "code"), INVALID)
 def test_invalid_processes_are_not_stored(client, alice, clean, pid, body, status, code):
-    resp = client.put(f"{API}/process_graphs/{pid}", json=body, headers=alice)
+    # json.dumps: escapes what httpx's UTF-8 encoding could not send (unpaired surrogates).
+    resp = client.put(f"{API}/process_graphs/{pid}", content=json.dumps(body), headers=alice)
     assert_openeo_error(resp, status, code)
     assert client.get(f"{API}/process_graphs", headers=alice).json()["processes"] == []
+
+
+def test_well_typed_parameters_are_stored(client, alice, clean):
+    body = _with(
+        parameters=[
+            {"name": "x", "description": "a number", "optional": False, "deprecated": False,
+             "experimental": True, "schema": [{"type": "number"}, {"type": "null"}]},
+        ],
+        returns={"description": "2x", "schema": [{"type": "number"}]},
+        categories=["math"],
+        experimental=False,
+    )  # fmt: skip
+    assert client.put(f"{API}/process_graphs/p", json=body, headers=alice).status_code == 200
+    stored = client.get(f"{API}/process_graphs/p", headers=alice).json()
+    assert stored["parameters"] == body["parameters"] and stored["returns"] == body["returns"]
+
+
+@pytest.mark.parametrize("pid", ["a%00b", "%00", "p%0A", "x" * 256, "bad-id", "ümlaut", "nope"])
+def test_ids_no_process_can_have_are_not_found(client, alice, clean, pid):
+    assert client.put(f"{API}/process_graphs/p", json=double("p"), headers=alice).status_code == 200
+    for method in ("GET", "DELETE"):
+        resp = client.request(method, f"{API}/process_graphs/{pid}", headers=alice)
+        body = assert_openeo_error(resp, 404, "ProcessGraphNotFound")
+        assert "\x00" not in body["message"]
+    assert client.get(f"{API}/process_graphs/p", headers=alice).status_code == 200
 
 
 def test_mutual_recursion_is_refused(client, alice, clean):

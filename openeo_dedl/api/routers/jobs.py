@@ -250,21 +250,39 @@ def log_json(entry: JobLog) -> dict[str, Any]:
     return doc
 
 
+# Log entry ids are 64-bit integers (BIGINT); longer numbers are never parsed (Python refuses
+# to convert more than 4300 digits) nor sent to the database (SQLite and PostgreSQL overflow).
+_MAX_LOG_ID = 2**63 - 1
+_MAX_DIGITS = len(str(_MAX_LOG_ID))
+
+
+def _bounded(text: str) -> int:
+    """The decimal ``text`` (ASCII digits) as an int, capped at the largest possible log id."""
+    digits = text.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        return _MAX_LOG_ID
+    return min(int(digits), _MAX_LOG_ID)
+
+
 def _limit(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or _bounded(text) < 1:
         raise bad_request("Query parameter 'limit' must be an integer >= 1.")
-    return int(text)
+    limit = _bounded(text)
+    # More entries than any job can have: the same as no limit.
+    return None if limit >= _MAX_LOG_ID else limit
 
 
 def _offset(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    if not (value.strip().isascii() and value.strip().isdigit()):
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()):
         raise bad_request("Query parameter 'offset' must be the id of a log entry.")
-    return int(value)
+    # An offset past the largest possible id: no entry follows it (an empty page).
+    return _bounded(text)
 
 
 @router.get("/jobs/{job_id}/logs")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.api.models import process_body
+from openeo_dedl.api.models import process_body, refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.stores import user_processes
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
@@ -36,7 +36,12 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def _not_found(process_graph_id: str) -> OpenEOError:
-    return ProcessGraphNotFound(f"User-defined process '{process_graph_id}' does not exist.")
+    shown = process_graph_id[:64].replace("\x00", "\\u0000")
+    return ProcessGraphNotFound(f"User-defined process '{shown}' does not exist.")
+
+
+def _valid_id(process_graph_id: str) -> bool:
+    return bool(PROCESS_ID.fullmatch(process_graph_id)) and len(process_graph_id) <= MAX_ID_LENGTH
 
 
 @router.get("/process_graphs")
@@ -55,7 +60,8 @@ def list_process_graphs(
 @router.get("/process_graphs/{process_graph_id}")
 def get_process_graph(process_graph_id: str, user: CurrentUser, store: Store) -> dict:
     """The full process, process graph included."""
-    process = store.get(user.user_id, process_graph_id)
+    # No process can have an id outside the pattern: not looked up (PostgreSQL refuses NUL).
+    process = store.get(user.user_id, process_graph_id) if _valid_id(process_graph_id) else None
     if process is None:
         raise _not_found(process_graph_id)
     return process
@@ -70,15 +76,17 @@ async def put_process_graph(
     body: Annotated[Any, Depends(process_body)],
 ) -> Response:
     """Store (or fully replace) a process after checking it."""
-    if not PROCESS_ID.match(process_graph_id) or len(process_graph_id) > MAX_ID_LENGTH:
+    if not _valid_id(process_graph_id):
+        shown = process_graph_id[:64].replace("\x00", "\\u0000")
         raise OpenEOError(
-            f"Invalid process id '{process_graph_id[:64]}': it must match ^\\w+$ "
+            f"Invalid process id '{shown}': it must match ^\\w+$ "
             f"(letters, digits, underscore) and have at most {MAX_ID_LENGTH} characters.",
             code="ProcessInvalid",
             status=400,
         )
     if not isinstance(body, dict) or not isinstance(body.get("process_graph"), dict):
         raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
+    refuse_unstorable_strings(body)
     # The spec: an id in the body is replaced by the one of the path.
     process = {**copy.deepcopy(body), "id": process_graph_id}
     backend = request.app.state.backend
@@ -95,6 +103,6 @@ async def put_process_graph(
 @router.delete("/process_graphs/{process_graph_id}", status_code=204)
 def delete_process_graph(process_graph_id: str, user: CurrentUser, store: Store) -> Response:
     """Delete a process (jobs that refer to it are left alone, as the spec says)."""
-    if not store.delete(user.user_id, process_graph_id):
+    if not _valid_id(process_graph_id) or not store.delete(user.user_id, process_graph_id):
         raise _not_found(process_graph_id)
     return Response(status_code=204)
