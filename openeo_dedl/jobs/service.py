@@ -31,7 +31,7 @@ from openeo_dedl.errors import (
     ProcessGraphMissing,
 )
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
+from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress, transfer_seconds
 from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogPage, run_token
 from openeo_dedl.storage import Database, utcnow
@@ -386,10 +386,13 @@ class JobService:
             self.results.delete(job.id, token)
             return
         moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
+        seconds = transfer_seconds(result.usage)
+        transfers = len(result.usage.get("transfers", []))
         self.store.log(
             job.id,
             "info",
-            f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites.",
+            f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
+            f"{transfers} transfer(s) taking {seconds:.2f} s.",
             data={"usage": result.usage},
             run=job.started,
         )
