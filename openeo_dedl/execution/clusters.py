@@ -310,15 +310,15 @@ def _shutdown_quietly(gateway, cluster, client, name: str | None = None) -> None
         _quietly(client.close)
     if cluster is not None:
         _quietly(cluster.shutdown)  # also closes the cluster's own gateway client
-        _forget_loop(getattr(cluster, "gateway", None))
+        forget_gateway_loop(getattr(cluster, "gateway", None))
     elif gateway is not None and name is not None:
         _quietly(gateway.stop_cluster, name)
     if gateway is not None:
         _quietly(gateway.close)
-        _forget_loop(gateway)
+        forget_gateway_loop(gateway)
 
 
-def _forget_loop(gateway) -> None:
+def forget_gateway_loop(gateway) -> None:
     """Keep a closed Gateway's ``__del__`` from closing it again: with this `distributed` its
     second close fails on the stopped loop ("Exception ignored in Gateway.__del__")."""
     if gateway is not None and hasattr(gateway, "_loop_runner"):
