@@ -91,6 +91,10 @@ class _BadClusterOptions(Exception):
     """The configured cluster_options do not fit the options the gateway offers."""
 
 
+class _BadAuth(Exception):
+    """The configured auth cannot be used (e.g. no token at all)."""
+
+
 class GatewaySiteCluster:
     """A cluster from the site's Dask Gateway, created on first use and shut down on close.
 
@@ -142,7 +146,8 @@ class GatewaySiteCluster:
                 )
                 parts = (self._gw, self._cluster, self._client)
                 self._gw = self._cluster = self._client = None
-                _shutdown_quietly(*parts)
+                # In the background: a gateway that went silent must not hold up the restart.
+                threading.Thread(target=_shutdown_quietly, args=parts, daemon=True).start()
             if self._client is None:
                 self._gw, self._cluster, self._client = self._start()
             return self._client
@@ -195,7 +200,10 @@ class GatewaySiteCluster:
     def _start_in(self, start: _Start) -> None:
         cfg = self._config
         try:
-            start.gateway = gateway = self._gateway()
+            try:
+                start.gateway = gateway = self._gateway()
+            except ValueError as exc:  # e.g. jupyterhub auth without any token
+                raise _BadAuth(str(exc)) from exc
             options = gateway.cluster_options()
             try:
                 for key, value in cfg.cluster_options.items():
@@ -240,6 +248,12 @@ class GatewaySiteCluster:
                 f"settings (auth '{cfg.auth}').",
                 site=self.site,
             )
+        if isinstance(exc, _BadAuth):
+            return SiteMisconfigured(
+                f"Site '{self.site}' is misconfigured: its gateway auth '{cfg.auth}' cannot be "
+                f"used ({exc}).",
+                site=self.site,
+            )
         if isinstance(exc, _BadClusterOptions):
             return SiteMisconfigured(
                 f"Site '{self.site}' is misconfigured: its Dask Gateway at {cfg.address} does not "
@@ -264,14 +278,18 @@ class GatewaySiteCluster:
 
 
 def _bound_http_connect(gateway, seconds: float) -> None:
-    """Bound the TCP connect of the gateway's HTTP requests (aiohttp waits 5 min otherwise)."""
+    """Bound the connect of the gateway's HTTP requests (aiohttp's default: 5 min for all).
+
+    The overall deadline of a start is kept by :meth:`GatewaySiteCluster._start`; this only lets
+    an abandoned start end sooner. Answers may still take up to aiohttp's 5 min (the gateway
+    holds ``?wait`` requests while a cluster starts)."""
     try:
         import aiohttp
 
         kwargs = gateway._request_kwargs  # dask-gateway passes these to every request
         if isinstance(kwargs, dict):
             kwargs.setdefault(
-                "timeout", aiohttp.ClientTimeout(total=None, connect=seconds, sock_connect=seconds)
+                "timeout", aiohttp.ClientTimeout(total=300, connect=seconds, sock_connect=seconds)
             )
     except Exception:  # another dask-gateway version: the overall deadline still holds
         logger.debug("could not set the gateway's HTTP timeouts", exc_info=True)
