@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,7 @@ CONFIG_FILE_ENV = "OPENEO_DEDL_CONFIG"
 class LocalClusterConfig(BaseModel):
     """A `distributed` LocalCluster on this machine, started lazily on first use."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a default
     kind: Literal["local"] = "local"
     workers: int = 1
     threads_per_worker: int = 2
@@ -36,6 +37,8 @@ class LocalClusterConfig(BaseModel):
 
 class GatewayClusterConfig(BaseModel):
     """A Dask Gateway server that starts clusters at the site."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["gateway"] = "gateway"
     address: str
@@ -48,6 +51,15 @@ class GatewayClusterConfig(BaseModel):
     workers: int = 1
     adaptive_min: int | None = None
     adaptive_max: int | None = None
+    # Starting a cluster and connecting to it (gateway API, then its scheduler through the
+    # proxy) must take less than this; otherwise the site counts as unavailable.
+    connect_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> GatewayClusterConfig:
+        if self.auth == "basic" and (not self.username or self.password is None):
+            raise ValueError(f"gateway {self.address}: auth 'basic' needs username and password")
+        return self
 
 
 ClusterConfig = Annotated[LocalClusterConfig | GatewayClusterConfig, Field(discriminator="kind")]
@@ -55,6 +67,8 @@ ClusterConfig = Annotated[LocalClusterConfig | GatewayClusterConfig, Field(discr
 
 class SiteConfig(BaseModel):
     """A place where data lives and a Dask cluster runs next to it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     title: str = ""

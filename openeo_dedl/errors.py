@@ -64,6 +64,19 @@ class SiteUnavailable(OpenEOError):
         self.site = site
 
 
+class SiteMisconfigured(OpenEOError):
+    """A site's compute refuses the backend's configuration (credentials, cluster options):
+    an operator must fix the site's settings. Unlike :class:`SiteUnavailable` it is not an
+    outage, so work does not move to a replica site."""
+
+    code = "SiteMisconfigured"
+    status = 500
+
+    def __init__(self, message: str, *, site: str | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.site = site
+
+
 JobNotFound = _error("JobNotFound", 404)
 JobLocked = _error("JobLocked", 400)
 JobNotFinished = _error("JobNotFinished", 400)

@@ -53,6 +53,22 @@ sync_max_bytes = 1234
     assert isinstance(settings.site("cloud").cluster, LocalClusterConfig)
 
 
+_GATEWAY = {
+    "kind": "gateway",
+    "address": "http://gateway.example:8000",
+    "auth": "basic",
+    "username": "u",
+    "password": "p",
+}
+
+
+def test_a_complete_gateway_site_is_accepted():
+    settings = Settings(sites=[{"name": "central", "cluster": _GATEWAY}])
+    cluster = settings.site("central").cluster
+    assert isinstance(cluster, GatewayClusterConfig)
+    assert cluster.connect_timeout_seconds == 120
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -61,6 +77,15 @@ sync_max_bytes = 1234
         {"sites": [{"name": "bad name"}], "default_site": "bad name"},
         {"catalogs": [{"url": "x.json", "site": "nowhere"}]},
         {"no_such_setting": 1},
+        # Misspelt keys of a site and its cluster are errors, not silently ignored.
+        {"sites": [{"name": "central", "titel": "x"}]},
+        {"sites": [{"name": "central", "cluster": {"kind": "local", "worker": 2}}]},
+        {"sites": [{"name": "central", "cluster": {**_GATEWAY, "adaptiv_max": 3}}]},
+        {"sites": [{"name": "central", "cluster": {**_GATEWAY, "pasword": "x"}}]},
+        # Basic auth needs both a user name and a password.
+        {"sites": [{"name": "central", "cluster": {**_GATEWAY, "password": None}}]},
+        {"sites": [{"name": "central", "cluster": {**_GATEWAY, "username": None}}]},
+        {"sites": [{"name": "central", "cluster": {**_GATEWAY, "connect_timeout_seconds": 0}}]},
     ],
 )
 def test_invalid_settings_are_rejected(overrides):

@@ -12,7 +12,8 @@ from typing import Protocol
 from distributed import Client
 
 from openeo_dedl.config import GatewayClusterConfig, LocalClusterConfig, Settings, SiteConfig
-from openeo_dedl.errors import SiteUnavailable
+from openeo_dedl.errors import SiteMisconfigured, SiteUnavailable
+from openeo_dedl.execution.control import RunCanceled
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ class SiteCluster(Protocol):
     site: str
 
     def client(self) -> Client: ...
+
+    def alive(self) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -56,6 +59,10 @@ class LocalSiteCluster:
                 self._client = Client(self._cluster, set_as_default=False)
             return self._client
 
+    def alive(self) -> bool:
+        client = self._client
+        return client is None or client.status == "running"
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
@@ -65,14 +72,45 @@ class LocalSiteCluster:
             self._client = self._cluster = None
 
 
+class _Start:
+    """One attempt to start a gateway cluster, made in a helper thread so that it can be
+    abandoned after the site's ``connect_timeout_seconds``."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.abandoned = False
+        self.gateway = None
+        self.name: str | None = None
+        self.cluster = None
+        self.client: Client | None = None
+        self.error: BaseException | None = None
+
+
+class _BadClusterOptions(Exception):
+    """The configured cluster_options do not fit the options the gateway offers."""
+
+
+class _BadAuth(Exception):
+    """The configured auth cannot be used (e.g. no token at all)."""
+
+
 class GatewaySiteCluster:
-    """A cluster from the site's Dask Gateway, created on first use and shut down on close."""
+    """A cluster from the site's Dask Gateway, created on first use and shut down on close.
+
+    A cluster the gateway stopped on its own (its idle timeout, a restart of the gateway) is
+    noticed on the next ``client()`` and replaced by a new one. Starting and connecting take
+    at most ``connect_timeout_seconds``; whatever a failed or abandoned start created at the
+    gateway is shut down.
+    """
 
     def __init__(self, site: SiteConfig, config: GatewayClusterConfig):
         self.site = site.name
         self._config = config
+        self._gw = None  # the dask_gateway.Gateway of the current cluster
         self._cluster = None
         self._client: Client | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def _gateway(self):
@@ -87,38 +125,222 @@ class GatewaySiteCluster:
         elif cfg.auth == "jupyterhub":
             token = cfg.api_token.get_secret_value() if cfg.api_token else None
             auth = JupyterHubAuth(api_token=token)
-        return Gateway(address=cfg.address, proxy_address=cfg.proxy_address, auth=auth)
+        gateway = Gateway(address=cfg.address, proxy_address=cfg.proxy_address, auth=auth)
+        _bound_http_connect(gateway, cfg.connect_timeout_seconds)
+        return gateway
+
+    def alive(self) -> bool:
+        """False when the client lost its scheduler (no request to the gateway)."""
+        client = self._client
+        return client is None or client.status == "running"
 
     def client(self) -> Client:
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the cluster of site {self.site} was closed")
+            if self._client is not None and not self._usable():
+                logger.warning(
+                    "the Dask Gateway cluster of site %s is gone (stopped at the gateway?); "
+                    "starting a new one",
+                    self.site,
+                )
+                parts = (self._gw, self._cluster, self._client)
+                self._gw = self._cluster = self._client = None
+                # In the background: a gateway that went silent must not hold up the restart.
+                threading.Thread(target=_shutdown_quietly, args=parts, daemon=True).start()
             if self._client is None:
-                cfg = self._config
-                try:
-                    gateway = self._gateway()
-                    options = gateway.cluster_options()
-                    for key, value in cfg.cluster_options.items():
-                        options[key] = value
-                    self._cluster = gateway.new_cluster(options)
-                    if cfg.adaptive_max is not None:
-                        self._cluster.adapt(minimum=cfg.adaptive_min or 0, maximum=cfg.adaptive_max)
-                    else:
-                        self._cluster.scale(cfg.workers)
-                    self._client = self._cluster.get_client(set_as_default=False)
-                except Exception as exc:  # any failure to reach the gateway means the site is down
-                    raise SiteUnavailable(
-                        f"Site '{self.site}' is unavailable: its Dask Gateway at {cfg.address} "
-                        f"could not start a cluster ({type(exc).__name__}: {exc}).",
-                        site=self.site,
-                    ) from exc
+                self._gw, self._cluster, self._client = self._start()
             return self._client
+
+    def _usable(self) -> bool:
+        """The client is connected and the gateway still reports the cluster running."""
+        from dask_gateway.client import ClusterStatus
+
+        if self._client is None or self._client.status != "running":
+            return False
+        try:
+            report = _call_within(
+                self._config.connect_timeout_seconds,
+                lambda: self._gw.get_cluster(self._cluster.name),
+            )
+        except Exception:  # the gateway cannot tell: start again (and fail there if it is down)
+            logger.info("asking the gateway of site %s about its cluster failed", self.site)
+            return False
+        return report.status == ClusterStatus.RUNNING
+
+    def _start(self):
+        """(gateway, cluster, client) of a new cluster, within connect_timeout_seconds."""
+        cfg = self._config
+        start = _Start()
+        threading.Thread(
+            target=self._start_in, args=(start,), name=f"gateway-{self.site}", daemon=True
+        ).start()
+        start.done.wait(cfg.connect_timeout_seconds)
+        with start.lock:
+            if not start.done.is_set():
+                start.abandoned = True
+        if start.abandoned:
+            # The thread shuts down what it made once it returns; a cluster already submitted
+            # is stopped now (which also ends the thread's wait for it to start).
+            if start.gateway is not None and start.name is not None:
+                gateway, name = start.gateway, start.name
+                threading.Thread(
+                    target=lambda: _quietly(gateway.stop_cluster, name), daemon=True
+                ).start()
+            raise SiteUnavailable(
+                f"Site '{self.site}' is unavailable: its Dask Gateway at {cfg.address} did not "
+                f"start and connect a cluster within {cfg.connect_timeout_seconds:g} s "
+                "(connect_timeout_seconds).",
+                site=self.site,
+            )
+        if start.error is not None:
+            raise self._error(start.error) from start.error
+        return start.gateway, start.cluster, start.client
+
+    def _start_in(self, start: _Start) -> None:
+        cfg = self._config
+        try:
+            try:
+                start.gateway = gateway = self._gateway()
+            except ValueError as exc:  # e.g. jupyterhub auth without any token
+                raise _BadAuth(str(exc)) from exc
+            options = gateway.cluster_options()
+            try:
+                for key, value in cfg.cluster_options.items():
+                    options[key] = value
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _BadClusterOptions(str(exc).strip("\"'")) from exc
+            try:
+                start.name = gateway.submit(options)
+            except ValueError as exc:  # 422: the gateway refused the options
+                raise _BadClusterOptions(str(exc)) from exc
+            start.cluster = cluster = gateway.connect(start.name, shutdown_on_close=True)
+            if cfg.adaptive_max is not None:
+                cluster.adapt(minimum=cfg.adaptive_min or 0, maximum=cfg.adaptive_max)
+            else:
+                cluster.scale(cfg.workers)
+            # As cluster.get_client(), with the connection to the scheduler bounded.
+            start.client = Client(
+                cluster,
+                security=cluster.security,
+                set_as_default=False,
+                loop=cluster.loop,
+                timeout=cfg.connect_timeout_seconds,
+            )
+        except BaseException as exc:  # reported by the waiting thread
+            start.error = exc
+        finally:
+            with start.lock:
+                start.done.set()
+                keep = start.error is None and not start.abandoned
+            if not keep:
+                # Half-started: the cluster may exist at the gateway although the client failed.
+                _shutdown_quietly(start.gateway, start.cluster, start.client, start.name)
+
+    def _error(self, exc: BaseException) -> Exception:
+        import aiohttp
+
+        cfg = self._config
+        if isinstance(exc, aiohttp.ClientResponseError) and exc.status in (401, 403):
+            return SiteMisconfigured(
+                f"Site '{self.site}' is misconfigured: its Dask Gateway at {cfg.address} refused "
+                f"the backend's credentials (HTTP {exc.status}); check the site's cluster auth "
+                f"settings (auth '{cfg.auth}').",
+                site=self.site,
+            )
+        if isinstance(exc, _BadAuth):
+            return SiteMisconfigured(
+                f"Site '{self.site}' is misconfigured: its gateway auth '{cfg.auth}' cannot be "
+                f"used ({exc}).",
+                site=self.site,
+            )
+        if isinstance(exc, _BadClusterOptions):
+            return SiteMisconfigured(
+                f"Site '{self.site}' is misconfigured: its Dask Gateway at {cfg.address} does not "
+                f"accept the configured cluster_options ({exc}).",
+                site=self.site,
+            )
+        if not isinstance(exc, Exception):
+            return RuntimeError(f"starting the cluster of site {self.site} was interrupted")
+        # Anything else in reaching the gateway or the cluster means the site is down.
+        return SiteUnavailable(
+            f"Site '{self.site}' is unavailable: its Dask Gateway at {cfg.address} "
+            f"could not start a cluster ({type(exc).__name__}: {exc}).",
+            site=self.site,
+        )
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-            if self._cluster is not None:
-                self._cluster.shutdown()
-            self._client = self._cluster = None
+            self._closed = True
+            parts = (self._gw, self._cluster, self._client)
+            self._gw = self._cluster = self._client = None
+        _shutdown_quietly(*parts)
+
+
+def _bound_http_connect(gateway, seconds: float) -> None:
+    """Bound the connect of the gateway's HTTP requests (aiohttp's default: 5 min for all).
+
+    The overall deadline of a start is kept by :meth:`GatewaySiteCluster._start`; this only lets
+    an abandoned start end sooner. Answers may still take up to aiohttp's 5 min (the gateway
+    holds ``?wait`` requests while a cluster starts)."""
+    try:
+        import aiohttp
+
+        kwargs = gateway._request_kwargs  # dask-gateway passes these to every request
+        if isinstance(kwargs, dict):
+            kwargs.setdefault(
+                "timeout", aiohttp.ClientTimeout(total=300, connect=seconds, sock_connect=seconds)
+            )
+    except Exception:  # another dask-gateway version: the overall deadline still holds
+        logger.debug("could not set the gateway's HTTP timeouts", exc_info=True)
+
+
+def _call_within(seconds: float, func: Callable[[], object]) -> object:
+    """``func()`` in a helper thread; TimeoutError when it takes longer than ``seconds``."""
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = func()
+        except BaseException as exc:  # raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["value"]
+
+
+def _quietly(func: Callable, *args) -> None:
+    try:
+        func(*args)
+    except Exception:
+        logger.debug("cleaning up a gateway cluster: %s failed", func, exc_info=True)
+
+
+def _shutdown_quietly(gateway, cluster, client, name: str | None = None) -> None:
+    """Close the client, shut the cluster down at the gateway, close the gateway client."""
+    if client is not None:
+        _quietly(client.close)
+    if cluster is not None:
+        _quietly(cluster.shutdown)  # also closes the cluster's own gateway client
+        forget_gateway_loop(getattr(cluster, "gateway", None))
+    elif gateway is not None and name is not None:
+        _quietly(gateway.stop_cluster, name)
+    if gateway is not None:
+        _quietly(gateway.close)
+        forget_gateway_loop(gateway)
+
+
+def forget_gateway_loop(gateway) -> None:
+    """Keep a closed Gateway's ``__del__`` from closing it again: with this `distributed` its
+    second close fails on the stopped loop ("Exception ignored in Gateway.__del__")."""
+    if gateway is not None and hasattr(gateway, "_loop_runner"):
+        del gateway._loop_runner
 
 
 def _new_site_cluster(site: SiteConfig) -> SiteCluster:
@@ -133,11 +355,23 @@ class _RunClusters:
     def __init__(self, get: Callable[[str], SiteCluster]):
         self._get = get
         self.used: dict[str, SiteCluster] = {}
+        self._ended = False
+        self._lock = threading.Lock()
 
     def client(self, site: str) -> Client:
-        cluster = self.used.get(site) or self._get(site)
-        self.used[site] = cluster
+        with self._lock:
+            # A partition thread the run no longer waits for must not start clusters.
+            if self._ended:
+                raise RunCanceled("the run has ended")
+            cluster = self.used.get(site) or self._get(site)
+            self.used[site] = cluster
         return cluster.client()
+
+    def end(self) -> dict[str, SiteCluster]:
+        """No more clusters for this run; the ones it used."""
+        with self._lock:
+            self._ended = True
+            return dict(self.used)
 
 
 # A shared cluster belongs to one user at one site; runs without a user share the "" owner.
@@ -190,6 +424,14 @@ class SiteClusters:
                 self._active[key] -= 1
                 self._last_used[key] = time.monotonic()
 
+    def _evict(self, key: ClusterKey, cluster: SiteCluster) -> None:
+        with self._lock:
+            if self._shared.get(key) is not cluster:
+                return
+            del self._shared[key]
+        logger.warning("dropping the lost cluster of site %s (user %r)", key[1], key[0])
+        _close_quietly(cluster)
+
     def _reap_idle(self) -> None:
         assert self._idle_timeout is not None
         while not self._stop.wait(min(30.0, self._idle_timeout / 2)):
@@ -214,7 +456,7 @@ class SiteClusters:
             try:
                 yield run
             finally:
-                for cluster in run.used.values():
+                for cluster in run.end().values():
                     _close_quietly(cluster)
         else:
             owner = user or ""
@@ -222,7 +464,13 @@ class SiteClusters:
             try:
                 yield run
             finally:
-                self._release((owner, name) for name in run.used)
+                used = run.end()
+                self._release((owner, name) for name in used)
+                # A cluster that lost its scheduler (stopped at the gateway, connection lost)
+                # would fail every later run: drop it, the next run starts a new one.
+                for name, cluster in used.items():
+                    if not cluster.alive():
+                        self._evict((owner, name), cluster)
 
     def active(self) -> list[ClusterKey]:
         """(user, site) of the shared clusters that exist now."""

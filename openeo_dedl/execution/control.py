@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,27 +40,46 @@ class RunEvent:
 class RunControl:
     """Cancellation and progress events of one run (thread-safe)."""
 
-    def __init__(self, on_event: Callable[[RunEvent], None] | None = None):
+    def __init__(
+        self,
+        on_event: Callable[[RunEvent], None] | None = None,
+        parent: RunControl | None = None,
+    ):
         self._on_event = on_event
+        self._parent = parent
         self._canceled = threading.Event()
         self._futures: set = set()
+        self._children: weakref.WeakSet[RunControl] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     @property
     def canceled(self) -> bool:
-        return self._canceled.is_set()
+        return self._canceled.is_set() or (self._parent is not None and self._parent.canceled)
+
+    def scope(self) -> RunControl:
+        """A control for one part of the run (one attempt of a plan): canceling it stops only
+        its own futures, canceling this control stops it too; its events go to this one."""
+        child = RunControl(parent=self)
+        with self._lock:
+            self._children.add(child)
+        if self.canceled:
+            child.cancel()
+        return child
 
     def cancel(self) -> None:
         """Stop the run: cancel its futures on the site clusters; later steps do not start."""
         self._canceled.set()
         with self._lock:
             futures = list(self._futures)
+            children = list(self._children)
         for future in futures:
             _cancel_quietly(future)
+        for child in children:
+            child.cancel()
 
     def check(self) -> None:
         """Raise :class:`RunCanceled` when the run was canceled."""
-        if self._canceled.is_set():
+        if self.canceled:
             raise RunCanceled("the run was canceled")
 
     def compute(self, client, value: Any, timeout: float | None = None) -> Any:
@@ -79,14 +99,14 @@ class RunControl:
             self._futures.add(future)
         try:
             # A canceled run may have missed this future: cancel it now rather than wait.
-            if self._canceled.is_set():
+            if self.canceled:
                 future.cancel(force=True)
             wait(future, timeout=timeout)
             started = time.perf_counter()
             result = future.result(timeout=timeout)
             return result, time.perf_counter() - started
         except Exception:
-            if self._canceled.is_set():
+            if self.canceled:
                 raise RunCanceled("the run was canceled") from None
             # Timed out or failed here: leave nothing computing on the cluster.
             _cancel_quietly(future)
@@ -97,6 +117,8 @@ class RunControl:
 
     def emit(self, kind: str, **data: Any) -> None:
         """Report an event; a failing listener never breaks the run."""
+        if self._parent is not None:
+            self._parent.emit(kind, **data)
         if self._on_event is None:
             return
         try:

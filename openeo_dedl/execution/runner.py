@@ -13,15 +13,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import dask
 import xarray as xr
+from distributed.client import FutureCancelledError
+from distributed.comm.core import CommClosedError
 from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
 
-from openeo_dedl.execution.control import RunControl
+from openeo_dedl.errors import SiteUnavailable
+from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
@@ -221,8 +224,9 @@ def run_plan(
     run_id = new_run_id()
     try:
         state = _PlanRun(plan, graph, clusters, registry_factory, timeout, staging, run_id)
-        if control is not None:
-            state.control = control
+        # A scope of its own: a failed partition can stop its siblings without canceling the
+        # caller's control (which a next attempt of the same job still uses).
+        state.control = (control or RunControl()).scope()
         return state.run(), state.report
     finally:
         for url in (staging or {}).values():
@@ -272,12 +276,33 @@ class _PlanRun:
         for level in dependency_levels(self.plan):
             if len(level) == 1:
                 self.run_partition(level[0])
-                continue
-            # Independent partitions run at the same time, each on its own site.
-            with ThreadPoolExecutor(max_workers=len(level)) as pool:
-                for future in [pool.submit(self.run_partition, p) for p in level]:
-                    future.result()
+            else:
+                self._run_concurrently(level)
         return self.values[self.plan.result_node]
+
+    def _run_concurrently(self, level: list[Partition]) -> None:
+        """Independent partitions at the same time, each on its own site.
+
+        The first failure stops the others: their futures on the site clusters are canceled
+        and the run does not wait for them (a cluster still starting ends in its own time).
+        A site that is down is reported ahead of other errors: the executor can then plan
+        again without it.
+        """
+        pool = ThreadPoolExecutor(max_workers=len(level), thread_name_prefix="partition")
+        try:
+            futures = [pool.submit(self.run_partition, p) for p in level]
+            # Returns when all are done or as soon as one fails.
+            wait(futures, return_when=FIRST_EXCEPTION)
+            errors = [f.exception() for f in futures if f.done() and f.exception() is not None]
+            if not errors:
+                return
+            self.control.cancel()  # this run's scope only: the job's control stays as it is
+            # Partitions stopped by this cancel say so; the failure that caused it counts.
+            errors = [e for e in errors if not isinstance(e, RunCanceled)] or errors
+            down = [e for e in errors if isinstance(e, SiteUnavailable)]
+            raise (down or errors)[0]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _inputs(self, partition: Partition) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
@@ -299,6 +324,21 @@ class _PlanRun:
         return inputs
 
     def run_partition(self, partition: Partition) -> None:
+        try:
+            self._run_partition(partition)
+        except (FutureCancelledError, CommClosedError) as exc:
+            if self.control.canceled:
+                raise RunCanceled("the run was canceled") from exc
+            # The site's scheduler went away mid-run (its cluster was stopped at the gateway,
+            # the network between us broke): the site is down for this run. The cluster is
+            # dropped when the run ends (SiteClusters), so the next run starts a new one.
+            raise SiteUnavailable(
+                f"Site '{partition.site}' is unavailable: the connection to its Dask cluster "
+                f"was lost while computing ({type(exc).__name__}: {exc}).",
+                site=partition.site,
+            ) from exc
+
+    def _run_partition(self, partition: Partition) -> None:
         self.control.check()
         self.control.emit(
             "partition_started",

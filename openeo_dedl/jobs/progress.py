@@ -25,6 +25,20 @@ def human_bytes(n: float) -> str:
 Log = Callable[..., None]
 
 
+def transfer_text(transfer: dict[str, Any]) -> str:
+    """A log line for one cross-site transfer: its bytes and how long it took."""
+    return (
+        f"{human_bytes(transfer['bytes'])} moved from site {transfer['from_site']} to site "
+        f"{transfer['to_site']} in {transfer.get('seconds') or 0.0:.2f} s "
+        f"(output of node {transfer['node']})."
+    )
+
+
+def transfer_seconds(usage: dict[str, Any] | None) -> float:
+    """Seconds all cross-site transfers of a run took (the runner's usage shape)."""
+    return sum(t.get("seconds") or 0.0 for t in (usage or {}).get("transfers", []))
+
+
 class JobProgress:
     """Listens to one run: writes log lines and progress, and sums what the run used.
 
@@ -98,18 +112,17 @@ class JobProgress:
         self._set_progress(PLANNED_PERCENT + PARTITIONS_PERCENT * done / max(total, 1))
 
     def _on_transfer(self, node: str, from_site: str, to_site: str, bytes: int, seconds: float):
+        record = {
+            "node": node,
+            "from_site": from_site,
+            "to_site": to_site,
+            "bytes": bytes,
+            "seconds": seconds,
+        }
         with self._lock:
             self.bytes_moved += bytes
-            self.transfers.append(
-                {"node": node, "from_site": from_site, "to_site": to_site, "bytes": bytes}
-            )
-        self._log(
-            "info",
-            f"{human_bytes(bytes)} moved from site {from_site} to site {to_site} "
-            f"(output of node {node}).",
-            data={"node": node, "from_site": from_site, "to_site": to_site, "bytes": bytes,
-                  "seconds": seconds, "site": to_site},
-        )  # fmt: skip
+            self.transfers.append(record)
+        self._log("info", transfer_text(record), data={**record, "site": to_site})
 
     def _on_computing(self, site: str, node: str) -> None:
         self._log(
@@ -144,7 +157,8 @@ def usage_metrics(raw: dict[str, Any] | None, wall_seconds: float | None) -> dic
     """openEO ``usage`` (every entry ``{value, unit}``) from the runner's usage dict.
 
     ``duration``: the job's wall time; ``network``: bytes that crossed sites;
-    ``site:<name>``: seconds the job ran at each site.
+    ``network_duration``: seconds those transfers took; ``site:<name>``: seconds the job ran at
+    each site.
     """
     raw = raw or {}
     out: dict[str, Any] = {}
@@ -153,6 +167,8 @@ def usage_metrics(raw: dict[str, Any] | None, wall_seconds: float | None) -> dic
     moved = raw.get("cross_site_bytes", {}).get("value")
     if moved is not None:
         out["network"] = {"value": moved, "unit": "b"}
+    if "transfers" in raw:
+        out["network_duration"] = {"value": round(transfer_seconds(raw), 3), "unit": "seconds"}
     for site, metric in sorted(raw.get("site_seconds", {}).items()):
         out[f"site:{site}"] = {"value": metric["value"], "unit": "seconds"}
     return out

@@ -31,7 +31,7 @@ from openeo_dedl.errors import (
     ProcessGraphMissing,
 )
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
+from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress, transfer_seconds
 from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogEntry, LogPage, run_token
 from openeo_dedl.storage import Database, utcnow
@@ -379,6 +379,8 @@ class JobService:
         asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
         asset.update(describe_file(Path(result.path), result.media_type))
         moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
+        seconds = transfer_seconds(result.usage)
+        transfers = len(result.usage.get("transfers", []))
         done = self.store.transition(
             job.id,
             ["running"],
@@ -391,7 +393,8 @@ class JobService:
             results=[asset],
             log=LogEntry(
                 "info",
-                f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites.",
+                f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
+                f"{transfers} transfer(s) taking {seconds:.2f} s.",
                 data={"usage": result.usage},
             ),
         )

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+
+import pytest
 
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
+from openeo_dedl.errors import SiteUnavailable
+from openeo_dedl.execution import clusters as clusters_module
+from openeo_dedl.execution.control import RunControl
 from openeo_dedl.execution.runner import dependency_levels
 from openeo_dedl.planning import plan_process_graph
 
@@ -88,3 +95,78 @@ def test_independent_site_partitions_overlap_in_time(tmp_path, demo_catalog_dir)
     lumi, leonardo = runs["lumi"], runs["leonardo"]
     # Each starts a cluster (seconds): run one after the other they could not overlap.
     assert lumi["started"] < leonardo["ended"] and leonardo["started"] < lumi["ended"]
+
+
+class _SlowClient:
+    """A real client whose computations take a long time (a partition that runs long)."""
+
+    def __init__(self, client, submitted: threading.Event):
+        self._client, self._submitted = client, submitted
+        self.futures: list = []
+
+    def compute(self, value):
+        future = self._client.submit(time.sleep, 60, pure=False)
+        self.futures.append(future)
+        self._submitted.set()
+        return future
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_site_that_is_down_fails_the_run_at_once_and_stops_the_other_partitions(
+    tmp_path, demo_catalog_dir, monkeypatch
+):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    real = Client(cluster, set_as_default=False)
+    submitted = threading.Event()
+    slow = _SlowClient(real, submitted)
+
+    class FakeSiteCluster:
+        def __init__(self, site, config):
+            self.site = site.name
+
+        def client(self):
+            if self.site == "leonardo":
+                # Down, noticed once lumi's long computation runs.
+                assert submitted.wait(60)
+                raise SiteUnavailable("Site 'leonardo' is unavailable (test).", site="leonardo")
+            return slow
+
+        def alive(self):
+            return True
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(clusters_module, "LocalSiteCluster", FakeSiteCluster)
+    backend = Backend(Settings(data_dir=tmp_path, demo_catalog_dir=demo_catalog_dir))
+    try:
+        started = time.monotonic()
+        with pytest.raises(SiteUnavailable) as info:
+            backend.run_sync({"process_graph": graph()}, tmp_path / "out")
+        # S1_SSM is only at leonardo: no replica, the run fails naming the site, at once.
+        assert info.value.site == "leonardo"
+        assert time.monotonic() - started < 30
+        # lumi's computation was canceled on its cluster, not left running for a minute.
+        assert slow.futures
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(f.status != "cancelled" for f in slow.futures):
+            time.sleep(0.1)
+        assert [f.status for f in slow.futures] == ["cancelled"] * len(slow.futures)
+    finally:
+        backend.close()
+        real.close()
+        cluster.close()
+
+
+def test_a_scope_is_canceled_with_its_control_but_not_the_other_way_round():
+    control = RunControl()
+    first, second = control.scope(), control.scope()
+    first.cancel()
+    assert first.canceled and not control.canceled and not second.canceled
+    control.cancel()
+    assert second.canceled
+    assert control.scope().canceled

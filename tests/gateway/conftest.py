@@ -30,7 +30,14 @@ class GatewayServer:
         from dask_gateway import Gateway
         from dask_gateway.auth import BasicAuth
 
-        return Gateway(
+        from openeo_dedl.execution.clusters import forget_gateway_loop
+
+        class ClosingGateway(Gateway):
+            def close(self):
+                super().close()
+                forget_gateway_loop(self)  # no "Exception ignored in Gateway.__del__" afterwards
+
+        return ClosingGateway(
             self.address,
             proxy_address=self.proxy_address,
             auth=BasicAuth("openeo", self.password),

@@ -12,6 +12,7 @@ import openeo
 import pytest
 import xarray as xr
 
+from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
 from tests.e2e.conftest import start_server, stop_server
 from tests.gateway.test_gateway_sites import active_clusters, sites_env, wait_for
@@ -102,5 +103,6 @@ def test_worker_killed_mid_partition_is_retried(
         if client is not None:
             client.close()
             cluster.close()
+            forget_gateway_loop(cluster.gateway)
             gateway.close()
         stop_server(proc)
