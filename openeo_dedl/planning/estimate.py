@@ -187,9 +187,8 @@ class Estimator:
         footprint = ext.intersect(footprint, requested)
 
         shape = facts.shape
-        fx, fy = ext.fraction(footprint, facts.bbox)
         if shape is not None and facts.bbox is not None:
-            x, y = max(1.0, math.ceil(shape[0] * fx)), max(1.0, math.ceil(shape[1] * fy))
+            x, y = _cells_touched(footprint, facts.bbox, shape)
         elif shape is not None:
             x, y = float(shape[0]), float(shape[1])
         else:
@@ -251,6 +250,35 @@ class Estimator:
             # A process we do not model: as large as its largest cube input (e.g. band math).
             return replace(largest, itemsize=_float_itemsize(largest.itemsize))
         return _value_size(arguments, inputs)
+
+
+# Grid lines closer than this (in cells) to an edge count as on it: an extent that ends exactly
+# on a pixel border does not touch the next pixel despite rounding.
+_SNAP_TOLERANCE = 1e-6
+
+
+def _cells_along(low: float, high: float, origin: float, size: float, count: int) -> float:
+    """Cells of a grid (``count`` cells of ``size`` from ``origin``) that [low, high] touches."""
+    if not (size > 0 and math.isfinite(low) and math.isfinite(high)):
+        return float(count)
+    first = math.floor((low - origin) / size + _SNAP_TOLERANCE)
+    last = math.ceil((high - origin) / size - _SNAP_TOLERANCE)
+    first, last = max(first, 0), min(last, count)
+    return float(max(1, last - first))
+
+
+def _cells_touched(box: BBox | None, grid: BBox, shape: tuple[int, int]) -> tuple[float, float]:
+    """Pixels (x, y) of the collection's grid that ``box`` touches: a loader reads every pixel
+    an edge of the extent falls in, so a small extent across pixel borders reads several."""
+    if box is None:
+        return float(shape[0]), float(shape[1])
+    w, s, e, n = grid
+    return (
+        _cells_along(box[0], box[2], w, (e - w) / shape[0], shape[0]) if shape[0] else 1.0,
+        _cells_along(n - box[3], n - box[1], 0.0, (n - s) / shape[1], shape[1])
+        if shape[1]
+        else 1.0,
+    )
 
 
 def _value_size(arguments: Mapping, inputs: Mapping[str, Estimate]) -> Estimate:
