@@ -184,11 +184,10 @@ class _Problem:
             site[i] = self.pick(costs, self.preferences(i, tentative))
             if pin is not None:
                 pin_site[pin] = site[i]
-        return self.improve(site)
+        return self.settle_ties(self.improve(site))
 
-    def improve(self, site: list[int], passes: int = 3) -> list[int]:
-        """Move single nodes (a load with its pinned reductions as one) while that moves fewer
-        bytes: repairs choices the programme made blind to values shared by several consumers."""
+    def _mover(self, site: list[int]):
+        """(cost of a node's value, move a group of nodes to a site) over ``site``, in place."""
         k = len(self.sites)
         # counts[i][s]: consumers of i at site s, kept up to date so that a node's cost is O(k).
         counts = [[0] * k for _ in self.order]
@@ -208,19 +207,34 @@ class _Problem:
                     counts[p][to] += 1
                 site[g] = to
 
+        return node_cost, move
+
+    def _movable(self, i: int) -> tuple[list[int], set[int], Sequence[int]] | None:
+        """(the nodes moving with ``i``, the nodes whose cost that changes, ``i``'s sites), or
+        None when ``i`` cannot move on its own (a pinned reduction, a load with one site)."""
+        if i in self.pin:
+            return None  # moves with its load
+        allowed = self.allowed[i]
+        options = range(len(self.sites)) if allowed is None else allowed
+        if len(options) < 2:
+            return None
+        group = [i, *self.pinned_by.get(i, ())]
+        affected = set(group)
+        for g in group:
+            affected.update(self.producers[g])
+        return group, affected, options
+
+    def improve(self, site: list[int], passes: int = 3) -> list[int]:
+        """Move single nodes (a load with its pinned reductions as one) while that moves fewer
+        bytes: repairs choices the programme made blind to values shared by several consumers."""
+        node_cost, move = self._mover(site)
         for _ in range(passes):
             changed = False
             for i in range(len(self.order)):
-                if i in self.pin:
-                    continue  # moves with its load
-                allowed = self.allowed[i]
-                options = range(k) if allowed is None else allowed
-                if len(options) < 2:
+                movable = self._movable(i)
+                if movable is None:
                     continue
-                group = [i, *self.pinned_by.get(i, ())]
-                affected = set(group)
-                for g in group:
-                    affected.update(self.producers[g])
+                group, affected, options = movable
                 original = site[i]
                 best, best_site = sum(node_cost(a) for a in affected), original
                 for s in options:
@@ -230,6 +244,41 @@ class _Problem:
                     cost = sum(node_cost(a) for a in affected)
                     if cost < best:
                         best, best_site = cost, s
+                move(group, best_site)
+                changed |= best_site != original
+            if not changed:
+                break
+        return site
+
+    def settle_ties(self, site: list[int], passes: int = 3) -> list[int]:
+        """Apply the tie rule to the final sites: a node moves to a site the rule prefers (its
+        largest input's site, then the result site, ...) when that moves no more bytes.
+
+        The backward pass broke ties by *tentative* input sites and :meth:`improve` moves only
+        on a strict saving, so a node could stay away from its only input at equal cost."""
+        node_cost, move = self._mover(site)
+        for _ in range(passes):
+            changed = False
+            for i in range(len(self.order)):  # producers first: their sites settle first
+                movable = self._movable(i)
+                if movable is None:
+                    continue
+                group, affected, options = movable
+                preferred = self.preferences(i, site)
+                rank = {s: len(preferred) for s in options}
+                for r, s in enumerate(preferred):
+                    if s in rank:
+                        rank[s] = min(rank[s], r)
+                original = site[i]
+                current = sum(node_cost(a) for a in affected)
+                best_site = original
+                for s in sorted(options, key=rank.__getitem__):
+                    if rank[s] >= rank[best_site]:
+                        break
+                    move(group, s)
+                    if sum(node_cost(a) for a in affected) <= current:
+                        best_site = s
+                        break
                 move(group, best_site)
                 changed |= best_site != original
             if not changed:

@@ -206,6 +206,71 @@ def test_ties_go_to_the_largest_input_then_the_result_site(result_site, side_b, 
     assert plan(graph, collections, result_site).node_sites["m"] == expected
 
 
+def tie_rule_violations(p, result_site: str, sites=SITES) -> list[tuple[str, str, str]]:
+    """(node, its site, a site the tie rule prefers at no more bytes moved) in a cost plan.
+
+    The tie rule on the *final* sites: the site of the largest input (when the largest inputs
+    agree), then the result site, then the other inputs' sites. A node moves together with the
+    reductions pinned to it; pinned reductions do not move on their own."""
+    from openeo_dedl.planning.place import pinned_load
+
+    graph, site, size = p.graph, dict(p.node_sites), p.node_bytes
+    pinned = {n: pinned_load(graph, n, p.load_options) for n in graph.nodes}
+
+    def value_cost(a: str) -> int:
+        return size[a] * len({site[c] for c in graph.consumers(a)} - {site[a]})
+
+    violations = []
+    order = graph.topological_order()
+    position = {n: i for i, n in enumerate(order)}
+    for n in order:
+        if pinned[n] is not None:
+            continue
+        options = p.load_options.get(n, sites)
+        group = [n, *(c for c in graph.consumers(n) if pinned[c] == n)]
+        affected = set(group) | {q for g in group for q in graph.producers(g)}
+        # Equal inputs in graph order: the last resort among the inputs' sites.
+        producers = sorted(graph.producers(n), key=lambda q: (-size[q], position[q]))
+        preferred = [result_site]
+        if producers:
+            top = {site[q] for q in producers if size[q] == size[producers[0]]}
+            preferred = [*top, result_site] if len(top) == 1 else [result_site]
+            preferred += [site[q] for q in producers]
+        rank = {s: preferred.index(s) if s in preferred else len(preferred) for s in options}
+        here = site[n]
+        current = sum(value_cost(a) for a in affected)
+        for s in options:
+            if rank[s] >= rank[here]:
+                continue
+            for g in group:
+                site[g] = s
+            cheaper_or_equal = sum(value_cost(a) for a in affected) <= current
+            for g in group:
+                site[g] = here
+            if cheaper_or_equal:
+                violations.append((n, here, s))
+                break
+    return violations
+
+
+def test_ties_are_settled_on_the_final_sites():
+    """Seed 117: n11's only input is at central; central and leonardo cost the same for it, so
+    the tie rule (largest input's site) puts it at central. The backward pass had used the
+    input's tentative site and left it at leonardo."""
+    from tests.planning.graphs import RandomChooser, random_setup
+
+    pg, collections = random_setup(RandomChooser(117), 30)
+    p = plan_process_graph(pg, collections, "central", sites=SITES)
+    assert p.node_sites["n11"] == "central"
+    assert tie_rule_violations(p, "central") == []
+    for seed in range(40):
+        for result_site in ("central", "leonardo"):
+            pg, collections = random_setup(RandomChooser(seed), 30)
+            p = plan_process_graph(pg, collections, result_site, sites=SITES)
+            if p.strategy == "cost":
+                assert tie_rule_violations(p, result_site) == [], (seed, result_site)
+
+
 @pytest.mark.parametrize(
     ("side_b", "site", "strategy"),
     [
