@@ -19,7 +19,13 @@ from typing import Any
 
 from openeo_dedl.planning import extents as ext
 from openeo_dedl.planning.facts import DEFAULT_DIMENSIONS, BBox, CollectionFacts
-from openeo_dedl.planning.internal import COMBINE_CONCAT, ITEM_SITE_ARGUMENT, MERGE_PROCESS
+from openeo_dedl.planning.internal import (
+    COMBINE_CONCAT,
+    COMBINE_MEAN,
+    ITEM_SITE_ARGUMENT,
+    MERGE_PROCESS,
+    PARTIAL_MEAN_PROCESS,
+)
 
 # Used where facts say nothing: a 1000 × 1000 pixel scene, 10 time steps, one float32 band.
 DEFAULT_SHAPE = (1000, 1000)
@@ -486,9 +492,19 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 def _merge_sites(data: Estimate, arg) -> Estimate:
-    if arg("combine") == COMBINE_CONCAT:
+    combine = arg("combine")
+    if combine == COMBINE_CONCAT:
         return _merge_cubes(data, arg)
+    if combine == COMBINE_MEAN:  # sums and counts in, their quotient out
+        return replace(data, itemsize=8)
     return data
+
+
+def _partial_mean(data: Estimate, arg) -> Estimate:
+    # A sum and a count (float64) per element of the reduced cube.
+    kind = data.kind_of(arg("dimension"))
+    reduced = data.without(kind) if kind is not None else data
+    return replace(reduced, itemsize=16)
 
 
 def _ndvi(data: Estimate, arg) -> Estimate:
@@ -527,4 +543,5 @@ _RULES = {
     "merge_cubes": _merge_cubes,
     "ndvi": _ndvi,
     MERGE_PROCESS: _merge_sites,
+    PARTIAL_MEAN_PROCESS: _partial_mean,
 }

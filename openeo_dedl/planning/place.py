@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 
 # Reductions that must stay at their load's site when they directly follow it.
 PINNED_REDUCTIONS = frozenset(
@@ -34,6 +35,7 @@ PINNED_REDUCTIONS = frozenset(
         "aggregate_temporal",
         "aggregate_temporal_period",
         "aggregate_spatial",
+        PARTIAL_MEAN_PROCESS,  # a split load's per-site sums and counts
     }
 )
 

@@ -334,7 +334,7 @@ def split_executors(demo_catalog_dir, tmp_path_factory):
 ERA5_BOX = {"west": 66.0, "south": 25.0, "east": 70.0, "north": 29.0}
 
 
-@pytest.mark.parametrize("reducer", ["max", "sum", "min", "median"])
+@pytest.mark.parametrize("reducer", ["max", "sum", "min", "median", "mean"])
 def test_time_split_load_gives_the_unsplit_result(split_executors, executor, reducer):
     graph_json = {
         "l": {
@@ -376,7 +376,21 @@ def test_time_split_load_gives_the_unsplit_result(split_executors, executor, red
     assert all(MERGE_PROCESS not in n for n in moved)
 
 
-def test_area_split_load_gives_the_unsplit_result(split_executors, executor):
+TIMES_TWO = {
+    "process_graph": {
+        "m": {
+            "process_id": "multiply",
+            "arguments": {"x": {"from_parameter": "x"}, "y": 2},
+            "result": True,
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("reducer", ["max", "mean", "sum", "median"])
+def test_area_split_load_gives_the_unsplit_result(split_executors, executor, reducer):
+    """Parts by area (Pakistan at lumi, the Po valley at leonardo) on one grid: per-pixel work
+    and the reduction over time run per part, so only reduced parts move."""
     graph_json = {
         "l": {
             "process_id": "load_collection",
@@ -384,22 +398,45 @@ def test_area_split_load_gives_the_unsplit_result(split_executors, executor):
                 "id": "ERA5_LAND",
                 "spatial_extent": None,
                 "temporal_extent": ["2022-08-14", "2022-08-17"],
-                "bands": ["soil_moisture"],
+                "bands": ["soil_moisture", "total_precipitation"],
             },
+        },
+        "b": {
+            "process_id": "filter_bands",
+            "arguments": {"data": {"from_node": "l"}, "bands": ["soil_moisture"]},
+        },
+        "a": {
+            "process_id": "apply",
+            "arguments": {"data": {"from_node": "b"}, "process": TIMES_TWO},
         },
         "r": {
             "process_id": "reduce_dimension",
-            "arguments": {"data": {"from_node": "l"}, "dimension": "t", "reducer": callback("max")},
+            "arguments": {
+                "data": {"from_node": "a"},
+                "dimension": "t",
+                "reducer": callback(reducer),
+            },
             "result": True,
         },
     }
     graph, plan = split_executors["area"].plan(graph_json)
     (split,) = plan.splits
-    assert (split.kind, split.combine) == ("spatial", "first")
-    split_value, _ = run(split_executors["area"], plan)
+    assert split.kind == "spatial"
+    assert split.combine == ("sum" if reducer == "sum" else "first")
+    assert split.pushed_down == ("b", "a", "r")
+    check_plan(plan)
+    split_value, report = run(split_executors["area"], plan)
     unsplit_value, _ = run(executor, executor.plan(graph_json)[1])
     assert_same(split_value, unsplit_value)
-    assert np.isfinite(split_value.values).any()
+    # The grid spans both boxes and is empty between them: each box must hold values.
+    finite = np.isfinite(np.asarray(split_value.values, dtype=float))
+    xdim = next(d for d in split_value.dims if d in ("x", "lon", "longitude"))
+    west = np.asarray(split_value[xdim].values) < 40  # the Po valley, from leonardo
+    po_valley, pakistan = finite[..., west], finite[..., ~west]
+    assert po_valley.sum() > 1000 and pakistan.sum() > 1000
+    # Only reduced parts crossed sites.
+    moved = {t.node for t in report.transfers}
+    assert moved and all(graph.process_id(n) == "reduce_dimension" for n in moved), moved
 
 
 # -- deep graphs --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from openeo_dedl.planning import (
     ItemFacts,
     plan_process_graph,
 )
+from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 from tests.planning.helpers import BBOX, day, facts, iso, items_by_day, load, node, reduce, save
 
 SITES = ("central", "lumi", "leonardo")
@@ -133,19 +134,103 @@ def test_load_extent_selecting_one_sites_items_is_not_split():
     assert p.load_options["l"] == ("lumi",)
 
 
-def test_area_split_merges_first_valid_values_right_after_the_loads():
-    west, east = (10.0, 40.0, 10.5, 41.0), (10.5, 40.0, 11.0, 41.0)
-    items = tuple(
-        ItemFacts((s,), box, day(i))
-        for i in range(3)
-        for s, box in (("lumi", west), ("central", east))
-    )
-    graph = {"l": load("C"), "r": reduce("l", "t", "max"), "s": save("r")}
-    p = plan(graph, {"C": facts("C", "lumi", items=items)})
+AREA_ITEMS = tuple(
+    ItemFacts((s,), box, day(i))
+    for i in range(3)
+    for s, box in (("lumi", (10.0, 40.0, 10.5, 41.0)), ("central", (10.5, 40.0, 11.0, 41.0)))
+)
+NAN_SAFE = {"process_graph": {"m": node("multiply", x={"from_parameter": "x"}, y=2)}}
+NAN_SAFE["process_graph"]["m"]["result"] = True
+NOT_NAN_SAFE = {"process_graph": {"g": node("gt", x={"from_parameter": "x"}, y=0)}}
+NOT_NAN_SAFE["process_graph"]["g"]["result"] = True
+
+
+@pytest.mark.parametrize(
+    ("chain", "pushed_down", "combine"),
+    [
+        # A reduction over time runs per part: each part is NaN outside its own area.
+        ([reduce("l", "t", "max")], ("n0",), "first"),
+        ([reduce("l", "t", "mean")], ("n0",), "first"),
+        ([reduce("l", "t", "median")], ("n0",), "first"),
+        # A sum is 0 where a part has nothing: the parts' sums add up.
+        ([reduce("l", "t", "sum")], ("n0",), "sum"),
+        # Per-pixel work that keeps NaN NaN goes along.
+        (
+            [
+                node("filter_bands", data="@l", bands=["b1"]),
+                node("apply", data="@n0", process=NAN_SAFE),
+                reduce("n1", "bands", "max"),
+                reduce("n2", "t", "min"),
+            ],
+            ("n0", "n1", "n2", "n3"),
+            "first",
+        ),
+        # A comparison turns NaN into a value: merge before it.
+        ([node("apply", data="@l", process=NOT_NAN_SAFE), reduce("n0", "t", "max")], (), "first"),
+        # count gives 0 outside a part's area, sd would need more than a per-part value.
+        ([reduce("l", "t", "count")], (), "first"),
+        ([reduce("l", "t", "sd")], (), "first"),
+        # Resampling mixes neighbours across the parts' border.
+        (
+            [node("resample_spatial", data="@l", resolution=0.02), reduce("n0", "t", "max")],
+            (),
+            "first",
+        ),
+    ],
+)
+def test_area_split_runs_nan_preserving_work_and_reductions_over_time_per_part(
+    chain, pushed_down, combine
+):
+    graph = {"l": load("C")}
+    for i, n in enumerate(chain):
+        graph[f"n{i}"] = n
+    graph["s"] = save(f"n{len(chain) - 1}")
+    p = plan(graph, {"C": facts("C", "lumi", items=AREA_ITEMS)})
     (split,) = p.splits
-    assert (split.kind, split.combine, split.pushed_down) == ("spatial", "first", ())
-    assert p.graph.process_id("l") == MERGE_PROCESS
+    assert (split.kind, split.combine, split.pushed_down) == ("spatial", combine, pushed_down)
+    merge = pushed_down[-1] if pushed_down else "l"
+    assert p.graph.process_id(merge) == MERGE_PROCESS
     assert {s for s, _ in split.parts} == {"lumi", "central"}
+    if pushed_down:
+        # Only a reduced part moves, never a raw one.
+        moved = [t.node for t in p.transfers]
+        assert moved and all(p.graph.process_id(n) != "load_collection" for n in moved)
+        assert p.planned_bytes < p.naive_bytes
+
+
+def test_area_split_of_integer_bands_merges_right_after_the_loads():
+    """Parts of integer bands hold nodata, not NaN, outside their area: merge first."""
+    collection = facts("C", "lumi", bands=(("b1", "uint8"),), items=AREA_ITEMS)
+    p = plan({"l": load("C"), "r": reduce("l", "t", "max"), "s": save("r")}, {"C": collection})
+    (split,) = p.splits
+    assert (split.combine, split.pushed_down) == ("first", ())
+
+
+def test_time_split_mean_runs_as_sums_and_counts_at_each_site():
+    graph = {"l": load("C"), "r": reduce("l", "t", "mean"), "s": save("r")}
+    p = plan(graph, TIME_SPLIT)
+    (split,) = p.splits
+    assert (split.pushed_down, split.combine, split.merge_node) == (("r",), "mean", "r")
+    for site in ("lumi", "leonardo"):
+        assert p.graph.process_id(f"r__{site}") == PARTIAL_MEAN_PROCESS
+        assert p.node_sites[f"r__{site}"] == site
+    assert p.graph.arguments("r")["combine"] == "mean"
+    # One partial (a float64 sum and count per pixel and band) moves, not a raw part.
+    assert [t.node for t in p.transfers] in (["r__lumi"], ["r__leonardo"])
+    assert p.planned_bytes == 100 * 100 * 2 * 16 < p.naive_bytes
+
+
+def test_time_split_mean_over_three_sites_adds_partials_then_divides():
+    p = plan(
+        {"l": load("C"), "r": reduce("l", "t", "mean"), "s": save("r")},
+        {"C": facts("C", "lumi", items=items_by_day(["lumi", "central", "leonardo"] * 2))},
+    )
+    merges = {
+        n: p.graph.arguments(n)["combine"]
+        for n in p.graph.nodes
+        if p.graph.process_id(n) == MERGE_PROCESS
+    }
+    assert merges == {"r__merge1": "mean_parts", "r": "mean"}
 
 
 def test_three_sites_merge_in_a_chain():
