@@ -88,6 +88,14 @@ def test_planner_only_names_are_refused_in_user_graphs():
         "ProcessParameterUnsupported",
         "ProcessUnsupported",
     ]
+    from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
+
+    partial = {
+        "process_id": PARTIAL_MEAN_PROCESS,
+        "arguments": {"data": {"from_node": "l"}, "dimension": "t"},
+        "result": True,
+    }
+    assert "ProcessUnsupported" in codes({"l": load, "p": partial})
 
 
 def _applied(reference) -> dict:
