@@ -147,15 +147,10 @@ class DemoGraph:
             method="near",
         )
         if self.pick.integer(0, 1):
-            # Masks that keep most values (the data are not negative): a mask of positive
-            # values would leave nothing of precipitation sums, say (all-NaN results compare
-            # equal whatever the plan did).
-            test = self.pick.choice(
-                [
-                    {"process_id": "is_nan", "arguments": {"x": {"from_parameter": "x"}}},
-                    {"process_id": "lt", "arguments": {"x": {"from_parameter": "x"}, "y": 0}},
-                ]
-            )
+            # A mask that keeps the values where b has some: a mask of positive (or negative)
+            # values would often leave nothing (precipitation sums are positive, differences of
+            # merged cubes negative), and all-NaN results compare equal whatever the plan did.
+            test = {"process_id": "is_nan", "arguments": {"x": {"from_parameter": "x"}}}
             keep = {"process_graph": {"r": {**test, "result": True}}}
             mask = self.add("apply", data={"from_node": b}, process=keep)
             return self.add("mask", data={"from_node": on_b}, mask={"from_node": mask})
@@ -217,10 +212,12 @@ def finite_share(value: xr.DataArray) -> float:
 )
 @given(st.data())
 def test_partitioned_plan_gives_the_same_result_as_one_site(executor, split_executors, data):
-    """On the demo catalog and on copies where ERA5_LAND's items live at two sites (by time:
-    loads split per site; by area: the Po valley's at leonardo)."""
+    """On the demo catalog and on a copy where ERA5_LAND's Pakistan items live at two sites by
+    time (loads of them split per site). (The copy by area puts the Po valley's ERA5_LAND at
+    leonardo, with S1_SSM: too often a single site for these graphs; its splits have their own
+    runs below.)"""
     pick = HypothesisChooser(data)
-    catalog = pick.choice(["demo", "time", "area"])
+    catalog = pick.choice(["demo", "time", "time"])
     ex = executor if catalog == "demo" else split_executors[catalog]
     graph_json = demo_graph(pick)
     note(f"catalog {catalog}: {json.dumps(graph_json)}")
@@ -234,7 +231,7 @@ def test_partitioned_plan_gives_the_same_result_as_one_site(executor, split_exec
     # Equal all-NaN results would prove nothing.
     share = finite_share(partitioned)
     event(f"finite share >= {int(share * 10) / 10}")
-    assert share >= 0.5, share
+    assert share >= 0.75, share
     # What crossed sites is what the plan said would cross.
     planned = {(t.node, t.from_site, t.to_site) for t in plan.transfers}
     assert {(t.node, t.from_site, t.to_site) for t in report.transfers} == planned
