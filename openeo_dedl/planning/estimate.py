@@ -267,6 +267,9 @@ def _cells_along(low: float, high: float, origin: float, size: float, count: int
     """Cells of a grid (``count`` cells of ``size`` from ``origin``) that [low, high] touches."""
     if not (size > 0 and math.isfinite(low) and math.isfinite(high)):
         return float(count)
+    # Clipped to the grid first: far-away edges (1e308, say) would overflow in cell units.
+    end = origin + count * size
+    low, high = min(max(low, origin), end), min(max(high, origin), end)
     first = math.floor((low - origin) / size + _SNAP_TOLERANCE)
     last = math.ceil((high - origin) / size - _SNAP_TOLERANCE)
     first, last = max(first, 0), min(last, count)

@@ -190,6 +190,10 @@ def test_fraction_of_non_finite_boxes_is_the_whole():
         ({"west": 10.005, "south": 40.001, "east": 10.03, "north": 40.002}, 3),
         # Beyond the collection: clipped to its grid.
         ({"west": 9.0, "south": 39.0, "east": 10.015, "north": 40.005}, 2),
+        # Huge but finite edges do not overflow: the whole grid; beyond the east edge, one
+        # column (an empty extent counts one pixel) of all 100 rows.
+        ({"west": -1e308, "south": -1e308, "east": 1e308, "north": 1e308}, 100 * 100),
+        ({"west": 1e308, "south": 40.0, "east": 1e308, "north": 41.0}, 100),
     ],
 )
 def test_small_extents_count_the_pixels_their_edges_touch(box, pixels):
