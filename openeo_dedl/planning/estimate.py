@@ -182,8 +182,14 @@ class Estimator:
         if facts.items is not None:
             chosen = self.matching_items(facts, arguments)
             item_times = self.item_times(facts)
-            boxes = [facts.items[i].bbox for i in chosen if facts.items[i].bbox is not None]
-            # odc-stac loads the union of the items' footprints (clipped to the request).
+            # odc-stac loads the union of the items' footprints (clipped to the request). A
+            # site's part of a split load lies on the grid of the whole load (all sites' items),
+            # NaN where the site has none: its footprint is the whole load's.
+            on_grid = chosen
+            if arguments.get(ITEM_SITE_ARGUMENT) is not None:
+                whole = {k: v for k, v in arguments.items() if k != ITEM_SITE_ARGUMENT}
+                on_grid = self.matching_items(facts, whole)
+            boxes = [facts.items[i].bbox for i in on_grid if facts.items[i].bbox is not None]
             footprint = ext.union(boxes) if boxes else facts.bbox  # type: ignore[arg-type]
             labels = sorted({item_times[i] for i in chosen if item_times[i] is not None})
             times = tuple(labels) if labels else None

@@ -198,3 +198,18 @@ def test_fraction_of_non_finite_boxes_is_the_whole():
 )
 def test_small_extents_count_the_pixels_their_edges_touch(box, pixels):
     assert estimate(load("C", spatial_extent=box, bands=["b1"])) == pixels * 10 * 4
+
+
+def test_a_sites_part_of_a_split_load_lies_on_the_whole_loads_grid():
+    """The runner reads a site's items on the grid of the whole load (NaN elsewhere), so a part
+    by area is as large as the whole grid over the site's time steps, not its own area only."""
+    west, east = (10.0, 40.0, 10.5, 41.0), (10.5, 40.0, 11.0, 41.0)
+    items = (
+        *(ItemFacts(("lumi",), west, day(i)) for i in range(4)),
+        *(ItemFacts(("central",), east, day(i)) for i in range(2)),
+    )
+    collections = {"A": facts("A", "lumi", items=items)}
+    graph = {"l": {**load("A"), "result": True}}
+    p = plan_process_graph(graph, collections, "lumi", sites=("lumi", "central"))
+    assert p.node_bytes["l__lumi"] == 100 * 100 * 4 * 2 * 4
+    assert p.node_bytes["l__central"] == 100 * 100 * 2 * 2 * 4
