@@ -484,3 +484,13 @@ def test_plan_dict_is_json_ready():
     assert {"partitions", "transfers", "splits", "node_sites", "loads", "result_site"} <= set(d)
     assert again["transfers"][0]["bytes"] == d["transfers"][0]["bytes"]
     assert again["splits"][0]["combine"] == "max"
+
+
+def test_time_split_mean_partials_are_not_capped_at_a_short_series():
+    """A site holding one time step: its partial (float64 sum and count) is 4 × the float32
+    step, and is sized so (reductions are otherwise capped at their input's size)."""
+    collections = {"C": facts("C", "lumi", items=items_by_day(["lumi"] * 9 + ["leonardo"]))}
+    p = plan({"l": load("C"), "r": reduce("l", "t", "mean"), "s": save("r")}, collections)
+    assert p.node_bytes["l__leonardo"] == 100 * 100 * 2 * 4
+    assert p.node_bytes["r__leonardo"] == 100 * 100 * 2 * 16
+    assert p.planned_bytes <= p.naive_bytes
