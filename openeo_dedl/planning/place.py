@@ -10,12 +10,14 @@ Rules, in order:
    sites (forward: each node's extra cost per site relative to its best site; backward: each
    node's site given where its consumers run), which also picks among replicas; a few passes of
    single-node moves then repair what sharing (one value, several consumers) spoilt.
-4. Ties go to the site of the largest input, then to the result site.
+4. Ties go to the site of the largest input, then to the result site (a last pass applies this
+   to the final sites, see :meth:`_Problem.settle_ties`).
 
 The dynamic programme can over-count values shared by several consumers, so the plan is compared
-with the "everything at one site" plans (loads at their sites; a pinned reduction stays with its
-load unless that moves more bytes than shipping the load itself, e.g. when the raw load moves
-anyway for another consumer) and the cheapest is taken. Since the unpinned "everything at site S"
+with the "everything at one site" plans (loads at their sites; the chain of work hanging off a
+load stays with it up to its smallest value; a pinned reduction stays with its load unless that
+moves more bytes than shipping the load itself, e.g. when the raw load moves anyway for another
+consumer) and the cheapest is taken. Since the unpinned "everything at site S"
 plan is exactly the naive baseline for S, the chosen plan never moves more than the naive one.
 """
 
@@ -297,6 +299,9 @@ class _Problem:
                 site[i] = s if s in allowed else allowed[0]
         if not pin:
             return site
+        for i, allowed in enumerate(self.allowed):
+            if allowed is not None and site[i] != s:
+                self._keep_chain_with_load(i, site)
         for load, reductions in self.pinned_by.items():
             if site[load] == s:
                 continue
@@ -311,6 +316,29 @@ class _Problem:
                 for r, old in previous.items():
                     site[r] = old
         return site
+
+    def _keep_chain_with_load(self, load: int, site: list[int]) -> None:
+        """Run a prefix of the chain hanging off ``load`` (each node the only consumer of the
+        one before, which is its only input) at the load's site when the value then crossing is
+        not larger than the load's: e.g. a site's part of a split load, filtered and reduced
+        there, rather than shipped raw. The smallest crossing wins; on a tie, the longest prefix
+        (so reductions run at the data)."""
+        chain: list[int] = []
+        node = load
+        while len(self.consumers[node]) == 1:
+            nxt = self.consumers[node][0]
+            if self.producers[nxt] != [node] or self.allowed[nxt] is not None:
+                break
+            if not self.consumers[nxt]:
+                break  # an end node (e.g. the result) stays where the plan puts it
+            chain.append(nxt)
+            node = nxt
+        best, best_size = -1, self.size[load]
+        for k, n in enumerate(chain):
+            if self.size[n] <= best_size:
+                best, best_size = k, self.size[n]
+        for n in chain[: best + 1]:
+            site[n] = site[load]
 
 
 def place(

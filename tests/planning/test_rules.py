@@ -494,3 +494,37 @@ def test_time_split_mean_partials_are_not_capped_at_a_short_series():
     assert p.node_bytes["l__leonardo"] == 100 * 100 * 2 * 4
     assert p.node_bytes["r__leonardo"] == 100 * 100 * 2 * 16
     assert p.planned_bytes <= p.naive_bytes
+
+
+@pytest.mark.parametrize(
+    ("reduced", "at_lumi"),
+    [
+        (50, {"a", "f", "r"}),  # the reduced value crosses, not the raw load
+        (100, {"a", "f", "r"}),  # as large as the load: still reduced at the data
+        (150, set()),  # larger than the load: the load moves
+    ],
+)
+def test_single_site_plans_keep_a_chain_with_its_load_until_its_smallest_value(reduced, at_lumi):
+    """The "everything at one site" candidates keep the work hanging off a load elsewhere at
+    the load's site up to the smallest value on it (a split part's per-site work, say), so a
+    single-site plan does not ship a raw load that a reduction follows."""
+    from openeo_dedl.planning import FlatGraph
+    from openeo_dedl.planning.place import _Problem
+
+    graph = FlatGraph(
+        {
+            "l": load("C"),
+            "a": node("apply", data="@l", process={}),
+            "f": node("filter_temporal", data="@a", extent=[iso(0), iso(5)]),
+            "r": reduce("f", "t", "max"),
+            "s": save("r"),
+        }
+    )
+    sizes = {"l": 100, "a": 400, "f": 300, "r": reduced, "s": reduced}
+    problem = _Problem(graph, graph.topological_order(), sizes, {"l": ("lumi",)}, SITES, "central")
+    central = problem.site_index["central"]
+    sites = problem.single_site(central, pin=True)
+    placed = {n: problem.sites[sites[i]] for i, n in enumerate(problem.order)}
+    assert {n for n, s in placed.items() if s == "lumi"} == {"l", *at_lumi}
+    assert placed["s"] == "central"
+    assert problem.cost(sites) == min(100, reduced)
