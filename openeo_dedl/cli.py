@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from openeo_dedl.config import Settings, load_settings
 
@@ -50,13 +51,62 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+class InputError(Exception):
+    """A file given on the command line cannot be used (missing, not JSON, wrong shape)."""
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} {path} is nested too deeply") from None
+
+
 def _read_process(path: str) -> dict:
-    doc = json.loads(Path(path).read_text())
-    if "process_graph" not in doc and "process" in doc:
+    """A process (``{"process_graph": ...}``) from a file with a process, a sync request body
+    (``{"process": ...}``) or a bare flat process graph."""
+    doc = _read_json(path, "process graph file")
+    if not isinstance(doc, dict):
+        raise InputError(f"process graph file {path} must hold a JSON object")
+    if "process_graph" not in doc and isinstance(doc.get("process"), dict):
         doc = doc["process"]
     if "process_graph" not in doc:
         doc = {"process_graph": doc}
     return doc
+
+
+def _read_user_processes(paths: list[str] | None) -> dict[str, dict]:
+    """User-defined processes (id -> process) from JSON documents with ``id`` and
+    ``process_graph``, as stored with ``PUT /process_graphs/{id}``."""
+    processes: dict[str, dict] = {}
+    for path in paths or ():
+        doc = _read_json(path, "user-defined process file")
+        if (
+            isinstance(doc, dict)
+            and "process_graph" not in doc
+            and isinstance(doc.get("process"), dict)
+        ):
+            doc = {"id": doc.get("id"), **doc["process"]}
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("id"), str)
+            or not doc["id"]
+            or not isinstance(doc.get("process_graph"), dict)
+        ):
+            raise InputError(
+                f"user-defined process file {path} must hold a JSON object with a string 'id' "
+                "and a 'process_graph' object"
+            )
+        if doc["id"] in processes:
+            raise InputError(f"user-defined process '{doc['id']}' is given twice ({path})")
+        processes[doc["id"]] = doc
+    return processes
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -66,12 +116,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from openeo_dedl.backend import Backend
     from openeo_dedl.errors import OpenEOError
 
+    try:
+        process = _read_process(args.graph)
+        user_processes = _read_user_processes(args.udp)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     settings = _settings(args)
     ensure_demo_catalog(settings)
     backend = Backend(settings)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = backend.run_sync(_read_process(args.graph), Path(tmp))
+            result = backend.run_sync(process, Path(tmp), user_processes=user_processes)
             out = Path(args.output or f"result{result.path.suffix}")
             shutil.copyfile(result.path, out)
         print(json.dumps({"output": str(out), "usage": result.usage}, indent=2))
@@ -88,11 +144,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from openeo_dedl.errors import OpenEOError
     from openeo_dedl.planning.explain import explain, to_svg
 
+    try:
+        process = _read_process(args.graph)
+        user_processes = _read_user_processes(args.udp)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     settings = _settings(args)
     ensure_demo_catalog(settings)
     backend = Backend(settings)
     try:
-        _, plan = backend.executor.plan(_read_process(args.graph)["process_graph"])
+        # What POST /validation checks: a plan of an invalid process would be meaningless.
+        errors = backend.validate(process, user_processes)
+        if errors:
+            for error in errors:
+                print(f"{error.code}: {error.message}", file=sys.stderr)
+            return 1
+        _, plan = backend.executor.plan(process["process_graph"], user_processes=user_processes)
     except OpenEOError as exc:
         print(f"{exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -115,6 +183,12 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+UDP_HELP = (
+    "JSON file of a user-defined process (with 'id' and 'process_graph'), which the graph may "
+    "call; repeatable"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openeo-dedl", description=__doc__)
     parser.add_argument("--config", help="TOML configuration file (see docs/configuration.md)")
@@ -135,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a process graph locally, without a server")
     run.add_argument("graph", help="process graph JSON file")
     run.add_argument("-o", "--output", help="result file (default: result.<ext>)")
+    run.add_argument("--udp", metavar="FILE", action="append", help=UDP_HELP)
     run.set_defaults(func=cmd_run)
 
     plan = sub.add_parser(
@@ -145,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("graph", help="process graph JSON file")
     plan.add_argument("--svg", metavar="FILE", help="also draw the graph coloured by site")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--udp", metavar="FILE", action="append", help=UDP_HELP)
     plan.set_defaults(func=cmd_plan)
 
     hashpw = sub.add_parser("hash-password", help="bcrypt hash for a basic-auth user")

@@ -14,7 +14,15 @@ import xarray as xr
 from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
-from openeo_dedl.planning.internal import COMBINE_CONCAT, COMBINE_FIRST, MERGE_PROCESS
+from openeo_dedl.planning.internal import (
+    COMBINE_CONCAT,
+    COMBINE_FIRST,
+    COMBINE_MEAN,
+    COMBINE_MEAN_PARTS,
+    MERGE_PROCESS,
+    PARTIAL_DIMENSION,
+    PARTIAL_MEAN_PROCESS,
+)
 
 SPEC = {
     "id": MERGE_PROCESS,
@@ -23,6 +31,16 @@ SPEC = {
         {"name": "cube1", "schema": {"type": "object", "subtype": "datacube"}},
         {"name": "cube2", "schema": {"type": "object", "subtype": "datacube"}},
         {"name": "combine", "schema": {"type": "string"}},
+    ],
+    "returns": {"schema": {"type": "object", "subtype": "datacube"}},
+}
+
+PARTIAL_MEAN_SPEC = {
+    "id": PARTIAL_MEAN_PROCESS,
+    "description": "Internal: per-site sum and count of a mean over time of a split load.",
+    "parameters": [
+        {"name": "data", "schema": {"type": "object", "subtype": "datacube"}},
+        {"name": "dimension", "schema": {"type": "string"}},
     ],
     "returns": {"schema": {"type": "object", "subtype": "datacube"}},
 }
@@ -43,8 +61,35 @@ def _missing(cube: xr.DataArray) -> xr.DataArray:
     return missing
 
 
+def partial_mean(data: xr.DataArray, dimension: str, **_: Any) -> xr.DataArray:
+    """The sum (NaN skipped) and the count of non-NaN values of ``data`` along ``dimension``,
+    stacked along ``dedl_partial`` ("sum", "count"): a mean's part, combined by the merge.
+
+    What ``mean`` (NaN-skipping, ``np.nanmean``) averages is exactly what is counted here, so
+    sums of sums over sums of counts give the same mean as over the whole."""
+    dim = dimension if dimension in data.dims else _time_dim(data)
+    if dim is None:
+        raise ValueError(f"{PARTIAL_MEAN_PROCESS}: no dimension {dimension!r}")
+    values = data.astype(np.float64)
+    valid = values.notnull()
+    total = values.where(valid, 0.0).sum(dim=dim)
+    count = valid.sum(dim=dim).astype(np.float64)
+    stacked = xr.concat([total, count], dim=PARTIAL_DIMENSION)
+    stacked = stacked.assign_coords({PARTIAL_DIMENSION: ["sum", "count"]})
+    stacked.attrs = dict(data.attrs)
+    stacked.attrs.pop("nodata", None)
+    return stacked
+
+
+def _mean_of_parts(parts: xr.DataArray) -> xr.DataArray:
+    total = parts.sel({PARTIAL_DIMENSION: "sum"}, drop=True)
+    count = parts.sel({PARTIAL_DIMENSION: "count"}, drop=True)
+    return (total / count.where(count > 0)).where(count > 0)
+
+
 def merge_sites(cube1: xr.DataArray, cube2: xr.DataArray, combine: str, **_: Any) -> xr.DataArray:
-    """Combine two per-site parts: ``concat`` (time), ``first`` valid value, ``min|max|sum``."""
+    """Combine two per-site parts: ``concat`` (time), ``first`` valid value, ``min|max|sum``, or
+    partial means (``mean_parts``: add sums and counts; ``mean``: add, then divide)."""
     with xr.set_options(keep_attrs=True):
         if combine == COMBINE_CONCAT:
             tdim = _time_dim(cube1)
@@ -62,6 +107,10 @@ def merge_sites(cube1: xr.DataArray, cube2: xr.DataArray, combine: str, **_: Any
         elif combine == "sum":
             both_missing = cube1.isnull() & cube2.isnull()
             merged = (cube1.fillna(0) + cube2.fillna(0)).where(~both_missing)
+        elif combine == COMBINE_MEAN_PARTS:
+            merged = cube1 + cube2  # sums and counts (never NaN) add up
+        elif combine == COMBINE_MEAN:
+            merged = _mean_of_parts(cube1 + cube2)
         else:
             raise ValueError(f"dedl_merge_sites: unknown combine {combine!r}")
     merged.attrs = dict(cube1.attrs)
@@ -71,3 +120,6 @@ def merge_sites(cube1: xr.DataArray, cube2: xr.DataArray, combine: str, **_: Any
 def add_internal_processes(registry: ProcessRegistry) -> None:
     """Register the processes the planner may add to a graph."""
     registry["predefined", MERGE_PROCESS] = Process(spec=SPEC, implementation=merge_sites)
+    registry["predefined", PARTIAL_MEAN_PROCESS] = Process(
+        spec=PARTIAL_MEAN_SPEC, implementation=partial_mean
+    )

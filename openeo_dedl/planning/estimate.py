@@ -19,7 +19,13 @@ from typing import Any
 
 from openeo_dedl.planning import extents as ext
 from openeo_dedl.planning.facts import DEFAULT_DIMENSIONS, BBox, CollectionFacts
-from openeo_dedl.planning.internal import COMBINE_CONCAT, ITEM_SITE_ARGUMENT, MERGE_PROCESS
+from openeo_dedl.planning.internal import (
+    COMBINE_CONCAT,
+    COMBINE_MEAN,
+    ITEM_SITE_ARGUMENT,
+    MERGE_PROCESS,
+    PARTIAL_MEAN_PROCESS,
+)
 
 # Used where facts say nothing: a 1000 × 1000 pixel scene, 10 time steps, one float32 band.
 DEFAULT_SHAPE = (1000, 1000)
@@ -176,8 +182,14 @@ class Estimator:
         if facts.items is not None:
             chosen = self.matching_items(facts, arguments)
             item_times = self.item_times(facts)
-            boxes = [facts.items[i].bbox for i in chosen if facts.items[i].bbox is not None]
-            # odc-stac loads the union of the items' footprints (clipped to the request).
+            # odc-stac loads the union of the items' footprints (clipped to the request). A
+            # site's part of a split load lies on the grid of the whole load (all sites' items),
+            # NaN where the site has none: its footprint is the whole load's.
+            on_grid = chosen
+            if arguments.get(ITEM_SITE_ARGUMENT) is not None:
+                whole = {k: v for k, v in arguments.items() if k != ITEM_SITE_ARGUMENT}
+                on_grid = self.matching_items(facts, whole)
+            boxes = [facts.items[i].bbox for i in on_grid if facts.items[i].bbox is not None]
             footprint = ext.union(boxes) if boxes else facts.bbox  # type: ignore[arg-type]
             labels = sorted({item_times[i] for i in chosen if item_times[i] is not None})
             times = tuple(labels) if labels else None
@@ -187,9 +199,8 @@ class Estimator:
         footprint = ext.intersect(footprint, requested)
 
         shape = facts.shape
-        fx, fy = ext.fraction(footprint, facts.bbox)
         if shape is not None and facts.bbox is not None:
-            x, y = max(1.0, math.ceil(shape[0] * fx)), max(1.0, math.ceil(shape[1] * fy))
+            x, y = _cells_touched(footprint, facts.bbox, shape)
         elif shape is not None:
             x, y = float(shape[0]), float(shape[1])
         else:
@@ -251,6 +262,38 @@ class Estimator:
             # A process we do not model: as large as its largest cube input (e.g. band math).
             return replace(largest, itemsize=_float_itemsize(largest.itemsize))
         return _value_size(arguments, inputs)
+
+
+# Grid lines closer than this (in cells) to an edge count as on it: an extent that ends exactly
+# on a pixel border does not touch the next pixel despite rounding.
+_SNAP_TOLERANCE = 1e-6
+
+
+def _cells_along(low: float, high: float, origin: float, size: float, count: int) -> float:
+    """Cells of a grid (``count`` cells of ``size`` from ``origin``) that [low, high] touches."""
+    if not (size > 0 and math.isfinite(low) and math.isfinite(high)):
+        return float(count)
+    # Clipped to the grid first: far-away edges (1e308, say) would overflow in cell units.
+    end = origin + count * size
+    low, high = min(max(low, origin), end), min(max(high, origin), end)
+    first = math.floor((low - origin) / size + _SNAP_TOLERANCE)
+    last = math.ceil((high - origin) / size - _SNAP_TOLERANCE)
+    first, last = max(first, 0), min(last, count)
+    return float(max(1, last - first))
+
+
+def _cells_touched(box: BBox | None, grid: BBox, shape: tuple[int, int]) -> tuple[float, float]:
+    """Pixels (x, y) of the collection's grid that ``box`` touches: a loader reads every pixel
+    an edge of the extent falls in, so a small extent across pixel borders reads several."""
+    if box is None:
+        return float(shape[0]), float(shape[1])
+    w, s, e, n = grid
+    return (
+        _cells_along(box[0], box[2], w, (e - w) / shape[0], shape[0]) if shape[0] else 1.0,
+        _cells_along(n - box[3], n - box[1], 0.0, (n - s) / shape[1], shape[1])
+        if shape[1]
+        else 1.0,
+    )
 
 
 def _value_size(arguments: Mapping, inputs: Mapping[str, Estimate]) -> Estimate:
@@ -458,9 +501,19 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 def _merge_sites(data: Estimate, arg) -> Estimate:
-    if arg("combine") == COMBINE_CONCAT:
+    combine = arg("combine")
+    if combine == COMBINE_CONCAT:
         return _merge_cubes(data, arg)
+    if combine == COMBINE_MEAN:  # sums and counts in, their quotient out
+        return replace(data, itemsize=8)
     return data
+
+
+def _partial_mean(data: Estimate, arg) -> Estimate:
+    # A sum and a count (float64) per element of the reduced cube.
+    kind = data.kind_of(arg("dimension"))
+    reduced = data.without(kind) if kind is not None else data
+    return replace(reduced, itemsize=16)
 
 
 def _ndvi(data: Estimate, arg) -> Estimate:
@@ -499,4 +552,5 @@ _RULES = {
     "merge_cubes": _merge_cubes,
     "ndvi": _ndvi,
     MERGE_PROCESS: _merge_sites,
+    PARTIAL_MEAN_PROCESS: _partial_mean,
 }

@@ -6,10 +6,12 @@ planner then assumes the whole collection, which over-estimates sizes but never 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from openeo_dedl.errors import ProcessParameterInvalid
 from openeo_dedl.planning.facts import BBox, CollectionFacts
 
 GEOGRAPHIC_CRS = frozenset({"EPSG:4326", "OGC:CRS84", "EPSG:4258", "WGS84", "CRS84"})
@@ -63,7 +65,22 @@ def fraction(part: BBox | None, whole: BBox | None) -> tuple[float, float]:
     ww, wh = whole[2] - whole[0], whole[3] - whole[1]
     fx = (part[2] - part[0]) / ww if ww > 0 else 1.0
     fy = (part[3] - part[1]) / wh if wh > 0 else 1.0
-    return min(max(fx, 0.0), 1.0), min(max(fy, 0.0), 1.0)
+    return _unit(fx), _unit(fy)
+
+
+def _unit(value: float) -> float:
+    """``value`` clipped to [0, 1]; 1 (the whole, never an under-estimate) when not finite."""
+    if not math.isfinite(value):
+        return 1.0
+    return min(max(value, 0.0), 1.0)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and bool({"from_node", "from_parameter"} & set(value))
 
 
 def _native_to_wgs84(box: BBox, facts: CollectionFacts) -> BBox | None:
@@ -87,10 +104,15 @@ def bbox_of_extent(extent: Any, facts: CollectionFacts | None = None) -> BBox | 
     """WGS84 box of an openEO bounding box argument; None when unknown or in an unknown CRS."""
     if not isinstance(extent, dict) or not {"west", "south", "east", "north"} <= set(extent):
         return None
-    try:
-        box = tuple(float(extent[k]) for k in ("west", "south", "east", "north"))
-    except (TypeError, ValueError):
-        return None
+    values = [extent[k] for k in ("west", "south", "east", "north")]
+    if any(_is_reference(v) for v in values):
+        return None  # not known before the run
+    for key, value in zip(("west", "south", "east", "north"), values, strict=True):
+        if not _is_finite_number(value):
+            raise ProcessParameterInvalid(
+                f"Bounding box '{key}' must be a finite number, got {value!r}."
+            )
+    box = tuple(float(v) for v in values)
     crs = normalise_crs(extent.get("crs")) or "EPSG:4326"
     if is_geographic(crs):
         return box  # type: ignore[return-value]
@@ -106,13 +128,18 @@ def bbox_of_geojson(value: Any) -> BBox | None:
 
     def walk(v: Any) -> None:
         if isinstance(v, dict):
-            if "from_node" in v or "from_parameter" in v:
+            if _is_reference(v):
                 raise ValueError
             for key in ("coordinates", "geometry", "geometries", "features"):
                 if key in v:
                     walk(v[key])
         elif isinstance(v, list | tuple):
-            if len(v) >= 2 and all(isinstance(c, int | float) for c in v[:2]):
+            if v and not any(isinstance(c, list | tuple | dict) for c in v):
+                # A position: two or more finite numbers.
+                if len(v) < 2 or not all(_is_finite_number(c) for c in v):
+                    raise ProcessParameterInvalid(
+                        f"A GeoJSON position must be two or more finite numbers, got {list(v)!r}."
+                    )
                 xs.append(float(v[0]))
                 ys.append(float(v[1]))
             else:

@@ -14,11 +14,24 @@ def iter_references(value: Any) -> Iterator[str]:
     """Node ids referenced by ``from_node`` in an argument value, not entering callbacks.
 
     Callbacks (``{"process_graph": ...}``) have their own node namespace, so their references are
-    not dependencies of the enclosing graph.
+    not dependencies of the enclosing graph. A ``from_node`` object must be exactly
+    ``{"from_node": "<node id>"}``: anything else (extra keys, an id that is not a string) raises
+    ProcessGraphInvalid rather than being taken for a literal, which would drop a dependency.
     """
     if isinstance(value, dict):
-        if "from_node" in value and len(value) == 1:
-            yield value["from_node"]
+        if "from_node" in value:
+            ref = value["from_node"]
+            if len(value) != 1:
+                extra = ", ".join(sorted(repr(k) for k in value if k != "from_node"))
+                raise ProcessGraphInvalid(
+                    f"A reference to node {ref!r} has extra keys ({extra}): a 'from_node' "
+                    "reference must be an object with only 'from_node'."
+                )
+            if not isinstance(ref, str):
+                raise ProcessGraphInvalid(
+                    f"Invalid reference {{'from_node': {ref!r}}}: a node id must be a string."
+                )
+            yield ref
         elif "process_graph" in value:
             return
         else:

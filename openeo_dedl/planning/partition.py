@@ -18,6 +18,7 @@ import networkx as nx
 from openeo_dedl.planning.estimate import Estimate, Estimator
 from openeo_dedl.planning.facts import CollectionFacts
 from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
 from openeo_dedl.planning.split import SplitLoad, label_loads
 from openeo_dedl.planning.udp import inline_user_processes
@@ -203,10 +204,12 @@ def _int(value: float) -> int:
 
 
 def _capped(sizes: Mapping[str, float], graph: FlatGraph) -> dict[str, float]:
-    """Reductions never grow their data: cap each one at its largest input."""
+    """Reductions never grow their data: cap each one at its largest input. (Not a split
+    load's partial mean: a sum and a count per element can be more than a short series.)"""
     capped = dict(sizes)
     for node_id, size in sizes.items():
-        if graph.process_id(node_id) in PINNED_REDUCTIONS:
+        pid = graph.process_id(node_id)
+        if pid in PINNED_REDUCTIONS and pid != PARTIAL_MEAN_PROCESS:
             inputs = [sizes[p] for p in graph.producers(node_id)]
             if inputs:
                 capped[node_id] = min(size, max(inputs))

@@ -10,12 +10,14 @@ Rules, in order:
    sites (forward: each node's extra cost per site relative to its best site; backward: each
    node's site given where its consumers run), which also picks among replicas; a few passes of
    single-node moves then repair what sharing (one value, several consumers) spoilt.
-4. Ties go to the site of the largest input, then to the result site.
+4. Ties go to the site of the largest input, then to the result site (a last pass applies this
+   to the final sites, see :meth:`_Problem.settle_ties`).
 
 The dynamic programme can over-count values shared by several consumers, so the plan is compared
-with the "everything at one site" plans (loads at their sites; a pinned reduction stays with its
-load unless that moves more bytes than shipping the load itself, e.g. when the raw load moves
-anyway for another consumer) and the cheapest is taken. Since the unpinned "everything at site S"
+with the "everything at one site" plans (loads at their sites; the chain of work hanging off a
+load stays with it up to its smallest value; a pinned reduction stays with its load unless that
+moves more bytes than shipping the load itself, e.g. when the raw load moves anyway for another
+consumer) and the cheapest is taken. Since the unpinned "everything at site S"
 plan is exactly the naive baseline for S, the chosen plan never moves more than the naive one.
 """
 
@@ -25,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 
 # Reductions that must stay at their load's site when they directly follow it.
 PINNED_REDUCTIONS = frozenset(
@@ -34,6 +37,7 @@ PINNED_REDUCTIONS = frozenset(
         "aggregate_temporal",
         "aggregate_temporal_period",
         "aggregate_spatial",
+        PARTIAL_MEAN_PROCESS,  # a split load's per-site sums and counts
     }
 )
 
@@ -184,11 +188,10 @@ class _Problem:
             site[i] = self.pick(costs, self.preferences(i, tentative))
             if pin is not None:
                 pin_site[pin] = site[i]
-        return self.improve(site)
+        return self.settle_ties(self.improve(site))
 
-    def improve(self, site: list[int], passes: int = 3) -> list[int]:
-        """Move single nodes (a load with its pinned reductions as one) while that moves fewer
-        bytes: repairs choices the programme made blind to values shared by several consumers."""
+    def _mover(self, site: list[int]):
+        """(cost of a node's value, move a group of nodes to a site) over ``site``, in place."""
         k = len(self.sites)
         # counts[i][s]: consumers of i at site s, kept up to date so that a node's cost is O(k).
         counts = [[0] * k for _ in self.order]
@@ -208,19 +211,34 @@ class _Problem:
                     counts[p][to] += 1
                 site[g] = to
 
+        return node_cost, move
+
+    def _movable(self, i: int) -> tuple[list[int], set[int], Sequence[int]] | None:
+        """(the nodes moving with ``i``, the nodes whose cost that changes, ``i``'s sites), or
+        None when ``i`` cannot move on its own (a pinned reduction, a load with one site)."""
+        if i in self.pin:
+            return None  # moves with its load
+        allowed = self.allowed[i]
+        options = range(len(self.sites)) if allowed is None else allowed
+        if len(options) < 2:
+            return None
+        group = [i, *self.pinned_by.get(i, ())]
+        affected = set(group)
+        for g in group:
+            affected.update(self.producers[g])
+        return group, affected, options
+
+    def improve(self, site: list[int], passes: int = 3) -> list[int]:
+        """Move single nodes (a load with its pinned reductions as one) while that moves fewer
+        bytes: repairs choices the programme made blind to values shared by several consumers."""
+        node_cost, move = self._mover(site)
         for _ in range(passes):
             changed = False
             for i in range(len(self.order)):
-                if i in self.pin:
-                    continue  # moves with its load
-                allowed = self.allowed[i]
-                options = range(k) if allowed is None else allowed
-                if len(options) < 2:
+                movable = self._movable(i)
+                if movable is None:
                     continue
-                group = [i, *self.pinned_by.get(i, ())]
-                affected = set(group)
-                for g in group:
-                    affected.update(self.producers[g])
+                group, affected, options = movable
                 original = site[i]
                 best, best_site = sum(node_cost(a) for a in affected), original
                 for s in options:
@@ -230,6 +248,41 @@ class _Problem:
                     cost = sum(node_cost(a) for a in affected)
                     if cost < best:
                         best, best_site = cost, s
+                move(group, best_site)
+                changed |= best_site != original
+            if not changed:
+                break
+        return site
+
+    def settle_ties(self, site: list[int], passes: int = 3) -> list[int]:
+        """Apply the tie rule to the final sites: a node moves to a site the rule prefers (its
+        largest input's site, then the result site, ...) when that moves no more bytes.
+
+        The backward pass broke ties by *tentative* input sites and :meth:`improve` moves only
+        on a strict saving, so a node could stay away from its only input at equal cost."""
+        node_cost, move = self._mover(site)
+        for _ in range(passes):
+            changed = False
+            for i in range(len(self.order)):  # producers first: their sites settle first
+                movable = self._movable(i)
+                if movable is None:
+                    continue
+                group, affected, options = movable
+                preferred = self.preferences(i, site)
+                rank = {s: len(preferred) for s in options}
+                for r, s in enumerate(preferred):
+                    if s in rank:
+                        rank[s] = min(rank[s], r)
+                original = site[i]
+                current = sum(node_cost(a) for a in affected)
+                best_site = original
+                for s in sorted(options, key=rank.__getitem__):
+                    if rank[s] >= rank[best_site]:
+                        break
+                    move(group, s)
+                    if sum(node_cost(a) for a in affected) <= current:
+                        best_site = s
+                        break
                 move(group, best_site)
                 changed |= best_site != original
             if not changed:
@@ -246,6 +299,9 @@ class _Problem:
                 site[i] = s if s in allowed else allowed[0]
         if not pin:
             return site
+        for i, allowed in enumerate(self.allowed):
+            if allowed is not None and site[i] != s:
+                self._keep_chain_with_load(i, site)
         for load, reductions in self.pinned_by.items():
             if site[load] == s:
                 continue
@@ -260,6 +316,29 @@ class _Problem:
                 for r, old in previous.items():
                     site[r] = old
         return site
+
+    def _keep_chain_with_load(self, load: int, site: list[int]) -> None:
+        """Run a prefix of the chain hanging off ``load`` (each node the only consumer of the
+        one before, which is its only input) at the load's site when the value then crossing is
+        not larger than the load's: e.g. a site's part of a split load, filtered and reduced
+        there, rather than shipped raw. The smallest crossing wins; on a tie, the longest prefix
+        (so reductions run at the data)."""
+        chain: list[int] = []
+        node = load
+        while len(self.consumers[node]) == 1:
+            nxt = self.consumers[node][0]
+            if self.producers[nxt] != [node] or self.allowed[nxt] is not None:
+                break
+            if not self.consumers[nxt]:
+                break  # an end node (e.g. the result) stays where the plan puts it
+            chain.append(nxt)
+            node = nxt
+        best, best_size = -1, self.size[load]
+        for k, n in enumerate(chain):
+            if self.size[n] <= best_size:
+                best, best_size = k, self.size[n]
+        for n in chain[: best + 1]:
+            site[n] = site[load]
 
 
 def place(

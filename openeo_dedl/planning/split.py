@@ -12,17 +12,33 @@ merge node. The graph is rewritten as follows (``L`` the user's load, ``s`` a si
   that follows L (filters, ``apply``, reductions over bands, ``resample_spatial``, ...) is copied
   per site (``N__s``), so this work runs at each site before anything moves; a following
   ``reduce_dimension`` over time with ``min``, ``max`` or ``sum`` is copied too (a partial
-  reduction, combined at the merge).
+  reduction, combined at the merge by the same process), and one with ``mean`` becomes a
+  per-site ``dedl_partial_mean`` (NaN-skipping sum and count of non-NaN values), combined as the
+  sum of the sums over the sum of the counts: exactly ``mean``'s result. Other reducers (median,
+  ...) are not decomposable: the parts merge before them.
+- When the parts are by area (a *spatial* split), each part lies on the whole grid and is NaN
+  outside its own items, provided the bands read are floating point with NaN (or no) nodata.
+  Then the chain of per-pixel nodes that keep NaN NaN (filters, ``apply`` of arithmetic,
+  ``ndvi``, ``mask_polygon`` without replacement, reductions over bands with a NaN-skipping
+  reducer) is copied per site, and so is a following ``reduce_dimension`` over time with a
+  reducer that skips NaN and gives NaN where everything is NaN (``mean``, ``median``, ``min``,
+  ``max``, ``first``, ``last``): a part's result is the whole's in its area and NaN elsewhere,
+  and the parts do not overlap, so taking the first valid value is exact. ``sum`` gives 0 where
+  a part has nothing, so the parts' sums are added. Integer bands (nodata values, which
+  arithmetic changes), comparisons (NaN becomes a value), ``count``, ``sd`` and resampling
+  (neighbours across the border) stop the chain: the parts merge before them.
 - The last node of that chain (or L itself) keeps its id and becomes ``dedl_merge_sites(cube1,
   cube2, combine)``; with more than two sites, a chain of merges (``N__merge1`` ...).
   ``combine`` is ``concat`` (along time), ``first`` (first valid value per element, for parts on
-  the same grid: spatial splits) or the partial reduction's ``min``/``max``/``sum``.
+  the same grid: spatial splits), the partial reduction's ``min``/``max``/``sum``, or for means
+  ``mean_parts`` (add sums and counts, between merges) and ``mean`` (add, then divide, last).
 
 Consumers of L (or of the last copied node) keep referring to the same id, now the merge.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -33,9 +49,12 @@ from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import (
     COMBINE_CONCAT,
     COMBINE_FIRST,
+    COMBINE_MEAN,
+    COMBINE_MEAN_PARTS,
     COMBINE_REDUCERS,
     ITEM_SITE_ARGUMENT,
     MERGE_PROCESS,
+    PARTIAL_MEAN_PROCESS,
 )
 
 # Processes that work on each time step on its own: with parts holding disjoint time steps they
@@ -55,6 +74,43 @@ PER_TIME_STEP = frozenset(
         "mask_polygon",
     }
 )
+
+
+# Per-pixel processes that keep NaN NaN, for the parts of an area split (see _area_step).
+PER_PIXEL = frozenset(
+    {"filter_bands", "filter_bbox", "filter_spatial", "filter_temporal", "rename_labels", "ndvi"}
+)
+
+# Element-wise processes of ``apply`` callbacks that map NaN to NaN.
+NAN_PRESERVING = frozenset(
+    {
+        "absolute",
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "sqrt",
+        "power",
+        "exp",
+        "ln",
+        "log",
+        "sin",
+        "cos",
+        "tan",
+        "floor",
+        "ceil",
+        "round",
+        "sgn",
+        "clip",
+        "linear_scale_range",
+        "normalized_difference",
+    }
+)
+
+# Reducers that skip missing values and give a missing value where all are missing: on a part of
+# an area split they give the whole's result in the part's area and NaN elsewhere, so the parts
+# combine by their first valid value.
+MISSING_PRESERVING = frozenset({"mean", "median", "min", "max", "first", "last"})
 
 
 @dataclass(frozen=True)
@@ -88,8 +144,9 @@ def _ordered_sites(sites, facts: CollectionFacts) -> list[str]:
     return sorted(set(sites), key=lambda s: (rank.get(s, len(rank)), s))
 
 
-def _decomposable_reducer(reducer) -> str | None:
-    """The process of a one-node reducer over ``data`` that can be combined from parts."""
+def _single_reducer(reducer) -> str | None:
+    """The process of a one-node reducer over ``data`` skipping missing values (no other
+    arguments; ``ignore_nodata`` absent or true), else None."""
     if not isinstance(reducer, dict) or not isinstance(reducer.get("process_graph"), dict):
         return None
     nodes = list(reducer["process_graph"].values())
@@ -97,13 +154,80 @@ def _decomposable_reducer(reducer) -> str | None:
         return None
     node = nodes[0]
     args = node.get("arguments") or {}
-    if node.get("process_id") not in COMBINE_REDUCERS or args.get("data") != {
-        "from_parameter": "data"
-    }:
+    if args.get("data") != {"from_parameter": "data"}:
         return None
     if set(args) - {"data", "ignore_nodata"} or args.get("ignore_nodata", True) is not True:
         return None
-    return node["process_id"]
+    pid = node.get("process_id")
+    return pid if isinstance(pid, str) else None
+
+
+def _decomposable_reducer(reducer) -> str | None:
+    """The process of a reducer over time whose per-site results can be combined exactly into
+    the whole's result, for parts with disjoint time steps: ``min``, ``max``, ``sum`` (combined
+    by the same process) and ``mean`` (per-site sum and count, see PARTIAL_MEAN_PROCESS)."""
+    pid = _single_reducer(reducer)
+    return pid if pid in (*COMBINE_REDUCERS, COMBINE_MEAN) else None
+
+
+def _float_bands(coll: CollectionFacts, args: Mapping) -> bool:
+    """Whether every band the load reads is floating point with NaN (or no) nodata: then a part
+    of an area split is NaN wherever the part has no items."""
+    names = args.get("bands")
+    if not isinstance(names, list | tuple):
+        names = [b.name for b in coll.bands]
+    if not names:
+        return False
+    for name in names:
+        band = coll.band(name) if isinstance(name, str) else None
+        if band is None or not str(band.dtype).startswith("float"):
+            return False
+        if band.nodata is not None and not (
+            isinstance(band.nodata, float) and math.isnan(band.nodata)
+        ):
+            return False
+    return True
+
+
+def _nan_preserving_callback(process) -> bool:
+    """Whether a callback of ``apply`` is element-wise arithmetic that maps NaN to NaN."""
+    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
+        return False
+    graph = process["process_graph"]
+
+    def plain(value) -> bool:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return True
+        if isinstance(value, dict):
+            return value == {"from_parameter": "x"} or (
+                set(value) == {"from_node"} and value["from_node"] in graph
+            )
+        return False
+
+    return bool(graph) and all(
+        isinstance(node, dict)
+        and node.get("process_id") in NAN_PRESERVING
+        and all(plain(v) for v in (node.get("arguments") or {}).values())
+        for node in graph.values()
+    )
+
+
+def _area_step(coll: CollectionFacts, process_id: str, args: Mapping) -> bool:
+    """Whether a node can run on each part of an area split on its own: per pixel, not along
+    time, and missing (NaN) stays missing, so the part is still NaN outside its own area."""
+    if _touches_time(coll, process_id, args):
+        return False
+    if process_id in PER_PIXEL:
+        return True
+    if process_id == "mask_polygon":
+        return args.get("replacement") is None
+    if process_id == "apply":
+        return _nan_preserving_callback(args.get("process"))
+    if process_id == "reduce_dimension" and _kind(coll, args.get("dimension")) == "bands":
+        return _single_reducer(args.get("reducer")) in MISSING_PRESERVING
+    return False
 
 
 def _kind(facts: CollectionFacts, dimension) -> str | None:
@@ -206,20 +330,36 @@ def _split(
     chain: list[str] = []
     combine = COMBINE_CONCAT if temporal else COMBINE_FIRST
     times = {s: set(by_site[s]) for s in sites}
+    # Parts by area are NaN outside their own items: NaN-preserving work runs per part.
+    by_area = not temporal and _float_bands(coll, graph.arguments(load))
+    partial_mean: str | None = None  # the reduction replaced by per-site sums and counts
     current = load
-    while temporal:
+    while temporal or by_area:
         consumers = graph.consumers(current)
         if len(consumers) != 1 or graph.producers(consumers[0]) != [current]:
             break
         nxt = consumers[0]
         pid, args = graph.process_id(nxt), graph.arguments(nxt)
         if pid == "reduce_dimension" and _kind(coll, args.get("dimension")) == "t":
-            reducer = _decomposable_reducer(args.get("reducer"))
-            if reducer is not None:
-                chain.append(nxt)
-                combine = reducer
+            if temporal:
+                reducer = _decomposable_reducer(args.get("reducer"))
+                if reducer is not None:
+                    chain.append(nxt)
+                    combine = reducer
+                    if reducer == COMBINE_MEAN:
+                        partial_mean = nxt
+            else:
+                # Each part holds its own area at every time step it has (NaN elsewhere).
+                reducer = _single_reducer(args.get("reducer"))
+                if reducer in MISSING_PRESERVING:
+                    chain.append(nxt)
+                elif reducer == "sum":  # 0 where a part has nothing: parts add up
+                    chain.append(nxt)
+                    combine = "sum"
             break
-        if pid not in PER_TIME_STEP or _touches_time(coll, pid, args):
+        if temporal and (pid not in PER_TIME_STEP or _touches_time(coll, pid, args)):
+            break
+        if by_area and not _area_step(coll, pid, args):
             break
         if pid == "filter_temporal":
             interval = ext.interval_of_extent(args.get("extent"))
@@ -253,6 +393,14 @@ def _split(
             copy_id = ids.fresh(f"{original}__{site}")
             node = {k: v for k, v in nodes[original].items() if k != "result"}
             node["arguments"] = _with_refs(node.get("arguments", {}), rename)
+            if original == partial_mean:
+                node = {
+                    "process_id": PARTIAL_MEAN_PROCESS,
+                    "arguments": {
+                        "data": node["arguments"]["data"],
+                        "dimension": node["arguments"]["dimension"],
+                    },
+                }
             nodes[copy_id] = node
             rename[original] = copy_id
         parts.append((site, rename[last]))
@@ -262,13 +410,15 @@ def _split(
     result_flag = bool(nodes[last].get("result"))
     previous = parts[0][1]
     for i, (_, part) in enumerate(parts[1:], start=1):
-        merge_id = last if i == len(parts) - 1 else ids.fresh(f"{last}__merge{i}")
+        final = i == len(parts) - 1
+        merge_id = last if final else ids.fresh(f"{last}__merge{i}")
+        how = COMBINE_MEAN_PARTS if combine == COMBINE_MEAN and not final else combine
         nodes[merge_id] = {
             "process_id": MERGE_PROCESS,
             "arguments": {
                 "cube1": {"from_node": previous},
                 "cube2": {"from_node": part},
-                "combine": combine,
+                "combine": how,
             },
         }
         previous = merge_id

@@ -22,6 +22,11 @@ def _is_call(node: dict, user_processes: Mapping[str, dict]) -> bool:
     return node.get("process_id") in user_processes and node.get("namespace") in (None, "user")
 
 
+def _renamed(ref: Any, rename: Mapping[str, str]) -> Any:
+    # A reference that is not a string is left for FlatGraph to refuse as invalid.
+    return rename.get(ref, ref) if isinstance(ref, str) else ref
+
+
 def _substitute(value: Any, params: Mapping[str, Any], rename: Mapping[str, str], inside: bool):
     if isinstance(value, dict):
         if set(value) == {"from_parameter"}:
@@ -30,7 +35,7 @@ def _substitute(value: Any, params: Mapping[str, Any], rename: Mapping[str, str]
                 return copy.deepcopy(params[name])
             return value
         if set(value) == {"from_node"} and not inside:
-            return {"from_node": rename.get(value["from_node"], value["from_node"])}
+            return {"from_node": _renamed(value["from_node"], rename)}
         if isinstance(value.get("process_graph"), dict):
             graph = {
                 k: {**n, "arguments": _substitute(n.get("arguments", {}), params, rename, True)}
@@ -56,7 +61,7 @@ def _map_callbacks(value: Any, fn) -> Any:
 def _rename_refs(value: Any, rename: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         if set(value) == {"from_node"}:
-            return {"from_node": rename.get(value["from_node"], value["from_node"])}
+            return {"from_node": _renamed(value["from_node"], rename)}
         if "process_graph" in value:
             return value
         return {k: _rename_refs(v, rename) for k, v in value.items()}

@@ -219,3 +219,90 @@ def test_validation_that_raises_a_user_error_still_answers_200(stub, stub_client
     assert_openeo_error(
         stub_client.post("/openeo/1.2/validation", json={"process_graph": ADD}), 500, "Internal"
     )
+
+
+def _era5(**arguments) -> dict:
+    return {
+        "process_id": "load_collection",
+        "arguments": {
+            "id": "ERA5_LAND",
+            "spatial_extent": {"west": 67, "south": 26, "east": 68, "north": 27},
+            "temporal_extent": ["2022-08-20", "2022-08-22"],
+            **arguments,
+        },
+    }
+
+
+def _absolute(reference) -> dict:
+    return {
+        "l": _era5(),
+        "a": {
+            "process_id": "apply",
+            "arguments": {
+                "data": reference,
+                "process": {
+                    "process_graph": {
+                        "r": {
+                            "process_id": "absolute",
+                            "arguments": {"x": {"from_parameter": "x"}},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+            "result": True,
+        },
+    }
+
+
+def test_malformed_references_are_invalid_process_graphs(client, auth):
+    for reference in ({"from_node": ["l"]}, {"from_node": 5}, {"from_node": "l", "x": 1}):
+        pg = _absolute(reference)
+        resp = client.post("/openeo/1.2/validation", json={"process_graph": pg})
+        assert resp.status_code == 200, resp.text
+        assert [e["code"] for e in resp.json()["errors"]] == ["ProcessGraphInvalid"]
+        resp = client.post(
+            "/openeo/1.2/result", json={"process": {"process_graph": pg}}, headers=auth
+        )
+        assert_openeo_error(resp, 400, "ProcessGraphInvalid")
+
+
+def test_non_finite_extents_are_invalid_parameters(client, auth):
+    box = {"west": "inf", "south": 26, "east": 68, "north": 27}
+    point = '{"type": "Point", "coordinates": [1e400, 26.5]}'
+    bodies = [
+        json.dumps({"process_graph": {"l": {**_era5(spatial_extent=box), "result": True}}}),
+        '{"process_graph": {"l": ' + json.dumps(_era5()) + ', "f": {"process_id": '
+        '"filter_spatial", "arguments": {"data": {"from_node": "l"}, "geometries": '
+        + point
+        + '}, "result": true}}}',
+        json.dumps(
+            {
+                "process_graph": {
+                    "l": _era5(),
+                    "f": {
+                        "process_id": "filter_bbox",
+                        "arguments": {
+                            "data": {"from_node": "l"},
+                            "extent": {"west": 67, "south": float("nan"), "east": 68, "north": 27},
+                        },
+                        "result": True,
+                    },
+                }
+            }
+        ),
+    ]
+    for body in bodies:
+        resp = client.post(
+            "/openeo/1.2/validation",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert resp.status_code == 200, resp.text
+        assert [e["code"] for e in resp.json()["errors"]] == ["ProcessParameterInvalid"], body
+        resp = client.post(
+            "/openeo/1.2/result",
+            content='{"process": ' + body + "}",
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        assert_openeo_error(resp, 400, "ProcessParameterInvalid")

@@ -54,9 +54,10 @@ class HypothesisChooser:
 START = datetime(2022, 8, 1, tzinfo=UTC)
 
 
-def random_facts(pick: Chooser, collection_id: str) -> CollectionFacts:
+def random_facts(pick: Chooser, collection_id: str, layout: str | None = None) -> CollectionFacts:
     """A collection at one site, at several (replicas), or with items spread over sites."""
-    layout = pick.choice(["one", "one", "replicas", "items_by_time", "items_by_area"])
+    if layout is None:
+        layout = pick.choice(["one", "one", "replicas", "items_by_time", "items_by_area"])
     days = pick.integer(2, 12)
     times = tuple(START + timedelta(days=3 * i) for i in range(days))
     side = pick.choice([60, 600, 3000])

@@ -130,3 +130,86 @@ def test_chained_filters_and_reductions_compose():
     assert sizes["f"] == 100 * 100 * 5 * 4
     assert sizes["b"] == 50 * 100 * 5 * 4
     assert sizes["r"] == 50 * 100 * 4
+
+
+BAD_NUMBERS = [float("inf"), float("-inf"), float("nan"), "inf", "10", None, True]
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_non_finite_or_non_numeric_extents_are_invalid_parameters(bad):
+    from openeo_dedl.errors import ProcessParameterInvalid
+
+    box = {"west": bad, "south": 40, "east": 10.5, "north": 41}
+    graphs = [
+        {"l": {**load("C", spatial_extent=box), "result": True}},
+        {
+            "l": load("C"),
+            "f": {**node("filter_bbox", data="@l", extent=box), "result": True},
+        },
+    ]
+    if not isinstance(bad, str | None):
+        point = {"type": "Point", "coordinates": [bad, 40.5]}
+        polygon = {"type": "Polygon", "coordinates": [[[10, 40], [bad, 40], [10, 41], [10, 40]]]}
+        for geometry in (point, polygon):
+            graphs.append(
+                {
+                    "l": load("C"),
+                    "f": {**node("filter_spatial", data="@l", geometries=geometry), "result": True},
+                }
+            )
+    for graph in graphs:
+        with pytest.raises(ProcessParameterInvalid, match="finite number"):
+            plan_process_graph(graph, FACTS, "lumi")
+
+
+def test_extents_from_parameters_narrow_nothing():
+    box = {"west": {"from_parameter": "w"}, "south": 40, "east": 10.5, "north": 41}
+    assert estimate(load("C", spatial_extent=box)) == FULL
+
+
+def test_fraction_of_non_finite_boxes_is_the_whole():
+    from openeo_dedl.planning.extents import fraction
+
+    nan = float("nan")
+    assert fraction((nan, 40.0, 10.5, 41.0), BBOX) == (1.0, 1.0)
+    assert fraction((10.0, 40.0, 10.5, 41.0), (nan, 40.0, 11.0, 41.0)) == (1.0, 1.0)
+    assert fraction((10.0, 40.0, 10.5, 40.5), BBOX) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("box", "pixels"),
+    [
+        # 0.005° inside one 0.01° pixel: one pixel.
+        ({"west": 10.001, "south": 40.001, "east": 10.006, "north": 40.006}, 1),
+        # As small, but across a pixel corner: the loader reads the 2 × 2 pixels it touches
+        # (ceil(100 × 0.005) gave 1).
+        ({"west": 10.008, "south": 40.008, "east": 10.013, "north": 40.013}, 4),
+        # Edges on pixel borders touch no further pixel.
+        ({"west": 10.0, "south": 40.0, "east": 10.02, "north": 40.03}, 6),
+        # 2.5 pixels wide, starting mid-pixel: 3 columns; 1 row.
+        ({"west": 10.005, "south": 40.001, "east": 10.03, "north": 40.002}, 3),
+        # Beyond the collection: clipped to its grid.
+        ({"west": 9.0, "south": 39.0, "east": 10.015, "north": 40.005}, 2),
+        # Huge but finite edges do not overflow: the whole grid; beyond the east edge, one
+        # column (an empty extent counts one pixel) of all 100 rows.
+        ({"west": -1e308, "south": -1e308, "east": 1e308, "north": 1e308}, 100 * 100),
+        ({"west": 1e308, "south": 40.0, "east": 1e308, "north": 41.0}, 100),
+    ],
+)
+def test_small_extents_count_the_pixels_their_edges_touch(box, pixels):
+    assert estimate(load("C", spatial_extent=box, bands=["b1"])) == pixels * 10 * 4
+
+
+def test_a_sites_part_of_a_split_load_lies_on_the_whole_loads_grid():
+    """The runner reads a site's items on the grid of the whole load (NaN elsewhere), so a part
+    by area is as large as the whole grid over the site's time steps, not its own area only."""
+    west, east = (10.0, 40.0, 10.5, 41.0), (10.5, 40.0, 11.0, 41.0)
+    items = (
+        *(ItemFacts(("lumi",), west, day(i)) for i in range(4)),
+        *(ItemFacts(("central",), east, day(i)) for i in range(2)),
+    )
+    collections = {"A": facts("A", "lumi", items=items)}
+    graph = {"l": {**load("A"), "result": True}}
+    p = plan_process_graph(graph, collections, "lumi", sites=("lumi", "central"))
+    assert p.node_bytes["l__lumi"] == 100 * 100 * 4 * 2 * 4
+    assert p.node_bytes["l__central"] == 100 * 100 * 2 * 2 * 4

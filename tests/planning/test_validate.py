@@ -88,3 +88,77 @@ def test_planner_only_names_are_refused_in_user_graphs():
         "ProcessParameterUnsupported",
         "ProcessUnsupported",
     ]
+    from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
+
+    partial = {
+        "process_id": PARTIAL_MEAN_PROCESS,
+        "arguments": {"data": {"from_node": "l"}, "dimension": "t"},
+        "result": True,
+    }
+    assert "ProcessUnsupported" in codes({"l": load, "p": partial})
+
+
+def _applied(reference) -> dict:
+    return {
+        "l": {
+            "process_id": "load_collection",
+            "arguments": {"id": "C", "spatial_extent": None, "temporal_extent": None},
+        },
+        "a": {
+            "process_id": "apply",
+            "arguments": {
+                "data": reference,
+                "process": {
+                    "process_graph": {
+                        "r": {
+                            "process_id": "absolute",
+                            "arguments": {"x": {"from_parameter": "x"}},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+            "result": True,
+        },
+    }
+
+
+def test_malformed_references_are_invalid_not_crashes_or_literals():
+    import pytest
+
+    from openeo_dedl.errors import ProcessGraphInvalid
+    from openeo_dedl.planning import FlatGraph
+
+    for reference in ({"from_node": ["l"]}, {"from_node": 5}, {"from_node": None}):
+        assert codes(_applied(reference)) == ["ProcessGraphInvalid"], reference
+        with pytest.raises(ProcessGraphInvalid, match="must be a string"):
+            FlatGraph(_applied(reference))
+    # An extra key would make the reference a literal and drop the dependency on 'l'.
+    extra = {"from_node": "l", "x": 1}
+    assert codes(_applied(extra)) == ["ProcessGraphInvalid"]
+    with pytest.raises(ProcessGraphInvalid, match="extra keys"):
+        FlatGraph(_applied(extra))
+    # Inside a callback too.
+    pg = _applied({"from_node": "l"})
+    pg["a"]["arguments"]["process"]["process_graph"]["r"]["arguments"]["x"] = {"from_node": ["r"]}
+    assert codes(pg) == ["ProcessGraphInvalid"]
+    assert codes(_applied({"from_node": "l"})) == []
+
+
+def test_malformed_references_with_user_processes_are_invalid():
+    from openeo_dedl.udps import resolve
+
+    udp = {
+        "id": "u",
+        "parameters": [{"name": "v", "schema": {}}],
+        "process_graph": {
+            "r": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "v"}}}
+        },
+    }
+    udp["process_graph"]["r"]["result"] = True
+    pg = {
+        "k": {"process_id": "add", "arguments": {"x": 1, "y": 2}},
+        "c": {"process_id": "u", "arguments": {"v": {"from_node": ["k"]}}, "result": True},
+    }
+    resolved = resolve({"process_graph": pg}, {"u": udp})
+    assert codes(resolved["process_graph"]) == ["ProcessGraphInvalid"]
