@@ -27,9 +27,9 @@ EXPECTED_FAILURES = Path(__file__).resolve().parents[1] / "compliance/expected_f
 # Cases on data cubes where the implementation (openeo-processes-dask's) differs from the spec:
 # "process#index" of the case in its json5 file → what happens. Known, not fixed yet; the cases
 # run as xfail (strict: fixing one shows up). Regenerate the list when fixing them.
-KNOWN_GAPS: dict[str, str] = json.loads(
-    (Path(__file__).with_name("known_gaps.json")).read_text()
-)["cases"]
+KNOWN_GAPS: dict[str, str] = json.loads((Path(__file__).with_name("known_gaps.json")).read_text())[
+    "cases"
+]
 
 # Cases we cannot run here, with the reason.
 NOT_RUNNABLE = {
@@ -100,10 +100,19 @@ def datacube(doc: dict):
         if dim["type"] == "spatial":
             crs = dim.get("reference_system", crs)
         coords[name] = values
+    shape = [len(coords[n]) for n in order]
     if doc.get("data") is None:  # the case does not check values
-        data = np.full([len(coords[n]) for n in order], np.nan)
+        data = np.full(shape, np.nan)
+    elif np.size(np.array(doc["data"], dtype=object)) == 0:
+        # An empty cube ("data": [] for any number of dimensions, one of them empty): the
+        # values in the cube's shape; a cube without dimensions holds a single no-data value.
+        data = np.full(shape, np.nan)
     else:
         data = np.array(doc["data"], dtype=float if _has_nodata(doc["data"]) else None)
+        nodata = doc.get("nodata")
+        if isinstance(nodata, int | float) and not math.isnan(nodata) and (data == nodata).any():
+            # The cube's no-data value (e.g. 255 in uint8 test cubes) is no data: NaN here.
+            data = np.where(data == nodata, np.nan, data.astype(float))
     cube = xr.DataArray(data, dims=order, coords=coords)
     cube.attrs["check_values"] = doc.get("data") is not None
     if crs is not None:
