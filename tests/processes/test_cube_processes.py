@@ -177,3 +177,75 @@ def test_null_handling_of_plain_values():
     assert run({"m": node("multiply", x=None, y=2)}) is None
     assert run({"m": node("sum", data=[])}) is None
     assert run({"m": node("gte", x=1, y=0)}) is True
+
+
+def _utm_cube(dask: bool = False) -> xr.DataArray:
+    """A 3-D (t, y, x) cube in EPSG:32632 (10 m pixels near Bolzano), values 0..."""
+    values = np.arange(2 * 4 * 5, dtype=float).reshape(2, 4, 5)
+    data = xr.DataArray(
+        values,
+        dims=("t", "y", "x"),
+        coords={
+            "t": pd.DatetimeIndex(["2022-06-01", "2022-06-02"]),
+            "y": 5150005.0 - 10 * np.arange(4),
+            "x": 680005.0 + 10 * np.arange(5),
+        },
+    ).rio.write_crs("EPSG:32632")
+    return data.chunk({"t": 1}) if dask else data
+
+
+def _square_around(data: xr.DataArray, rows: slice, cols: slice) -> dict:
+    """A WGS 84 polygon around the centres of the given pixels (via the cube's CRS)."""
+    import geopandas as gpd
+    import shapely
+
+    xs, ys = data["x"].values[cols], data["y"].values[rows]
+    box = shapely.box(xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4)
+    wgs = gpd.GeoSeries([box], crs=data.rio.crs).to_crs("EPSG:4326").iloc[0]
+    return shapely.geometry.mapping(wgs)
+
+
+@pytest.mark.parametrize("dask", [False, True])
+@pytest.mark.parametrize("inside", [None, False, True])
+def test_mask_polygon_inside_follows_the_spec(dask, inside):
+    data = _utm_cube(dask)
+    polygon = _square_around(data, slice(1, 3), slice(1, 4))
+    arguments = {"data": {"from_parameter": "data"}, "mask": polygon}
+    if inside is not None:
+        arguments["inside"] = inside
+    result = run({"m": node("mask_polygon", **arguments)}, data=data).compute()
+    hit = np.zeros((4, 5), bool)
+    hit[1:3, 1:4] = True
+    keep = ~hit if inside else hit  # the spec: replaced unless inside (by default outside)
+    expected = np.where(keep, data.values, np.nan)
+    np.testing.assert_array_equal(result.values, expected)
+    assert list(result.dims) == ["t", "y", "x"]
+
+
+def test_mask_polygon_feature_replacement_and_nodata():
+    data = _utm_cube()
+    data[0, 0, 0] = np.nan  # no-data stays no-data, even with a replacement
+    feature = {
+        "type": "Feature",
+        "geometry": _square_around(data, slice(0, 2), slice(0, 2)),
+        "properties": {},
+    }
+    result = run(
+        {"m": node("mask_polygon", data={"from_parameter": "data"}, mask=feature, replacement=-1)},
+        data=data,
+    )
+    assert np.isnan(result.values[0, 0, 0])
+    assert result.values[0, 1, 1] == data.values[0, 1, 1]
+    assert (result.values[:, 2:, :] == -1).all() and (result.values[:, :, 2:] == -1).all()
+
+
+def test_filter_spatial_crops_to_the_bounding_box_in_the_cube_crs():
+    data = _utm_cube(dask=True)
+    polygon = _square_around(data, slice(1, 3), slice(2, 4))
+    result = run(
+        {"f": node("filter_spatial", data={"from_parameter": "data"}, geometries=polygon)},
+        data=data,
+    ).compute()
+    np.testing.assert_array_equal(result["x"].values, data["x"].values[2:4])
+    np.testing.assert_array_equal(result["y"].values, data["y"].values[1:3])
+    np.testing.assert_array_equal(result.values, data.values[:, 1:3, 2:4])

@@ -19,6 +19,7 @@ FAMILIES = (
     "logic",
     "math",
     "neighborhood",
+    "spatial",
     "statistics",
     "text",
     "vector",
