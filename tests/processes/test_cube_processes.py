@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import rioxarray  # noqa: F401 - the .rio accessor of the test cubes
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError

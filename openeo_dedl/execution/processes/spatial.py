@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import rioxarray  # noqa: F401 - the .rio accessor
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
@@ -145,16 +146,21 @@ def filter_spatial(data, geometries):
     x, y = _spatial_dims(data)
     gdf = _geodataframe(geometries, data.rio.crs or WGS84)
     xs, ys = data[x].values, data[y].values
-    hits = geometry_hits(gdf, xs, ys)
-    # Pixels outside the geometries' bounding box go; retained pixels stay, the rest of the box
-    # becomes no-data.
     if gdf.empty:
-        cols, rows = np.zeros(len(xs), bool), np.zeros(len(ys), bool)
-    else:
-        west, south, east, north = gdf.total_bounds
-        cols = ((xs >= west) & (xs <= east)) | hits.any(axis=0)
-        rows = ((ys >= south) & (ys <= north)) | hits.any(axis=1)
-    out = _mask_array(data, hits, x, y, None)
+        return data.isel({x: slice(0, 0), y: slice(0, 0)})
+    # Pixels outside the geometries' bounding box go; retained pixels stay, the rest of the box
+    # becomes no-data. The mask is computed on the box (grown by half a pixel, for the pixel
+    # containing a point on its edge) only.
+    west, south, east, north = gdf.total_bounds
+    hx, hy = _cell_size(xs) / 2, _cell_size(ys) / 2
+    near_x = np.flatnonzero((xs >= west - hx) & (xs <= east + hx))
+    near_y = np.flatnonzero((ys >= south - hy) & (ys <= north + hy))
+    window = data.isel({x: near_x, y: near_y})
+    wxs, wys = xs[near_x], ys[near_y]
+    hits = geometry_hits(gdf, wxs, wys)
+    cols = ((wxs >= west) & (wxs <= east)) | hits.any(axis=0)
+    rows = ((wys >= south) & (wys <= north)) | hits.any(axis=1)
+    out = _mask_array(window, hits, x, y, None)
     return out.isel({x: np.flatnonzero(cols), y: np.flatnonzero(rows)})
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401 - the .rio accessor
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
