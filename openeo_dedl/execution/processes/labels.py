@@ -53,6 +53,13 @@ def _python(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
+def _key(label) -> tuple:
+    """Labels compared by value: 1 and 1.0 are the same label, "1" is another."""
+    if isinstance(label, int | float) and not isinstance(label, bool):
+        return ("number", float(label))
+    return ("text", str(label))
+
+
 def _enumerated(labels: list) -> bool:
     return all(
         isinstance(label, int | float) and not isinstance(label, bool) and label == i
@@ -87,17 +94,17 @@ def rename_labels(data, dimension, target, source=()):
                 "The number of labels in the parameters `source` and `target` don't match.",
             )
         keys = [_timestamp(v) for v in source] if temporal else source
-        index = {str(label): i for i, label in enumerate(labels)}
+        index = {_key(label): i for i, label in enumerate(labels)}
         new = list(labels)
         for key, name, given in zip(keys, target, source, strict=True):
-            i = index.get(str(key)) if key is not None else None
+            i = index.get(_key(key)) if key is not None else None
             if i is None:
                 raise _error(
                     "LabelNotAvailable",
                     f"Dimension '{dimension}' has no label '{given}'.",
                 )
             new[i] = name
-    if len({str(v) for v in new}) != len(new):
+    if len({_key(v) for v in new}) != len(new):
         raise _error("LabelExists", f"A target label already exists in dimension '{dimension}'.")
     stamps = [_timestamp(v) if not isinstance(v, pd.Timestamp) else v for v in new]
     if temporal and all(s is not None for s in stamps):

@@ -50,7 +50,7 @@ def _geodataframe(geometries, crs):
         for feature in features:
             if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
                 raise _invalid("Every GeoJSON feature needs a geometry.")
-            feature.setdefault("properties", {})
+        features = [{**f, "properties": f.get("properties") or {}} for f in features]
         gdf = gpd.GeoDataFrame.from_features(features, crs=WGS84)
     else:
         raise _invalid("The geometries must be GeoJSON or a vector data cube.")
