@@ -26,7 +26,6 @@ polygons from it) to ``examples/flood_pakistan.json`` and ``examples/drought_po_
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -83,26 +82,29 @@ def flood_graph(
     )
     # Flooded share of each 100 m GHSL cell: the mean of its 5 x 5 flood pixels.
     share = flooded.resample_cube_spatial(target=built, method="average")
-    share = share.rename_labels("bands", [FLOOD_BANDS[0]])
-    flooded_built = built.rename_labels("bands", [FLOOD_BANDS[0]]) * share
-    cells = share.apply(lambda x: x * 0 + 1).rename_labels("bands", [FLOOD_BANDS[2]])
+    # rename_labels names the band it renames: without `source` the spec wants labels 0, 1, ...
+    share = share.rename_labels("bands", [FLOOD_BANDS[0]], source=["flood_extent"])
+    flooded_built = built.rename_labels("bands", [FLOOD_BANDS[0]], source=["built_surface"])
+    flooded_built = flooded_built * share
+    cells = share.apply(lambda x: x * 0 + 1).rename_labels(
+        "bands", [FLOOD_BANDS[2]], source=[FLOOD_BANDS[0]]
+    )
     # Accumulated precipitation, reduced at the ERA5 site; only the 2-D sum leaves it.
     precipitation = _load("ERA5_LAND", extents["ERA5_LAND"], ["total_precipitation"], window)
     precipitation = precipitation.reduce_dimension(dimension="t", reducer="sum")
     precipitation = precipitation.resample_cube_spatial(target=built, method="near")
-    precipitation = precipitation.rename_labels("bands", [FLOOD_BANDS[1]])
+    precipitation = precipitation.rename_labels(
+        "bands", [FLOOD_BANDS[1]], source=["total_precipitation"]
+    )
     stack = flooded_built.merge_cubes(precipitation).merge_cubes(cells)
     result = stack.aggregate_spatial(geometries=regions, reducer="sum").save_result("JSON")
     return result.flat_graph()
 
 
-def _month_ends(year: int) -> list[str]:
-    """The labels ``aggregate_temporal_period(period="month")`` gives a year's months."""
-    ends = []
-    for month in range(1, 13):
-        nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-        ends.append((nxt - dt.timedelta(days=1)).isoformat())
-    return ends
+def _month_labels(year: int) -> list[str]:
+    """The labels ``aggregate_temporal_period(period="month")`` gives a year's months (the
+    spec's ``YYYY-MM``)."""
+    return [f"{year}-{month:02d}" for month in range(1, 13)]
 
 
 def _monthly(cube: DataCube, year: int, labels: list[str]) -> DataCube:
@@ -110,16 +112,15 @@ def _monthly(cube: DataCube, year: int, labels: list[str]) -> DataCube:
     months of different years line up in band math."""
     one_year = cube.filter_temporal(f"{year}-01-01", f"{year + 1}-01-01")
     monthly = one_year.aggregate_temporal_period(period="month", reducer="mean")
-    return monthly.rename_labels("t", target=labels, source=_month_ends(year))
+    return monthly.rename_labels("t", target=labels, source=_month_labels(year))
 
 
 def _relative_anomaly(cube: DataCube, year: int, reference_years) -> DataCube:
     """Monthly mean of ``year`` minus the mean of the same months in ``reference_years``, in %
     of the latter; time labels are the first days of the target year's months.
 
-    Not ``aggregate_temporal`` with monthly intervals: openeo-processes-dask's bins are
-    (start, end] instead of openEO's [start, end), so a scene on the 1st of a month would count
-    for the previous month. ``aggregate_temporal_period`` resamples by calendar month correctly.
+    ``aggregate_temporal_period`` groups by calendar month and labels the months ``YYYY-MM``
+    (the spec's labels), which ``rename_labels`` turns into the target year's dates.
     """
     labels = [f"{year}-{month:02d}-01" for month in range(1, 13)]
     current = _monthly(cube, year, labels)
@@ -142,13 +143,13 @@ def drought_graph(
     window = (f"{min(reference_years)}-01-01", f"{year + 1}-01-01")
     s1 = _load("S1_SSM", extents["S1_SSM"], ["ssm"], window)
     s1_anomaly = _relative_anomaly(s1, year, reference_years).rename_labels(
-        "bands", [DROUGHT_BANDS[0]]
+        "bands", [DROUGHT_BANDS[0]], source=["ssm"]
     )
     era5 = _load("ERA5_LAND", extents["ERA5_LAND"], ["soil_moisture"], window)
     era5_anomaly = (
         _relative_anomaly(era5, year, reference_years)
         .resample_cube_spatial(target=s1_anomaly, method="near")
-        .rename_labels("bands", [DROUGHT_BANDS[1]])
+        .rename_labels("bands", [DROUGHT_BANDS[1]], source=["soil_moisture"])
     )
     land_cover = _load("CORINE_LAND_COVER", extents["CORINE_LAND_COVER"], ["land_cover"])
     land_cover = land_cover.reduce_dimension(dimension="t", reducer="first")

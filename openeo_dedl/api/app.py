@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,6 +50,24 @@ EXPOSED_HEADERS = [
     "Content-Disposition",
     processing.USAGE_HEADER,
 ]
+
+
+class MergeSlashesMiddleware:
+    """Pure ASGI: repeated slashes in a request path count as one (as nginx's merge_slashes).
+
+    Clients that join a base URL ending in ``/`` with a path starting with ``/`` request
+    ``/openeo/1.2//jobs/...`` (the openEO test suite does); the routes only know single slashes.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket") and "//" in scope["path"]:
+            scope = dict(scope, path=re.sub("/{2,}", "/", scope["path"]))
+            if scope.get("raw_path"):
+                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
@@ -122,4 +141,5 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         expose_headers=EXPOSED_HEADERS,
         max_age=3600,
     )
+    app.add_middleware(MergeSlashesMiddleware)
     return app

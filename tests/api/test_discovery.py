@@ -194,3 +194,10 @@ def test_lifespan_closes_only_its_own_backend(stub_settings, stub, monkeypatch):
         assert c.get("/openeo/1.2/").json()["backend_version"] == "9.9.9-test"
         assert not created[0].closed
     assert created[0].closed
+
+
+def test_repeated_slashes_in_paths_count_as_one(client, auth):
+    # Base URL ending in "/" joined with "/jobs": what the openEO test suite requests.
+    resp = client.get(f"{API}//jobs", headers=auth)
+    assert resp.status_code == 200, resp.text
+    assert client.get(f"{API}///collections").json()["collections"]

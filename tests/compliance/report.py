@@ -39,7 +39,10 @@ How it runs (see `tests/compliance/suite.py`):
   `openapi-core==0.18.2`, which conflicts with the version this project's API tests use.
 - Offline: the suite's data files (openEO API and process specs with their test cases, request
   payloads) are linked in from `../shared/openeo-specs`; STAC validation uses the schemas in
-  `../shared/openeo-specs/stac-schemas` (`tests/compliance/suite_plugin.py`).
+  `../shared/openeo-specs/stac-schemas` and the GeoJSON schemas bundled with pystac
+  (`tests/compliance/suite_plugin.py`).
+- The suite joins its base URL (ending in `/`) with paths starting with `/` (`/openeo/1.2//jobs`);
+  the server counts repeated slashes in a path as one, as nginx's `merge_slashes` does.
 - Basic auth (`demo`/`demo`): `OPENEO_AUTH_METHOD=basic` is the suite's own option for most
   groups; the `general` and `processes.processing` groups call OIDC unconditionally, so the plugin
   turns that call into a basic-auth login.
@@ -53,10 +56,13 @@ Beyond the suite:
 - `tests/processes/test_spec_examples.py` runs every listed process on its specification's test
   cases (`openeo-processes/tests/*.json5`) through the path of `POST /result`, including the
   NaN/Infinity cases JSON cannot carry and the cases on data cubes the HTTP runner skips.
-  {gaps} cases on data cubes still differ from the spec (mostly in openeo-processes-dask's
-  implementations: labels of `aggregate_temporal_period`, `mask_polygon`/`filter_spatial` on
-  the test cubes, `add_dimension`, ...); they are listed with what happens in
-  `tests/processes/known_gaps.json` and run as strict xfail.
+  Where openeo-processes-dask differs from the spec, our registry has its own implementation
+  (`openeo_dedl/execution/processes/`: `aggregate_temporal`, `aggregate_temporal_period`,
+  `mask_polygon`, `filter_spatial`, `rename_labels`, `filter_bands`, `dimension_labels`,
+  `add_dimension`, `extrema` on arrays, ...). `tests/processes/known_gaps.json` lists the cases
+  expected to fail, as strict xfail: {gaps} where our implementation still differs from the spec
+  (`cases`), and {defects} whose test data contradicts the spec text (`defects`, listed below
+  with the reason).
 - `tests/js/test_js_client.py` drives the server with the openEO JavaScript client
   (`@openeo/js-client`, as the Web Editor does): basic auth, all pages of collections and
   processes, a synchronous graph and a batch job, compared with the Python client.
@@ -89,6 +95,24 @@ def _entries_markdown(expected: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _known_gaps_markdown(known: dict) -> str:
+    lines = [
+        "",
+        "## Cases on data cubes in `tests/processes` (`tests/processes/known_gaps.json`)",
+        "",
+        "The HTTP runner skips these cases (it cannot send data cubes); `tests/processes` runs",
+        "them. Expected to fail (strict xfail):",
+    ]
+    for title, kind in (("Backend gaps", "cases"), ("Test data defects", "defects")):
+        entries = known.get(kind, {})
+        lines += ["", f"### {title} (`{kind}`): {len(entries)}", ""]
+        if not entries:
+            lines.append("None.")
+        for case, reason in entries.items():
+            lines.append(f"- `{case}`: {reason}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     from openeo_dedl.demo_data import generate_demo_catalog
     from tests.conftest import REPO as _  # noqa: F401 - the recursion-limit fix, as in pytest
@@ -112,14 +136,20 @@ def main() -> int:
         finally:
             stop_server(proc)
     expected = json.loads((HERE / "expected_failures.json").read_text())
-    gaps = json.loads((REPO / "tests" / "processes" / "known_gaps.json").read_text())["cases"]
-    text = HEADER.format(requirement=SUITE_REQUIREMENT, s2="SENTINEL2_L2A", gaps=len(gaps))
+    known = json.loads((REPO / "tests" / "processes" / "known_gaps.json").read_text())
+    text = HEADER.format(
+        requirement=SUITE_REQUIREMENT,
+        s2="SENTINEL2_L2A",
+        gaps=len(known["cases"]),
+        defects=len(known["defects"]),
+    )
     text += "\n".join(rows) + "\n"
     text += (
         "\nSkipped tests are those the suite skips itself (processes this back-end does not offer,"
         " labeled arrays and data cubes that the HTTP runner cannot send).\n"
     )
     text += _entries_markdown(expected)
+    text += _known_gaps_markdown(known)
     DOC.write_text(text)
     print(f"wrote {DOC.relative_to(REPO)}", file=sys.stderr)
     return 1 if unexpected else 0

@@ -7,8 +7,9 @@ It adapts the suite to an offline test run without changing what it checks:
   option the suite's other groups honour) that call logs in with basic auth instead
   (``OPENEO_AUTH_BASIC_USERNAME`` / ``_PASSWORD``), and the tests use its bearer token.
 - ``stac-validator`` downloads the STAC JSON schemas (and jsonschema resolves their ``$ref``s
-  online). The schemas under ``STAC_SCHEMAS_DIR`` (a copy of https://schemas.stacspec.org) are
-  used instead; a schema missing there is an error, as a download failure would be.
+  online). The schemas under ``STAC_SCHEMAS_DIR`` (a copy of https://schemas.stacspec.org) and
+  the GeoJSON schemas bundled with pystac are used instead; a schema missing there is an error,
+  as a download failure would be.
 - ``expected_failures.json`` (next to this file) lists the tests expected to fail, with the
   reason: suite defects (``xfail`` strict: they must keep failing), features this backend lacks
   (``xfail``, may pass), and rules for processing tests recognised by their arguments.
@@ -49,13 +50,21 @@ def _local_schema(url: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _geojson_schemas() -> list[Path]:
+    """The GeoJSON schemas (https://geojson.org/schema/Feature.json, Geometry.json) that
+    pystac, one of the suite's dependencies, bundles: the STAC item schema refers to them."""
+    import pystac
+
+    return sorted((Path(pystac.__file__).parent / "validation/jsonschemas/geojson").glob("*.json"))
+
+
 def _stac_registry():
     import jsonschema_specifications
 
     resources = []
     from referencing import Resource
 
-    for path in sorted(_stac_schemas_dir().rglob("*.json")):
+    for path in [*sorted(_stac_schemas_dir().rglob("*.json")), *_geojson_schemas()]:
         contents = json.loads(path.read_text())
         uri = contents.get("$id", "").split("#")[0]
         if uri:

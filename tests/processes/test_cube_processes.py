@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import rioxarray  # noqa: F401 - the .rio accessor of the test cubes
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
@@ -177,3 +178,188 @@ def test_null_handling_of_plain_values():
     assert run({"m": node("multiply", x=None, y=2)}) is None
     assert run({"m": node("sum", data=[])}) is None
     assert run({"m": node("gte", x=1, y=0)}) is True
+
+
+def _utm_cube(dask: bool = False) -> xr.DataArray:
+    """A 3-D (t, y, x) cube in EPSG:32632 (10 m pixels near Bolzano), values 0..."""
+    values = np.arange(2 * 4 * 5, dtype=float).reshape(2, 4, 5)
+    data = xr.DataArray(
+        values,
+        dims=("t", "y", "x"),
+        coords={
+            "t": pd.DatetimeIndex(["2022-06-01", "2022-06-02"]),
+            "y": 5150005.0 - 10 * np.arange(4),
+            "x": 680005.0 + 10 * np.arange(5),
+        },
+    ).rio.write_crs("EPSG:32632")
+    return data.chunk({"t": 1}) if dask else data
+
+
+def _square_around(data: xr.DataArray, rows: slice, cols: slice) -> dict:
+    """A WGS 84 polygon around the centres of the given pixels (via the cube's CRS)."""
+    import geopandas as gpd
+    import shapely
+
+    xs, ys = data["x"].values[cols], data["y"].values[rows]
+    box = shapely.box(xs.min() - 4, ys.min() - 4, xs.max() + 4, ys.max() + 4)
+    wgs = gpd.GeoSeries([box], crs=data.rio.crs).to_crs("EPSG:4326").iloc[0]
+    return shapely.geometry.mapping(wgs)
+
+
+@pytest.mark.parametrize("dask", [False, True])
+@pytest.mark.parametrize("inside", [None, False, True])
+def test_mask_polygon_inside_follows_the_spec(dask, inside):
+    data = _utm_cube(dask)
+    polygon = _square_around(data, slice(1, 3), slice(1, 4))
+    arguments = {"data": {"from_parameter": "data"}, "mask": polygon}
+    if inside is not None:
+        arguments["inside"] = inside
+    result = run({"m": node("mask_polygon", **arguments)}, data=data).compute()
+    hit = np.zeros((4, 5), bool)
+    hit[1:3, 1:4] = True
+    keep = ~hit if inside else hit  # the spec: replaced unless inside (by default outside)
+    expected = np.where(keep, data.values, np.nan)
+    np.testing.assert_array_equal(result.values, expected)
+    assert list(result.dims) == ["t", "y", "x"]
+
+
+def test_mask_polygon_feature_replacement_and_nodata():
+    data = _utm_cube()
+    data[0, 0, 0] = np.nan  # no-data stays no-data, even with a replacement
+    feature = {
+        "type": "Feature",
+        "geometry": _square_around(data, slice(0, 2), slice(0, 2)),
+        "properties": {},
+    }
+    result = run(
+        {"m": node("mask_polygon", data={"from_parameter": "data"}, mask=feature, replacement=-1)},
+        data=data,
+    )
+    assert np.isnan(result.values[0, 0, 0])
+    assert result.values[0, 1, 1] == data.values[0, 1, 1]
+    assert (result.values[:, 2:, :] == -1).all() and (result.values[:, :, 2:] == -1).all()
+
+
+def test_filter_spatial_crops_to_the_bounding_box_in_the_cube_crs():
+    data = _utm_cube(dask=True)
+    polygon = _square_around(data, slice(1, 3), slice(2, 4))
+    result = run(
+        {"f": node("filter_spatial", data={"from_parameter": "data"}, geometries=polygon)},
+        data=data,
+    ).compute()
+    np.testing.assert_array_equal(result["x"].values, data["x"].values[2:4])
+    np.testing.assert_array_equal(result["y"].values, data["y"].values[1:3])
+    np.testing.assert_array_equal(result.values, data.values[:, 1:3, 2:4])
+
+
+def _mean_reducer() -> dict:
+    return {"process_graph": {"m": node("mean", data={"from_parameter": "data"})}}
+
+
+def test_aggregate_temporal_period_months_are_spec_labels_complete_over_the_extent():
+    times = pd.DatetimeIndex(["2022-01-03", "2022-01-20", "2022-03-31T23:59:59"])
+    data = cube(times).chunk({"t": 1})
+    graph = {
+        "a": node(
+            "aggregate_temporal_period",
+            data={"from_parameter": "data"},
+            period="month",
+            reducer=_mean_reducer(),
+        )
+    }
+    result = run(graph, data=data)
+    assert result.chunks is not None  # stays lazy
+    result = result.compute()
+    assert list(result["t"].values) == ["2022-01", "2022-02", "2022-03"]
+    np.testing.assert_allclose(result.values[0], data.values[:2].mean(axis=0))
+    assert np.isnan(result.values[1]).all()  # February: no data, no-data
+    np.testing.assert_allclose(result.values[2], data.values[2])
+
+
+@pytest.mark.parametrize(
+    ("period", "times", "labels"),
+    [
+        ("day", ["2020-12-30", "2021-01-01"], ["2020-365", "2020-366", "2021-001"]),
+        ("week", ["2020-12-31", "2021-01-04"], ["2020-53", "2021-01"]),
+        ("dekad", ["2021-01-21", "2021-02-01"], ["2021-03", "2021-04"]),
+        ("season", ["2021-11-30", "2022-02-28"], ["2021-son", "2021-djf"]),
+        ("tropical-season", ["2021-04-30", "2021-05-01"], ["2020-ndjfma", "2021-mjjaso"]),
+        ("decade", ["2019-12-31", "2020-01-01"], ["2010", "2020"]),
+        ("decade-ad", ["2020-12-31", "2021-01-01"], ["2011", "2021"]),
+    ],
+)
+def test_aggregate_temporal_period_labels(period, times, labels):
+    graph = {
+        "a": node(
+            "aggregate_temporal_period",
+            data={"from_parameter": "data"},
+            period=period,
+            reducer=_mean_reducer(),
+        )
+    }
+    assert list(run(graph, data=cube(times))["t"].values) == labels
+
+
+def test_aggregate_temporal_open_bounds_times_of_day_and_empty_intervals():
+    times = pd.DatetimeIndex(["2020-01-01T03:00", "2020-01-03T12:00", "2020-01-05T20:00"])
+    data = cube(times)
+
+    def aggregate(intervals, labels=None):
+        args = {"data": {"from_parameter": "data"}, "intervals": intervals}
+        if labels:
+            args["labels"] = labels
+        return run({"a": node("aggregate_temporal", reducer=_mean_reducer(), **args)}, data=data)
+
+    result = aggregate([[None, "2020-01-04"], ["2020-01-04", None]], ["before", "after"])
+    assert list(result["t"].values) == ["before", "after"]
+    np.testing.assert_allclose(result.values[0], data.values[:2].mean(axis=0))
+    np.testing.assert_allclose(result.values[1], data.values[2])
+
+    result = aggregate([["06:00:00", "18:00:00"], ["18:00:00", "06:00:00"]])
+    assert list(result["t"].values) == ["06:00:00", "18:00:00"]
+    np.testing.assert_allclose(result.values[0], data.values[1])
+    np.testing.assert_allclose(result.values[1], data.values[[0, 2]].mean(axis=0))
+
+    # Left-closed: a time step on an interval's end belongs to the next one; overlaps allowed.
+    result = aggregate([["2019-01-01", "2019-02-01"], ["2020-01-01", "2020-01-05T20:00"]])
+    assert np.isnan(result.values[0]).all()
+    np.testing.assert_allclose(result.values[1], data.values[:2].mean(axis=0))
+    assert result["t"].values[1] == np.datetime64("2020-01-01")
+
+
+def test_apply_dimension_extrema_on_a_lazy_cube():
+    data = cube(pd.date_range("2020-01-01", periods=3)).chunk({"x": 2})
+    process = {"process_graph": {"e": node("extrema", data={"from_parameter": "data"})}}
+    result = run(
+        {
+            "a": node(
+                "apply_dimension", data={"from_parameter": "data"}, process=process, dimension="t"
+            )
+        },  # fmt: skip
+        data=data,
+    ).compute()
+    np.testing.assert_allclose(result.values[0], data.values.min(axis=0))
+    np.testing.assert_allclose(result.values[1], data.values.max(axis=0))
+    assert list(result["t"].values) == [0, 1]
+
+
+def test_label_processes():
+    data = cube(pd.date_range("2020-06-01", periods=2))
+    labels = run({"d": node("dimension_labels", data={"from_parameter": "data"}, dimension="t")},
+                 data=data)  # fmt: skip
+    assert labels == ["2020-06-01T00:00:00Z", "2020-06-02T00:00:00Z"]
+    bands = cube(["2020-06-01"]).isel(t=0, drop=True).expand_dims(bands=["B04", "B08"])
+    empty = run({"f": node("filter_bands", data={"from_parameter": "data"}, bands=["B02"])},
+                data=bands)  # fmt: skip
+    assert empty.sizes["bands"] == 0
+    with pytest.raises(OpenEOError) as info:
+        run({"r": node("rename_labels", data={"from_parameter": "data"}, dimension="bands",
+                       target=["red", "nir"])}, data=bands)  # fmt: skip
+    assert info.value.code == "LabelsNotEnumerated"
+    renamed = run({"r": node("rename_labels", data={"from_parameter": "data"}, dimension="t",
+                             source=["2020-06-02T00:00:00Z"], target=["2020-07-01"])},
+                  data=data)  # fmt: skip
+    assert list(renamed["t"].values) == list(pd.DatetimeIndex(["2020-06-01", "2020-07-01"]).values)
+    added = run({"a": node("add_dimension", data={"from_parameter": "data"}, name="t2",
+                           label="2010-01-01T00:00:00Z", type="temporal")}, data=data)  # fmt: skip
+    assert added["t2"].values[0] == np.datetime64("2010-01-01T00:00:00", "ns")

@@ -24,12 +24,13 @@ TESTS_DIR = SHARED / "openeo-specs/openeo-processes/tests"
 
 EXPECTED_FAILURES = Path(__file__).resolve().parents[1] / "compliance/expected_failures.json"
 
-# Cases on data cubes where the implementation (openeo-processes-dask's) differs from the spec:
-# "process#index" of the case in its json5 file → what happens. Known, not fixed yet; the cases
-# run as xfail (strict: fixing one shows up). Regenerate the list when fixing them.
-KNOWN_GAPS: dict[str, str] = json.loads(
-    (Path(__file__).with_name("known_gaps.json")).read_text()
-)["cases"]
+# Cases on data cubes that are expected to fail, "process#index" of the case in its json5 file →
+# why: "cases" where our implementation differs from the spec (backend bugs, to fix) and
+# "defects" where the case's test data contradicts the spec text. Both run as strict xfail, so a
+# case that starts to pass shows up.
+_KNOWN = json.loads((Path(__file__).with_name("known_gaps.json")).read_text())
+KNOWN_GAPS: dict[str, str] = _KNOWN["cases"]
+TEST_DATA_DEFECTS: dict[str, str] = _KNOWN["defects"]
 
 # Cases we cannot run here, with the reason.
 NOT_RUNNABLE = {
@@ -93,17 +94,27 @@ def datacube(doc: dict):
         dim = doc["dimensions"][name]
         values = dim.get("values", [])
         if dim["type"] == "temporal" and all(
-            isinstance(v, str) and re.match(r"^\d{4}-\d{2}-\d{2}", v) for v in values
+            isinstance(v, str) and re.match(r"^\d{4}-\d{2}-\d{2}([T ].*)?$", v) for v in values
         ):
-            # Dates and date-times; period labels such as "2024-02" or "2023-djf" stay strings.
+            # Dates and date-times; period labels such as "2024-02", "2023-djf" or
+            # "2020-06-01-00" (an hour) stay strings.
             values = pd.to_datetime(values, utc=True).tz_localize(None).values
         if dim["type"] == "spatial":
             crs = dim.get("reference_system", crs)
         coords[name] = values
+    shape = [len(coords[n]) for n in order]
     if doc.get("data") is None:  # the case does not check values
-        data = np.full([len(coords[n]) for n in order], np.nan)
+        data = np.full(shape, np.nan)
+    elif np.size(np.array(doc["data"], dtype=object)) == 0:
+        # An empty cube ("data": [] for any number of dimensions, one of them empty): the
+        # values in the cube's shape; a cube without dimensions holds a single no-data value.
+        data = np.full(shape, np.nan)
     else:
         data = np.array(doc["data"], dtype=float if _has_nodata(doc["data"]) else None)
+        nodata = doc.get("nodata")
+        if isinstance(nodata, int | float) and not math.isnan(nodata) and (data == nodata).any():
+            # The cube's no-data value (e.g. 255 in uint8 test cubes) is no data: NaN here.
+            data = np.where(data == nodata, np.nan, data.astype(float))
     cube = xr.DataArray(data, dims=order, coords=coords)
     cube.attrs["check_values"] = doc.get("data") is not None
     if crs is not None:
@@ -276,7 +287,7 @@ def test_spec_example(pid: str, case: dict, path: Path, index: int, request) -> 
     unknown = set(arguments) - {p["name"] for p in specs[pid]["parameters"]}
     if unknown:
         pytest.skip(f"Test data defect: parameters {sorted(unknown)} are not in the spec.")
-    gap = KNOWN_GAPS.get(f"{pid}#{index}")
+    gap = KNOWN_GAPS.get(f"{pid}#{index}") or TEST_DATA_DEFECTS.get(f"{pid}#{index}")
     if gap:
         request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     if any(_is_bare_flat_graph(v) for v in arguments.values()):

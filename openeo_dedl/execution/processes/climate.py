@@ -44,7 +44,8 @@ def period_keys(times: pd.DatetimeIndex, period: str) -> np.ndarray:
         "hour": lambda t: f"{t.hour:02d}",
         "day": lambda t: f"{min(t.dayofyear, 365):03d}",
         "week": lambda t: f"{min(t.isocalendar()[1], 52):02d}",
-        "dekad": lambda t: f"{(t.month - 1) * 3 + min((t.day - 1) // 10, 2):02d}",
+        # 01-36, as aggregate_temporal_period labels dekads ("the fourth dekad is Feb 1-10").
+        "dekad": lambda t: f"{(t.month - 1) * 3 + min((t.day - 1) // 10, 2) + 1:02d}",
         "month": lambda t: f"{t.month:02d}",
         "season": lambda t: _SEASONS[t.month],
         "tropical-season": lambda t: _tropical(t.month),
@@ -62,8 +63,14 @@ def period_keys(times: pd.DatetimeIndex, period: str) -> np.ndarray:
 
 
 def _season_year(times: pd.DatetimeIndex, period: str) -> np.ndarray:
-    """The year a time's season belongs to: December opens the next year's winter (and
-    November/December the next year's tropical season)."""
+    """The climatology year a time's season counts for: December opens the next year's winter
+    (and November/December the next year's tropical season).
+
+    climatological_normal's spec: "If the required months before the actual climate period are
+    available, the season is taken into account [...] The incomplete season at the end of the
+    last year is never taken into account", so the period 2000-2000 holds the winter from
+    December 1999. (aggregate_temporal_period *names* that winter 1999-djf, by the year of its
+    first month; anomaly compares only the season part of such labels.)"""
     years = np.asarray(times.year)
     if period == "season":
         return years + (np.asarray(times.month) == 12)

@@ -43,7 +43,18 @@ def _variance(values: list) -> float:
     return float(np.var(values, ddof=1))  # the sample variance, as the spec's examples
 
 
-@for_json_values("extrema")
+def _extrema_array(data, ignore_nodata=True, axis=None, keepdims=False):
+    """Minimum and maximum of arrays: along ``axis`` (a new axis of length 2 there, as
+    ``apply_dimension`` needs), or of all values. openeo-processes-dask's gives a (2,) array
+    whatever the axis."""
+    low, high = (np.nanmin, np.nanmax) if ignore_nodata else (np.min, np.max)
+    if axis is None:
+        return np.stack([low(data), high(data)])
+    axis = axis % np.ndim(data)
+    return np.stack([low(data, axis=axis), high(data, axis=axis)], axis=axis)
+
+
+@for_json_values("extrema", cube=_extrema_array)
 def extrema(data, ignore_nodata=True):
     values = _values(data, ignore_nodata)
     if not values:
