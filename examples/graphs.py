@@ -14,9 +14,10 @@ year against the mean of the same month in the reference years, in percent, for 
 ``leonardo``) and ERA5_LAND's soil moisture (at ``lumi``, resampled onto the S1 grid after it
 is reduced), kept on agricultural land only (CORINE_LAND_COVER codes 2xx covering at least half
 of a 500 m cell, computed at ``central``), averaged per province: a (province, month, band)
-time series. The climatology uses only standard processes (``aggregate_temporal`` per year with
-the target year's month labels, summed with ``merge_cubes``), as ``climatological_normal`` and
-``anomaly`` are not offered by the backend.
+time series. The climatology is the mean of the reference years' monthly means
+(``aggregate_temporal_period`` per year, relabelled with the target year's months, added up):
+plain band math over standard processes (the graph predates this back-end's
+``climatological_normal`` and ``anomaly``, which could express it too).
 
 ``python examples/graphs.py CATALOG_DIR`` writes the graphs for a demo catalog (extents and region
 polygons from it) to ``examples/flood_pakistan.json`` and ``examples/drought_po_valley.json``.
