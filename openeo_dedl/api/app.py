@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import unquote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -52,6 +53,13 @@ EXPOSED_HEADERS = [
 ]
 
 
+def _merge_slashes(raw: bytes) -> bytes:
+    """``raw`` with repeated slashes merged, except in a user file path (after ``/files/``):
+    there ``a//b`` or ``/files//etc`` are paths the files API refuses, not typos to repair."""
+    head, files, tail = raw.partition(b"/files/")
+    return re.sub(rb"/{2,}", b"/", head + files) + tail
+
+
 class MergeSlashesMiddleware:
     """Pure ASGI: repeated slashes in a request path count as one (as nginx's merge_slashes).
 
@@ -64,9 +72,16 @@ class MergeSlashesMiddleware:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] in ("http", "websocket") and "//" in scope["path"]:
-            scope = dict(scope, path=re.sub("/{2,}", "/", scope["path"]))
-            if scope.get("raw_path"):
-                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
+            raw = scope.get("raw_path")
+            if raw:
+                # Only slashes sent as such: an encoded one (%2F) belongs to a path parameter
+                # (a file path "/etc/passwd" must stay absolute, and be refused).
+                if b"//" in raw:
+                    raw = _merge_slashes(raw)
+                    path = unquote(raw.decode("ascii", "replace"))
+                    scope = dict(scope, raw_path=raw, path=path)
+            else:
+                scope = dict(scope, path=re.sub("/{2,}", "/", scope["path"]))
         await self.app(scope, receive, send)
 
 
