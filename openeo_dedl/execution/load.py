@@ -173,7 +173,11 @@ def load_collection_from_catalog(
     if bbox is not None:
         load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
     # A first lazy load (metadata only) tells the grid and time steps; the chunks follow from it.
-    probe = odc.stac.load(items, bands=bands or available, **load_kwargs)
+    # One chunk per time step for the probe: tiling a large grid into many chunks costs time.
+    probe_chunks = {"time": 1, "x": 1 << 30, "y": 1 << 30}
+    probe = odc.stac.load(
+        items, bands=bands or available, **{**load_kwargs, "chunks": probe_chunks}
+    )
     load_kwargs["chunks"] = load_chunks(probe)
     if site is None:
         ds = odc.stac.load(items, bands=bands or available, **load_kwargs)

@@ -72,3 +72,22 @@ def test_threads_only_local_clusters_start(tmp_path):
             assert run.client("central").submit(sum, [1, 2]).result() == 3
     finally:
         clusters.close()
+
+
+def _worker_trim_threshold(tmp_path, **cluster) -> set:
+    sites = [{"name": "central", "cluster": {"kind": "local", "workers": 1, **cluster}}]
+    clusters = SiteClusters(Settings(data_dir=tmp_path, sites=sites))
+    try:
+        with clusters.for_run() as run:
+            found = run.client("central").run(
+                lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_")
+            )
+            return set(found.values())
+    finally:
+        clusters.close()
+
+
+def test_local_worker_processes_keep_glibcs_adaptive_malloc_unless_asked(tmp_path):
+    # distributed's MALLOC_TRIM_THRESHOLD_ makes raster reads slower (docs/performance.md).
+    assert _worker_trim_threshold(tmp_path / "a") == {None}
+    assert _worker_trim_threshold(tmp_path / "b", trim_memory=True) == {"65536"}

@@ -48,5 +48,22 @@ def load_geojson(data, properties=()):
     return {"type": "FeatureCollection", "features": out}
 
 
+def aggregate_spatial(data, geometries, reducer, target_dimension=None, context=None, **kwargs):
+    """openeo-processes-dask's, with xvec's per-geometry loop in this thread.
+
+    xvec runs its loop through joblib with ``n_jobs=-1``: loky worker processes, the cube
+    pickled to them and a memory-mapping folder removed afterwards, seconds of overhead for a
+    few regions, and work done outside the site's cluster. In this thread the loop only builds
+    the lazy statistics, which the site's cluster computes.
+    """
+    import joblib
+    from openeo_processes_dask.process_implementations.cubes.aggregate import (
+        aggregate_spatial as upstream,
+    )
+
+    with joblib.parallel_config(backend="sequential"):
+        return upstream(data=data, geometries=geometries, reducer=reducer, **kwargs)
+
+
 def implementations() -> dict[str, Callable]:
-    return {"load_geojson": load_geojson}
+    return {"load_geojson": load_geojson, "aggregate_spatial": aggregate_spatial}
