@@ -109,6 +109,15 @@ def _read_user_processes(paths: list[str] | None) -> dict[str, dict]:
     return processes
 
 
+def _read_inputs(args: argparse.Namespace) -> tuple[dict, dict[str, dict]] | None:
+    """The process graph and user-defined processes of ``args``; None (said why) if unreadable."""
+    try:
+        return _read_process(args.graph), _read_user_processes(args.udp)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
@@ -116,12 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from openeo_dedl.backend import Backend
     from openeo_dedl.errors import OpenEOError
 
-    try:
-        process = _read_process(args.graph)
-        user_processes = _read_user_processes(args.udp)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    inputs = _read_inputs(args)
+    if inputs is None:
         return 1
+    process, user_processes = inputs
     settings = _settings(args)
     ensure_demo_catalog(settings)
     backend = Backend(settings)
@@ -144,12 +151,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from openeo_dedl.errors import OpenEOError
     from openeo_dedl.planning.explain import explain, to_svg
 
-    try:
-        process = _read_process(args.graph)
-        user_processes = _read_user_processes(args.udp)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    inputs = _read_inputs(args)
+    if inputs is None:
         return 1
+    process, user_processes = inputs
     settings = _settings(args)
     ensure_demo_catalog(settings)
     backend = Backend(settings)

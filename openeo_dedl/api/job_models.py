@@ -7,7 +7,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeo_dedl.api.errors import bad_request
-from openeo_dedl.api.models import Budget, ProcessGraphWithMetadata, refuse_unstorable_strings
+from openeo_dedl.api.models import (
+    Budget,
+    ProcessGraphWithMetadata,
+    billing_error,
+    refuse_unstorable_strings,
+)
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
 LogLevel = Literal["error", "warning", "info", "debug"]
@@ -77,17 +82,7 @@ def _error(exc: ValidationError) -> OpenEOError:
     if loc[:2] == ("process", "process_graph"):
         return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
     field = ".".join(str(p) for p in loc)
-    if loc == ("budget",):
-        return OpenEOError(
-            f"The budget must be a finite number >= 0: {error['msg']}",
-            code="BudgetInvalid",
-            status=400,
-        )
-    if loc == ("plan",):
-        return OpenEOError(
-            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
-        )
-    return bad_request(f"Invalid value for '{field}': {error['msg']}.")
+    return billing_error(loc, error) or bad_request(f"Invalid value for '{field}': {error['msg']}.")
 
 
 def parse_job_create(body: Any) -> JobCreateRequest:

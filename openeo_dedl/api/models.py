@@ -241,6 +241,21 @@ def parse_sync_request(body: Any) -> SyncResultRequest:
         raise _sync_request_error(exc) from None
 
 
+def billing_error(loc: tuple, error: dict) -> OpenEOError | None:
+    """The openEO error of an invalid ``budget`` or ``plan`` (jobs and /result), else None."""
+    if loc == ("budget",):
+        return OpenEOError(
+            f"The budget must be a finite number >= 0: {error['msg']}",
+            code="BudgetInvalid",
+            status=400,
+        )
+    if loc == ("plan",):
+        return OpenEOError(
+            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
+        )
+    return None
+
+
 def _sync_request_error(exc: ValidationError) -> OpenEOError:
     errors = exc.errors()
     # Report a problem with the process first: it is what the client most needs to fix.
@@ -257,14 +272,4 @@ def _sync_request_error(exc: ValidationError) -> OpenEOError:
     if loc[:2] == ("process", "process_graph"):
         return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
     field = ".".join(str(p) for p in loc)
-    if loc == ("budget",):
-        return OpenEOError(
-            f"The budget must be a finite number >= 0: {error['msg']}",
-            code="BudgetInvalid",
-            status=400,
-        )
-    if loc == ("plan",):
-        return OpenEOError(
-            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
-        )
-    return bad_request(f"Invalid request: {field}: {error['msg']}")
+    return billing_error(loc, error) or bad_request(f"Invalid request: {field}: {error['msg']}")
