@@ -256,7 +256,7 @@ class _PlanRun:
         self.values: dict[str, Any] = {}
         # Measured hand-over of outputs that crossed sites (staged, or packed and fetched
         # through this process): node -> (bytes, seconds).
-        self.staged: dict[str, tuple[int, float]] = {}
+        self.handed_over: dict[str, tuple[int, float]] = {}
         self.site_of_value: dict[str, str] = {}
         self.consumer_sites: dict[str, set[str]] = {}
         for p in plan.partitions:
@@ -311,7 +311,7 @@ class _PlanRun:
             if self.site_of_value[node] != partition.site:
                 # Values crossing sites were computed or staged at their source; count them
                 # once per destination site, however many partitions there use them (as planned).
-                nbytes, seconds = self.staged.get(node, (_nbytes(value), 0.0))
+                nbytes, seconds = self.handed_over.get(node, (_nbytes(value), 0.0))
                 with self._lock:
                     if (node, partition.site) not in self._moved:
                         self._moved.add((node, partition.site))
@@ -391,34 +391,41 @@ class _PlanRun:
         sub = partition_subgraph(self.graph, partition, output)
         return evaluate_graph(sub, self.registry_factory, inputs)
 
-    def _ship(self, partition: Partition, output: str, value: xr.DataArray, client) -> Any:
-        """Through this process: the producing site computes ``value`` and packs it (smallest
-        lossless dtype), the packed cube is fetched and unpacked here; what crossed is metered."""
+    def _compute_output(
+        self, partition: Partition, output: str, value: Any, client, ship: bool
+    ) -> Any:
+        """``value`` computed at its site. With ``ship`` (a cube crossing sites through this
+        process) the site packs it (smallest lossless dtype), the packed cube is fetched and
+        unpacked here, and what crossed is metered."""
         compute_started = time.perf_counter()
         self.control.emit("computing", site=partition.site, node=output)
-        if _is_lazy(value) and client is not None:
-            packed, fetch_seconds = self.control.compute_and_fetch(
+        fetch_seconds = 0.0
+        if ship and _is_lazy(value) and client is not None:
+            value, fetch_seconds = self.control.compute_and_fetch(
                 client, dask.delayed(pack)(value), self.timeout
             )
         else:
             value = _compute_on(client, value, self.timeout, self.control)
-            packed, fetch_seconds = pack(value), 0.0
+            if ship:
+                value = pack(value)
         seconds = time.perf_counter() - compute_started
-        nbytes = _nbytes(packed)
+        nbytes = _nbytes(value)
         logger.info(
-            "site %s computed %s in %.2fs (%.1f kB, %.1f kB packed)",
+            "site %s computed %s in %.2fs (%.1f kB%s)",
             partition.site,
             output,
             seconds,
-            _nbytes(value) / 1e3,
             nbytes / 1e3,
+            " packed" if ship else "",
         )
         self.control.emit(
             "computed", site=partition.site, node=output, seconds=round(seconds, 3), bytes=nbytes
         )
+        if not ship:
+            return value
         with self._lock:
-            self.staged[output] = (nbytes, fetch_seconds)
-        return unpack(packed)
+            self.handed_over[output] = (nbytes, fetch_seconds)
+        return unpack(value)
 
     def _hand_over(self, partition: Partition, output: str, value: Any, client) -> Any:
         """Stage or compute an output another site (or the user) needs; else leave it lazy."""
@@ -441,27 +448,9 @@ class _PlanRun:
             )
             self.control.check()
             with self._lock:
-                self.staged[output] = (handed.nbytes, handed.seconds)
+                self.handed_over[output] = (handed.nbytes, handed.seconds)
             return open_staged(handed)
-        if crosses_sites and not is_result and isinstance(value, xr.DataArray):
-            return self._ship(partition, output, value, client)
         if crosses_sites or is_result:
-            compute_started = time.perf_counter()
-            self.control.emit("computing", site=partition.site, node=output)
-            value = _compute_on(client, value, self.timeout, self.control)
-            seconds = time.perf_counter() - compute_started
-            logger.info(
-                "site %s computed %s in %.2fs (%.1f kB)",
-                partition.site,
-                output,
-                seconds,
-                _nbytes(value) / 1e3,
-            )
-            self.control.emit(
-                "computed",
-                site=partition.site,
-                node=output,
-                seconds=round(seconds, 3),
-                bytes=_nbytes(value),
-            )
+            ship = crosses_sites and not is_result and isinstance(value, xr.DataArray)
+            return self._compute_output(partition, output, value, client, ship)
         return value
