@@ -227,7 +227,6 @@ class Executor:
                 {
                     "load_collection": make_load_collection(self.catalog, budget, unavailable),
                     "save_result": save_result,
-                    "resample_cube_spatial": process_registry.resample_cube_spatial,
                 }
             )
 

@@ -146,18 +146,3 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
             impl = _refusing_unsupported(pid, impl)
         registry["predefined", pid] = Process(spec=spec, implementation=impl)
     return registry
-
-
-# Below this size a dask-backed source is computed before reprojection: odc-geo sizes the output
-# tiles like the source's chunks, so a tiny source (e.g. a reduced 2x2 cube) would split a large
-# target grid into tens of thousands of tasks.
-SMALL_SOURCE_BYTES = 64 * 1024**2
-
-
-def resample_cube_spatial(data, target, method="near", options=None, **_):
-    """openeo-processes-dask's ``resample_cube_spatial``, with small lazy sources loaded first."""
-    impl = _standard_implementations()["resample_cube_spatial"]
-    if hasattr(data, "chunks") and data.chunks is not None and data.nbytes <= SMALL_SOURCE_BYTES:
-        # Runs on the current (site) client: see runner._on_cluster.
-        data = data.compute()
-    return impl(data=data, target=target, method=method, options=options)

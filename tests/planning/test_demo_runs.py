@@ -39,8 +39,6 @@ class NoClusters:
 
 def registry_factory(catalog):
     ours = {"load_collection": make_load_collection(catalog, None), "save_result": save_result}
-    if hasattr(process_registry, "resample_cube_spatial"):
-        ours["resample_cube_spatial"] = process_registry.resample_cube_spatial
     return lambda: process_registry.build_registry(ours)
 
 

@@ -20,6 +20,7 @@ FAMILIES = (
     "logic",
     "math",
     "neighborhood",
+    "resample",
     "spatial",
     "temporal",
     "statistics",

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import xarray as xr
+
 from openeo_dedl.errors import OpenEOError
 
 _GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
@@ -48,21 +51,93 @@ def load_geojson(data, properties=()):
     return {"type": "FeatureCollection", "features": out}
 
 
+def _geometries_frame(geometries, default_crs: str = "EPSG:4326"):
+    """A GeoDataFrame of ``geometries``: GeoJSON (any geometry, Feature or FeatureCollection,
+    WGS 84 unless it names a ``crs`` as openeo-processes-dask reads it), a GeoDataFrame or an
+    xvec vector cube; None for what openeo-processes-dask alone handles (URLs)."""
+    import geopandas as gpd
+    from pyproj.exceptions import CRSError
+
+    if isinstance(geometries, gpd.GeoDataFrame):
+        return geometries
+    if isinstance(geometries, xr.Dataset) and hasattr(geometries, "xvec"):
+        return geometries.xvec.to_geodataframe()
+    if not isinstance(geometries, dict):
+        return None
+    crs = geometries.get("crs") or {}
+    if isinstance(crs, dict):
+        crs = (crs.get("properties") or {}).get("name", default_crs)
+    features = load_geojson(geometries)["features"]
+    try:
+        return gpd.GeoDataFrame.from_features(features, crs=crs)
+    except (CRSError, ValueError, TypeError) as error:
+        message = f"The geometries' crs {crs!r} is not a coordinate reference system."
+        raise _invalid(message) from error
+
+
+def _zonal_part(data: xr.DataArray, inside: np.ndarray, reducer, y: str, x: str):
+    """``reducer`` over the pixels ``inside`` one geometry (others NaN), within the geometry's
+    bounding window: the cube's other pixels are not touched."""
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if rows.size == 0:
+        # No pixel inside: one NaN pixel, so the reducer sees no valid value (as with a
+        # whole grid of NaN) rather than an empty array.
+        rows, cols = np.array([0]), np.array([0])
+    window = {y: slice(rows[0], rows[-1] + 1), x: slice(cols[0], cols[-1] + 1)}
+    mask = xr.DataArray(inside[window[y], window[x]], dims=(y, x))
+    masked = data.isel(window).where(mask)
+    return masked.reduce(
+        reducer, dim=(y, x), keep_attrs=True, positional_parameters={"data": 0}
+    ).drop_vars([d for d in (y, x) if d in masked.coords], errors="ignore")
+
+
 def aggregate_spatial(data, geometries, reducer, target_dimension=None, context=None, **kwargs):
-    """openeo-processes-dask's, with xvec's per-geometry loop in this thread.
+    """``aggregate_spatial`` as openeo-processes-dask computes it (xvec's ``iterate``: per
+    geometry, the reducer over the pixels whose centre is inside it, NaN elsewhere), as lazy
+    statistics for the site's cluster.
 
-    xvec runs its loop through joblib with ``n_jobs=-1``: loky worker processes, the cube
-    pickled to them and a memory-mapping folder removed afterwards, seconds of overhead for a
-    few regions, and work done outside the site's cluster. In this thread the loop only builds
-    the lazy statistics, which the site's cluster computes.
+    xvec's loop runs through joblib with ``n_jobs=-1`` (loky processes, the cube pickled to
+    them, a memory-mapping folder removed afterwards) and calls ``gc.collect()`` per geometry:
+    together seconds for a few regions, spent in the API process. Here the loop runs in this
+    thread, reads only each geometry's bounding window, and collects no garbage.
     """
-    import joblib
-    from openeo_processes_dask.process_implementations.cubes.aggregate import (
-        aggregate_spatial as upstream,
-    )
+    import rasterio.features
+    import xvec  # noqa: F401 - the .xvec accessor
 
-    with joblib.parallel_config(backend="sequential"):
+    gdf = _geometries_frame(geometries)
+    if gdf is None:
+        from openeo_processes_dask.process_implementations.cubes.aggregate import (
+            aggregate_spatial as upstream,
+        )
+
         return upstream(data=data, geometries=geometries, reducer=reducer, **kwargs)
+    y, x = data.openeo.y_dim, data.openeo.x_dim
+    if y is None or x is None:
+        raise OpenEOError(
+            f"aggregate_spatial needs a cube with spatial dimensions, not {tuple(data.dims)}.",
+            code="DimensionMissing",
+            status=400,
+        )
+    geoms = list(gdf.to_crs(data.rio.crs).geometry.values)
+    transform = data.rio.transform()
+    parts = [
+        _zonal_part(
+            data,
+            rasterio.features.geometry_mask(
+                [geom],
+                out_shape=(data.sizes[y], data.sizes[x]),
+                transform=transform,
+                invert=True,
+                all_touched=False,
+            ),
+            reducer,
+            y,
+            x,
+        )
+        for geom in geoms
+    ]
+    cube = xr.concat(parts, dim=xr.DataArray(geoms, name="geometry", dims="geometry"))
+    return cube.xvec.set_geom_indexes("geometry", crs=None).transpose("geometry", ...)
 
 
 def implementations() -> dict[str, Callable]:
