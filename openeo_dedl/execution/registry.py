@@ -133,7 +133,7 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
 
     Fresh per run because the parser's callables and our implementations hold per-run state.
     """
-    from openeo_dedl.execution.processes._wrap import resolve_parameters
+    from openeo_dedl.execution.processes._wrap import requiring_cubes, resolve_parameters
 
     registry = ProcessRegistry(wrap_funcs=[resolve_parameters])
     specs = available_specs()
@@ -144,5 +144,6 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
             continue
         if pid in UNSUPPORTED_PARAMETERS:
             impl = _refusing_unsupported(pid, impl)
+        impl = requiring_cubes(pid, spec, impl)
         registry["predefined", pid] = Process(spec=spec, implementation=impl)
     return registry

@@ -306,3 +306,36 @@ def test_non_finite_extents_are_invalid_parameters(client, auth):
             headers={**auth, "Content-Type": "application/json"},
         )
         assert_openeo_error(resp, 400, "ProcessParameterInvalid")
+
+
+def test_plain_values_where_a_data_cube_is_needed_are_invalid_parameters(client, auth):
+    data = {"from_parameter": "data"}
+    total = {
+        "process_graph": {"s": {"process_id": "sum", "arguments": {"data": data}, "result": True}}
+    }
+    point = {"type": "Point", "coordinates": [68.0, 27.0]}
+    cases = [
+        ("reduce_dimension", {"data": 1, "dimension": "t", "reducer": total}, "data", "a number"),
+        (
+            "aggregate_spatial",
+            {"data": [1, 2], "geometries": point, "reducer": total},
+            "data",
+            "an array",
+        ),  # fmt: skip
+        (
+            "resample_cube_spatial",
+            {"data": {"from_node": "l"}, "target": "x"},
+            "target",
+            "a string",
+        ),  # fmt: skip
+        ("merge_cubes", {"cube1": {"from_node": "l"}, "cube2": {"a": 1}}, "cube2", "an object"),
+        ("mask_polygon", {"data": True, "mask": point}, "data", "a boolean"),
+    ]
+    for process_id, arguments, name, kind in cases:
+        pg = {"l": _era5(), "p": {"process_id": process_id, "arguments": arguments, "result": True}}
+        resp = client.post(
+            "/openeo/1.2/result", json={"process": {"process_graph": pg}}, headers=auth
+        )
+        assert_openeo_error(resp, 400, "ProcessParameterInvalid")
+        message = resp.json()["message"]
+        assert f"'{name}' in process '{process_id}'" in message and kind in message, message

@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import xarray as xr
 from openeo_pg_parser_networkx.pg_schema import ParameterReference
 
 from openeo_dedl.errors import OpenEOError
@@ -60,5 +61,67 @@ def resolve_parameters(f: Callable) -> Callable:
             if name not in accepted:
                 resolved.pop(name, None)
         return f(*resolved_args, **resolved)
+
+    return wrapper
+
+
+_GEOJSON_TYPES = {"Feature", "FeatureCollection", "Point", "MultiPoint", "LineString",
+                  "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}  # fmt: skip
+
+
+def _alternatives(schema) -> list[dict]:
+    return [s for s in (schema if isinstance(schema, list) else [schema]) if isinstance(s, dict)]
+
+
+def cube_parameters(spec: dict) -> frozenset[str]:
+    """The parameters of ``spec`` that take nothing but a data cube."""
+    return frozenset(
+        p["name"]
+        for p in spec.get("parameters", [])
+        if (alternatives := _alternatives(p.get("schema", {})))
+        and all(s.get("subtype") == "datacube" for s in alternatives)
+    )
+
+
+def _is_cube(value: Any) -> bool:
+    """A raster cube (xarray), or a vector cube as the processes here take them (GeoJSON,
+    a GeoDataFrame)."""
+    if isinstance(value, xr.DataArray | xr.Dataset):
+        return True
+    if isinstance(value, dict):
+        return value.get("type") in _GEOJSON_TYPES
+    return type(value).__name__ == "GeoDataFrame"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def requiring_cubes(process_id: str, spec: dict, impl: Callable) -> Callable:
+    """Wrap ``impl`` so that a value that is not a data cube, passed where ``spec`` takes only
+    data cubes, is a ProcessParameterInvalid (the implementations would fail on it with
+    AttributeErrors: a 500)."""
+    names = cube_parameters(spec)
+    if not names:
+        return impl
+    optional = {p["name"] for p in spec.get("parameters", []) if p.get("optional")}
+
+    @functools.wraps(impl)
+    def wrapper(*args, **kwargs):
+        for name in names:
+            if name not in kwargs or (kwargs[name] is None and name in optional):
+                continue
+            value = kwargs[name]
+            if not isinstance(value, ParameterReference) and not _is_cube(value):
+                raise OpenEOError(
+                    f"The value passed for parameter '{name}' in process '{process_id}' is "
+                    f"invalid: a data cube is needed, not {_kind(value)}.",
+                    code="ProcessParameterInvalid",
+                    status=400,
+                )
+        return impl(*args, **kwargs)
 
     return wrapper
