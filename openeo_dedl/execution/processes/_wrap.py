@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import xarray as xr
@@ -100,11 +100,13 @@ def _kind(value: Any) -> str:
             list: "an array", dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
 
 
-def requiring_cubes(process_id: str, spec: dict, impl: Callable) -> Callable:
+def requiring_cubes(
+    process_id: str, spec: dict, impl: Callable, except_for: Collection[str] = ()
+) -> Callable:
     """Wrap ``impl`` so that a value that is not a data cube, passed where ``spec`` takes only
     data cubes, is a ProcessParameterInvalid (the implementations would fail on it with
-    AttributeErrors: a 500)."""
-    names = cube_parameters(spec)
+    AttributeErrors: a 500); the parameters ``except_for`` are not checked."""
+    names = cube_parameters(spec) - set(except_for)
     if not names:
         return impl
     optional = {p["name"] for p in spec.get("parameters", []) if p.get("optional")}
