@@ -21,6 +21,7 @@ test: $(BIN)/.installed
 	scripts/ensure-postgres.sh
 	scripts/ensure-node.sh
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 lint: $(BIN)/.installed

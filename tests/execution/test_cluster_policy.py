@@ -12,8 +12,7 @@ from openeo_dedl.execution.clusters import SiteClusters
 
 def _settings(tmp_path, **overrides) -> Settings:
     sites = [
-        {"name": name, "cluster": {"kind": "local", "workers": 1}}
-        for name in ("central", "lumi")
+        {"name": name, "cluster": {"kind": "local", "workers": 1}} for name in ("central", "lumi")
     ]
     return Settings(data_dir=tmp_path, sites=sites, **overrides)
 

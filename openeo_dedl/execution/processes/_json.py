@@ -65,9 +65,7 @@ def for_json_values(
         @functools.wraps(json_impl)
         def dispatch(*args, **kwargs):
             data = [
-                v
-                for k, v in kwargs.items()
-                if k not in SPECIAL_ARGS and not callable(v)
+                v for k, v in kwargs.items() if k not in SPECIAL_ARGS and not callable(v)
             ] + list(args)
             if all(is_plain(v) for v in data):
                 return call_accepting(json_impl, *args, **kwargs)

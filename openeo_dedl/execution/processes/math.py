@@ -71,7 +71,6 @@ def e() -> float:
     return math.e
 
 
-
 def implementations() -> dict[str, Callable]:
     impls: dict[str, Callable] = {pid: null_propagating(pid, "x") for pid in UNARY}
     impls.update(
