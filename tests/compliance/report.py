@@ -46,6 +46,10 @@ How it runs (see `tests/compliance/suite.py`):
 - Basic auth (`demo`/`demo`): `OPENEO_AUTH_METHOD=basic` is the suite's own option for most
   groups; the `general` and `processes.processing` groups call OIDC unconditionally, so the plugin
   turns that call into a basic-auth login.
+- The suite waits for batch jobs to reach a status (up to 160 s); its job fails here (see below),
+  and a job in a final status (`finished`, `canceled`, `error`) that is not the awaited one
+  cannot reach it unless started again, so the plugin ends such a wait at once, with the
+  suite's timeout result; the test then checks the same job states.
 - `processes.processing` uses `--runner=http --process-levels=L1,L2` (single-process graphs sent
   to `POST /result`); `workflows` uses `--s2-collection={s2}`.
 - Expected failures are listed in one file, `tests/compliance/expected_failures.json`, and marked

@@ -97,6 +97,16 @@ def test_independent_site_partitions_overlap_in_time(tmp_path, demo_catalog_dir)
     assert lumi["started"] < leonardo["ended"] and leonardo["started"] < lumi["ended"]
 
 
+# Ends the long task once the test is done with it. A threads-only worker cannot interrupt a
+# task it runs (canceling forgets its result; the thread runs on), and closing the cluster
+# waits for it: 30 s of a plain time.sleep(60) would be left after the checks.
+_LONG_TASK_DONE = threading.Event()
+
+
+def _long_task() -> None:
+    _LONG_TASK_DONE.wait(60)
+
+
 class _SlowClient:
     """A real client whose computations take a long time (a partition that runs long)."""
 
@@ -105,7 +115,7 @@ class _SlowClient:
         self.futures: list = []
 
     def compute(self, value):
-        future = self._client.submit(time.sleep, 60, pure=False)
+        future = self._client.submit(_long_task, pure=False)
         self.futures.append(future)
         self._submitted.set()
         return future
@@ -119,6 +129,7 @@ def test_a_site_that_is_down_fails_the_run_at_once_and_stops_the_other_partition
 ):
     from distributed import Client, LocalCluster
 
+    _LONG_TASK_DONE.clear()
     cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
     real = Client(cluster, set_as_default=False)
     submitted = threading.Event()
@@ -157,6 +168,7 @@ def test_a_site_that_is_down_fails_the_run_at_once_and_stops_the_other_partition
             time.sleep(0.1)
         assert [f.status for f in slow.futures] == ["cancelled"] * len(slow.futures)
     finally:
+        _LONG_TASK_DONE.set()
         backend.close()
         real.close()
         cluster.close()

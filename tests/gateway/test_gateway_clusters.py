@@ -64,7 +64,12 @@ def test_a_shared_cluster_stopped_at_the_gateway_is_replaced(lumi, tmp_path):
 
 
 def test_a_shared_cluster_lost_during_a_run_is_dropped(lumi, tmp_path):
-    clusters = SiteClusters(_settings(tmp_path, lumi.site_config()))
+    config = lumi.site_config()
+    # The client tries to reconnect to the lost scheduler for connect_timeout_seconds, then
+    # closes and cancels what is pending (the submit below): 10 s, not the default 120 s, for
+    # which the submit's own 60 s timeout would be waited out instead.
+    config["cluster"]["connect_timeout_seconds"] = 10
+    clusters = SiteClusters(_settings(tmp_path, config))
     try:
         with pytest.raises(Exception), clusters.for_run("alice") as run:  # noqa: B017, PT011
             client = run.client("lumi")
