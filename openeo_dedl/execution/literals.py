@@ -15,13 +15,14 @@ from typing import Any
 
 LITERAL_PARAMETER_PREFIX = "dedl_literal_"
 _CUBE_SUBTYPES = {"datacube", "raster-cube", "vector-cube"}
+_COMBINATORS = {"anyOf", "oneOf", "allOf"}
 
 
 def _schemas(schema: Any) -> list[dict]:
     if isinstance(schema, list):
         return [s for item in schema for s in _schemas(item)]
     if isinstance(schema, dict):
-        nested = [s for key in ("anyOf", "oneOf", "allOf") for s in _schemas(schema.get(key))]
+        nested = [s for key in sorted(_COMBINATORS) for s in _schemas(schema.get(key))]
         return [schema, *nested]
     return []
 
@@ -33,6 +34,16 @@ def takes_cube(spec: Mapping) -> bool:
         for p in spec.get("parameters", [])
         for s in _schemas(p.get("schema"))
     )
+
+
+def cube_parameters(spec: Mapping) -> frozenset[str]:
+    """The parameters of the process that accept nothing but data cubes."""
+    names = set()
+    for p in spec.get("parameters", []):
+        alternatives = [s for s in _schemas(p.get("schema")) if not _COMBINATORS & s.keys()]
+        if alternatives and all(s.get("subtype") in _CUBE_SUBTYPES for s in alternatives):
+            names.add(p["name"])
+    return frozenset(names)
 
 
 def is_literal(value: Any) -> bool:

@@ -17,6 +17,8 @@ import xarray as xr
 from openeo_pg_parser_networkx.pg_schema import ParameterReference
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.literals import cube_parameters
+from openeo_dedl.execution.processes.vector import is_vector_cube
 
 # Arguments that parent processes pass to callbacks but not every implementation accepts.
 _SPECIAL_ARGS = ("axis", "keepdims", "source_transposed_axis", "context", "dim_labels")
@@ -65,32 +67,8 @@ def resolve_parameters(f: Callable) -> Callable:
     return wrapper
 
 
-_GEOJSON_TYPES = {"Feature", "FeatureCollection", "Point", "MultiPoint", "LineString",
-                  "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection"}  # fmt: skip
-
-
-def _alternatives(schema) -> list[dict]:
-    return [s for s in (schema if isinstance(schema, list) else [schema]) if isinstance(s, dict)]
-
-
-def cube_parameters(spec: dict) -> frozenset[str]:
-    """The parameters of ``spec`` that take nothing but a data cube."""
-    return frozenset(
-        p["name"]
-        for p in spec.get("parameters", [])
-        if (alternatives := _alternatives(p.get("schema", {})))
-        and all(s.get("subtype") == "datacube" for s in alternatives)
-    )
-
-
 def _is_cube(value: Any) -> bool:
-    """A raster cube (xarray), or a vector cube as the processes here take them (GeoJSON,
-    a GeoDataFrame)."""
-    if isinstance(value, xr.DataArray | xr.Dataset):
-        return True
-    if isinstance(value, dict):
-        return value.get("type") in _GEOJSON_TYPES
-    return type(value).__name__ == "GeoDataFrame"
+    return isinstance(value, xr.DataArray | xr.Dataset) or is_vector_cube(value)
 
 
 def _kind(value: Any) -> str:
@@ -117,7 +95,7 @@ def requiring_cubes(
             if name not in kwargs or (kwargs[name] is None and name in optional):
                 continue
             value = kwargs[name]
-            if not isinstance(value, ParameterReference) and not _is_cube(value):
+            if not _is_cube(value):
                 raise OpenEOError(
                     f"The value passed for parameter '{name}' in process '{process_id}' is "
                     f"invalid: a data cube is needed, not {_kind(value)}.",

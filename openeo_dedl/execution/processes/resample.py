@@ -89,12 +89,6 @@ def _block_reduce(data, target, blocks, how: str) -> xr.DataArray:
 def resample_cube_spatial(data, target, method="near", options=None, **_):
     """openeo-processes-dask's ``resample_cube_spatial``, with the shortcuts of this module."""
     impl = _standard()
-    if (
-        data.openeo.y_dim is None
-        or data.openeo.x_dim is None
-        or (target.openeo.y_dim is None or target.openeo.x_dim is None)
-    ):
-        return impl(data=data, target=target, method=method, options=options)
     how = BLOCK_REDUCTIONS.get(method)
     nodata = getattr(data.odc, "nodata", None)
     if (

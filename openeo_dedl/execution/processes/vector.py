@@ -14,8 +14,16 @@ import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
 
-_GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
-               "GeometryCollection"}  # fmt: skip
+GEOJSON_GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+                      "MultiPolygon", "GeometryCollection"}  # fmt: skip
+
+
+def is_vector_cube(value) -> bool:
+    """Whether ``value`` is a vector cube as the processes here take them: GeoJSON or a
+    GeoDataFrame."""
+    if isinstance(value, dict):
+        return value.get("type") in {*GEOJSON_GEOMETRIES, "Feature", "FeatureCollection"}
+    return type(value).__name__ == "GeoDataFrame"
 
 
 def _invalid(message: str) -> OpenEOError:
@@ -26,7 +34,7 @@ def load_geojson(data, properties=()):
     if not isinstance(data, dict) or "type" not in data:
         raise _invalid("load_geojson needs a GeoJSON object.")
     kind = data["type"]
-    if kind in _GEOMETRIES:
+    if kind in GEOJSON_GEOMETRIES:
         features = [{"type": "Feature", "geometry": data, "properties": {}}]
     elif kind == "Feature":
         features = [data]
@@ -38,7 +46,7 @@ def load_geojson(data, properties=()):
     out = []
     for feature in features:
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
-        if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRIES:
+        if not isinstance(geometry, dict) or geometry.get("type") not in GEOJSON_GEOMETRIES:
             raise _invalid("Every GeoJSON feature needs a geometry.")
         props = feature.get("properties") or {}
         out.append(
@@ -86,9 +94,7 @@ def _zonal_part(data: xr.DataArray, inside: np.ndarray, reducer, y: str, x: str)
     window = {y: slice(rows[0], rows[-1] + 1), x: slice(cols[0], cols[-1] + 1)}
     mask = xr.DataArray(inside[window[y], window[x]], dims=(y, x))
     masked = data.isel(window).where(mask)
-    return masked.reduce(
-        reducer, dim=(y, x), keep_attrs=True, positional_parameters={"data": 0}
-    ).drop_vars([d for d in (y, x) if d in masked.coords], errors="ignore")
+    return masked.reduce(reducer, dim=(y, x), keep_attrs=True, positional_parameters={"data": 0})
 
 
 def aggregate_spatial(data, geometries, reducer, target_dimension=None, context=None, **kwargs):
