@@ -175,6 +175,29 @@ class LimitsConfig(BaseModel):
     sync_timeout_seconds: float = 600.0
 
 
+class SecurityConfig(BaseModel):
+    """What processes may read and fetch (see docs/security.md and execution/access.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # URL prefixes (http or https, with host; no credentials, query or fragment) that processes
+    # may fetch, e.g. geometries of aggregate_spatial. Empty: no URL at all. Hosts that resolve
+    # to loopback, link-local, private or reserved addresses stay refused even when listed.
+    allowed_urls: list[str] = Field(default_factory=list)
+    # Largest file or download a process may read (user files and allowed URLs).
+    max_read_bytes: int = Field(default=32 * 1024**2, ge=1)
+    # Time a download from an allowed URL may take, redirects included.
+    read_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_urls(self) -> SecurityConfig:
+        from openeo_dedl.execution.access import UrlPrefix
+
+        for url in self.allowed_urls:
+            UrlPrefix.parse(url)
+        return self
+
+
 class JobsConfig(BaseModel):
     """Batch jobs: the worker pool, where results are kept, how long download links live."""
 
@@ -256,6 +279,7 @@ class Settings(BaseSettings):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:

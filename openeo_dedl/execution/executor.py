@@ -18,6 +18,7 @@ from openeo_dedl.errors import (
     SiteUnavailable,
 )
 from openeo_dedl.execution import registry as process_registry
+from openeo_dedl.execution.access import DataAccess
 from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.facts import collection_facts
@@ -219,6 +220,7 @@ class Executor:
     ) -> SyncResult:
         graph, plan = self.plan(_process_graph_of(process), unavailable=unavailable)
         budget = LoadBudget(max_bytes)
+        access = DataAccess.for_user(self.settings, user)  # what the run may read and fetch
         if control is not None:
             control.emit("planned", plan=plan.to_dict())
 
@@ -227,7 +229,8 @@ class Executor:
                 {
                     "load_collection": make_load_collection(self.catalog, budget, unavailable),
                     "save_result": save_result,
-                }
+                },
+                access,
             )
 
         try:

@@ -18,11 +18,15 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
 from openeo_dedl.errors import ProcessParameterUnsupported
+
+if TYPE_CHECKING:
+    from openeo_dedl.execution.access import DataAccess
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +36,11 @@ DISABLED = {
     "load_stac": "validates URLs online and cannot read static multi-item catalogs",
     "apply_neighborhood_intertwin": "experimental variant, not an openEO process",
 }
+
+# openeo-processes-dask implementations that open URLs or files themselves (urlopen, requests,
+# pystac-client, odc-stac on user-given URLs): never registered; ours replace them, or the
+# process is not offered (tests/security/test_policy.py finds such implementations by their code).
+OPENS_LOCATIONS = frozenset({"aggregate_spatial", "load_stac", "load_url", "load_vector_cube"})
 
 # Optional parameters of the current specs that the implementations do not support: listed (the
 # specs stay those of openeo-processes), refused with ProcessParameterUnsupported unless null.
@@ -132,12 +141,21 @@ def process_specs_list() -> list[dict]:
     return [copy.deepcopy(spec) for spec in available_specs().values()]
 
 
-def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
+def build_registry(ours: dict[str, Callable], access: DataAccess | None = None) -> ProcessRegistry:
     """A fresh registry: standard implementations plus ``ours`` (bound to one run).
 
     Fresh per run because the parser's callables and our implementations hold per-run state.
+    Arguments naming locations (``access.LOCATION_PARAMETERS``) are read through ``access``,
+    the calling user's data-access policy; None: no workspace and no URL is readable.
     """
+    from openeo_dedl.execution.access import (
+        LOCATION_PARAMETERS,
+        DataAccess,
+        resolving_locations,
+    )
     from openeo_dedl.execution.processes._wrap import requiring_cubes, resolve_parameters
+
+    access = access if access is not None else DataAccess()
 
     registry = ProcessRegistry(wrap_funcs=[resolve_parameters])
     specs = available_specs()
@@ -146,6 +164,10 @@ def build_registry(ours: dict[str, Callable]) -> ProcessRegistry:
         impl = ours.get(pid) or impls.get(pid)
         if impl is None:
             continue
+        if impl is standard_implementation(pid) and pid in OPENS_LOCATIONS:
+            raise RuntimeError(f"openeo-processes-dask's {pid} opens URLs itself")
+        if pid in LOCATION_PARAMETERS:
+            impl = resolving_locations(pid, LOCATION_PARAMETERS[pid], access, impl)
         if pid in UNSUPPORTED_PARAMETERS:
             impl = _refusing_unsupported(pid, impl)
         impl = requiring_cubes(pid, spec, impl, except_for=BEYOND_CUBES.get(pid, ()))

@@ -62,7 +62,7 @@ def load_geojson(data, properties=()):
 def _geometries_frame(geometries, default_crs: str = "EPSG:4326"):
     """A GeoDataFrame of ``geometries``: GeoJSON (any geometry, Feature or FeatureCollection,
     WGS 84 unless it names a ``crs`` as openeo-processes-dask reads it), a GeoDataFrame or an
-    xvec vector cube; None for what openeo-processes-dask alone handles (URLs)."""
+    xvec vector cube; None for anything else."""
     import geopandas as gpd
     from pyproj.exceptions import CRSError
 
@@ -112,11 +112,10 @@ def aggregate_spatial(data, geometries, reducer, target_dimension=None, context=
 
     gdf = _geometries_frame(geometries)
     if gdf is None:
-        from openeo_processes_dask.process_implementations.cubes.aggregate import (
-            aggregate_spatial as upstream,
-        )
-
-        return upstream(data=data, geometries=geometries, reducer=reducer, **kwargs)
+        # openeo-processes-dask's aggregate_spatial would urlopen() a string: never call it. A
+        # string naming a user file or an allowed URL was read by the registry's wrapper
+        # (execution/access.py) before reaching here.
+        raise _invalid("The geometries must be GeoJSON or a vector data cube.")
     y, x = data.openeo.y_dim, data.openeo.x_dim
     if y is None or x is None:
         raise OpenEOError(

@@ -1,0 +1,389 @@
+"""The data-access policy: what a process may read and fetch, decided in one place.
+
+Every process argument that can name a location goes through :class:`DataAccess` (the registry
+wraps the processes of :data:`LOCATION_PARAMETERS`; see ``registry.build_registry``). A string
+there is one of:
+
+- a **file of the calling user's workspace**, named by its plain relative path, the same path as
+  in ``/files/{path}`` (``regions/alps.geojson``). Nothing else of the file system: no absolute
+  paths, no ``..``, no ``file://``, no links (:mod:`openeo_dedl.storage.workspace` checks).
+- a **URL the operator allowed** (``security.allowed_urls``: URL prefixes, none by default),
+  over http or https only, whose host resolves to public addresses only (never loopback,
+  link-local, private, reserved, multicast or unspecified ones). The connection goes to the
+  very address that was checked (no second DNS lookup to rebind), redirects are followed by
+  hand and each target is checked again, and the download is bounded in size and time.
+
+Anything else is refused before any connection or file access with one message
+(:meth:`DataAccess.refusal`), so the answer says nothing about whether the target exists or
+answers. An allowed URL that cannot be read gives one other message (the reason is logged).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from openeo_dedl.errors import (
+    FileNotFound,
+    FileOperationUnsupported,
+    FilePathInvalid,
+    OpenEOError,
+    ProcessParameterInvalid,
+)
+
+if TYPE_CHECKING:
+    from openeo_dedl.config import Settings
+    from openeo_dedl.storage.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+# Process id -> its parameters whose string values name a location of GeoJSON (a user file or
+# an allowed URL). Other values (GeoJSON objects, vector cubes) pass untouched. Processes that
+# name locations otherwise (load_stac, load_url, load_uploaded_files, load_result, run_udf,
+# export_workspace, ...) are not offered here; tests/security/test_policy.py fails when one
+# becomes available without an entry here.
+LOCATION_PARAMETERS: dict[str, frozenset[str]] = {
+    "aggregate_spatial": frozenset({"geometries"}),
+    "filter_spatial": frozenset({"geometries"}),
+    "mask_polygon": frozenset({"mask"}),
+    "load_geojson": frozenset({"data"}),
+}
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+
+Resolver = Callable[[str, int], list[str]]
+Connector = Callable[[str, int, float], socket.socket]
+
+
+class Refused(Exception):
+    """The policy does not allow this location (internal; becomes the refusal error)."""
+
+
+class Unreadable(Exception):
+    """An allowed location could not be read (internal; the reason is only logged)."""
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Unreadable(f"cannot resolve {host!r}: {exc}") from exc
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def connect(address: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to exactly ``address`` (no name resolution)."""
+    return socket.create_connection((address, port), timeout=timeout)
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is a public unicast address (IPv4-mapped and 6to4 IPv6 addresses are
+    judged by the IPv4 address inside)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is not None and not is_public_address(str(inner)):
+            return False
+        if ip.teredo is not None and not all(is_public_address(str(a)) for a in ip.teredo):
+            return False
+    return ip.is_global and not (
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+@dataclass(frozen=True)
+class UrlPrefix:
+    """An allowed URL prefix, parsed: scheme, host and port must match exactly, the path must
+    start with ``path`` at a segment boundary."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def parse(cls, prefix: str) -> UrlPrefix:
+        """The prefix of ``prefix``; ValueError unless it is an http(s) URL with a host and
+        without credentials, query or fragment."""
+        parts = urlsplit(prefix)
+        try:
+            port = _port(parts) if parts.scheme in DEFAULT_PORTS else 0
+        except Refused:
+            raise ValueError(f"allowed URL {prefix!r} has a bad port") from None
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"allowed URL {prefix!r} must be an http or https URL with a host")
+        if parts.username is not None or parts.query or parts.fragment:
+            raise ValueError(f"allowed URL {prefix!r} must have no credentials, query or fragment")
+        return cls(parts.scheme, parts.hostname, port, parts.path or "/")
+
+    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
+        """Whether the URL with these parts lies under this prefix."""
+        if (scheme, host, port) != (self.scheme, self.host, self.port):
+            return False
+        if self.path.endswith("/"):
+            return (path or "/").startswith(self.path)
+        return path == self.path or path.startswith(self.path + "/")
+
+
+def _port(parts) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        raise Refused(f"bad port in {parts.netloc!r}") from None
+    return port if port is not None else DEFAULT_PORTS[parts.scheme]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL the policy permits, with the checked addresses to connect to."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    request_path: str
+    addresses: tuple[str, ...]
+
+
+@dataclass
+class DataAccess:
+    """What one run (of ``user``) may read: the user's workspace files and allowed URLs.
+
+    ``resolve`` and ``connect`` are the DNS lookup and the TCP connection (injectable so that
+    tests can decide what a host name resolves to; the policy never changes with them).
+    """
+
+    user: str | None = None
+    workspace: Workspace | None = None
+    allowed_urls: tuple[UrlPrefix, ...] = ()
+    max_bytes: int = 32 * 1024**2
+    timeout: float = 30.0
+    resolve: Resolver = resolve_host
+    connect: Connector = connect
+    _ssl: ssl.SSLContext | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_user(cls, settings: Settings, user: str | None) -> DataAccess:
+        """The policy of ``settings`` for a run of ``user`` (None: no workspace files)."""
+        from openeo_dedl.storage.workspace import Workspace
+
+        security = settings.security
+        workspace = None
+        if user is not None:
+            workspace = Workspace(settings.workspace_url, settings.workspace.storage_options)
+        return cls(
+            user=user,
+            workspace=workspace,
+            allowed_urls=tuple(UrlPrefix.parse(u) for u in security.allowed_urls),
+            max_bytes=security.max_read_bytes,
+            timeout=security.read_timeout_seconds,
+        )
+
+    # -- errors -------------------------------------------------------------------------------
+    @staticmethod
+    def refusal(process_id: str, parameter: str) -> OpenEOError:
+        """The one error for every location the policy does not allow."""
+        return ProcessParameterInvalid(
+            f"The value passed for parameter '{parameter}' in process '{process_id}' is invalid: "
+            "it is neither the relative path of a file in your workspace nor a URL that this "
+            "back-end allows (see its security documentation).",
+        )
+
+    @staticmethod
+    def unreadable(process_id: str, parameter: str) -> OpenEOError:
+        """The one error for an allowed URL or a workspace file that cannot be read."""
+        return ProcessParameterInvalid(
+            f"The value passed for parameter '{parameter}' in process '{process_id}' is invalid: "
+            "the file or URL it names could not be read.",
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def read(self, location: str, process_id: str, parameter: str) -> bytes:
+        """The bytes at ``location`` if the policy allows it; the refusal error otherwise."""
+        try:
+            if ":" in location:  # a scheme (workspace paths never contain a colon)
+                return self._fetch(location)
+            return self._read_file(location)
+        except Refused as exc:
+            logger.info("refused %s.%s location %r: %s", process_id, parameter, location, exc)
+            raise self.refusal(process_id, parameter) from None
+        except Unreadable as exc:
+            logger.info("cannot read %s.%s location %r: %s", process_id, parameter, location, exc)
+            raise self.unreadable(process_id, parameter) from None
+
+    def geojson(self, location: str, process_id: str, parameter: str) -> Any:
+        """The JSON at ``location`` (for GeoJSON parameters), read as :meth:`read` does."""
+        data = self.read(location, process_id, parameter)
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise ProcessParameterInvalid(
+                f"The value passed for parameter '{parameter}' in process '{process_id}' is "
+                "invalid: the file or URL it names is not JSON.",
+            ) from None
+
+    def _read_file(self, path: str) -> bytes:
+        if self.user is None or self.workspace is None:
+            raise Refused("no user, so no workspace")
+        try:
+            self.workspace.info(self.user, path)  # checks the path; a folder is refused
+            with self.workspace.open(self.user, path) as f:
+                data = f.read(self.max_bytes + 1)
+        except FilePathInvalid as exc:
+            raise Refused(exc.message) from None
+        except (FileNotFound, FileOperationUnsupported, FileNotFoundError, OSError) as exc:
+            raise Unreadable(str(exc)) from None
+        if len(data) > self.max_bytes:
+            raise Unreadable(f"larger than {self.max_bytes} bytes")
+        return data
+
+    # -- URLs ---------------------------------------------------------------------------------
+    def check_url(self, url: str) -> Target:
+        """The target of ``url`` if the policy permits it; raises Refused otherwise.
+
+        Only an allowed host is looked up in DNS; every address it resolves to must be public.
+        """
+        if any(c in url for c in "\\\r\n\t ") or any(ord(c) < 0x20 for c in url):
+            raise Refused("bad characters")
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS:
+            raise Refused(f"scheme {scheme!r}")
+        host = parts.hostname
+        if not host or parts.username is not None or parts.password is not None:
+            raise Refused("no host, or credentials in the URL")
+        port = _port(parts)
+        path = parts.path or "/"
+        # Dot segments (also percent-encoded) would leave an allowed prefix on the server.
+        if any(seg in (".", "..") for seg in unquote(path).split("/")):
+            raise Refused("dot segments in the path")
+        if not any(p.matches(scheme, host, port, path) for p in self.allowed_urls):
+            raise Refused("not in security.allowed_urls")
+        try:
+            addresses = [str(ipaddress.ip_address(host))]  # a literal address: no lookup
+        except ValueError:
+            addresses = self.resolve(host, port)
+        if not addresses:
+            raise Unreadable(f"{host!r} has no address")
+        bad = [a for a in addresses if not is_public_address(a)]
+        if bad:
+            raise Refused(f"{host!r} resolves to non-public {bad}")
+        request_path = path + (f"?{parts.query}" if parts.query else "")
+        return Target(url, scheme, host, port, request_path, tuple(addresses))
+
+    def _fetch(self, url: str) -> bytes:
+        deadline = time.monotonic() + self.timeout
+        for _ in range(MAX_REDIRECTS + 1):
+            target = self.check_url(url)
+            status, location, body = self._get(target, deadline)
+            if status in _REDIRECTS:
+                if not location:
+                    raise Unreadable(f"HTTP {status} without Location")
+                url = urljoin(url, location)
+                continue
+            if status != 200:
+                raise Unreadable(f"HTTP {status}")
+            return body
+        raise Unreadable("too many redirects")
+
+    def _open(self, target: Target, timeout: float) -> http.client.HTTPConnection:
+        last: Exception | None = None
+        for address in target.addresses:
+            try:
+                sock = self.connect(address, target.port, timeout)
+            except OSError as exc:
+                last = exc
+                continue
+            if target.scheme == "https":
+                if self._ssl is None:
+                    self._ssl = ssl.create_default_context()
+                try:
+                    sock = self._ssl.wrap_socket(sock, server_hostname=target.host)
+                except (OSError, ssl.SSLError) as exc:
+                    sock.close()
+                    last = exc
+                    continue
+            conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+            conn.sock = sock  # already connected to the checked address (and TLS-wrapped)
+            return conn
+        raise Unreadable(f"cannot connect: {last}")
+
+    def _get(self, target: Target, deadline: float) -> tuple[int, str | None, bytes]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Unreadable("timed out")
+        conn = self._open(target, remaining)
+        try:
+            conn.request(
+                "GET",
+                target.request_path,
+                headers={"User-Agent": "openeo-dedl", "Accept-Encoding": "identity"},
+            )
+            response = conn.getresponse()
+            if response.status in _REDIRECTS:
+                return response.status, response.getheader("Location"), b""
+            length = response.getheader("Content-Length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                raise Unreadable(f"Content-Length {length} > {self.max_bytes}")
+            return response.status, None, self._read_body(response, deadline)
+        except (OSError, http.client.HTTPException) as exc:
+            raise Unreadable(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            conn.close()
+
+    def _read_body(self, response: http.client.HTTPResponse, deadline: float) -> bytes:
+        # Every receive waits at most the time that was left when connecting (the socket's
+        # timeout), and the deadline is checked between chunks: a slow sender is cut off.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise Unreadable("timed out")
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise Unreadable(f"larger than {self.max_bytes} bytes")
+            chunks.append(chunk)
+
+
+def resolving_locations(
+    process_id: str, names: Iterable[str], access: DataAccess, impl: Callable
+) -> Callable:
+    """Wrap ``impl`` so that a string passed for one of ``names`` is replaced by the JSON it
+    names, read through ``access`` (or refused); other values pass untouched."""
+    import functools
+
+    names = frozenset(names)
+
+    @functools.wraps(impl)
+    def wrapper(*args, **kwargs):
+        for name in names:
+            value = kwargs.get(name)
+            if isinstance(value, str):
+                kwargs[name] = access.geojson(value, process_id, name)
+        return impl(*args, **kwargs)
+
+    return wrapper
