@@ -76,7 +76,8 @@ class Unreadable(Exception):
 
 
 def resolve_host(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (the system resolver)."""
+    """Every address ``host`` resolves to (the system resolver, bounded by its own timeouts;
+    only hosts of the allow-list are ever looked up)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
