@@ -288,8 +288,8 @@ class WorkerPool:
     def _memory_error(self, rss: int) -> OpenEOError:
         limit = self.config.max_memory_bytes
         return MemoryLimitExceeded(
-            f"The process needed more than {limit / 2**30:.2f} GiB of memory in its worker "
-            f"(workers.max_memory_bytes; it had {rss / 2**30:.2f} GiB) and was stopped. "
+            f"The process needed more than {limit / 1e6:,.0f} MB of memory in its worker "
+            f"(workers.max_memory_bytes; it had {rss / 1e6:,.0f} MB) and was stopped. "
             "Please reduce the extent, the resolution or the sizes the process creates."
         )
 
