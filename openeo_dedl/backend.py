@@ -118,13 +118,18 @@ class Backend:
         work_dir: Path,
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
+        control=None,
     ) -> SyncResult:
-        """Run a process synchronously, writing the result file into ``work_dir``.
+        """Run a process synchronously in this process, writing the result file into
+        ``work_dir`` (worker processes and ``openeo-dedl run`` do; the API hands runs to
+        workers). ``control`` (a RunControl) cancels it.
 
         Raises OpenEOError subclasses for anything the user did wrong (unknown collection or
         process, missing argument, too large for synchronous processing, ...).
         """
-        return self.executor.run_sync(process, work_dir, user=user, user_processes=user_processes)
+        return self.executor.run_sync(
+            process, work_dir, user=user, user_processes=user_processes, control=control
+        )
 
     @property
     def executor(self):

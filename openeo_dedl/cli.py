@@ -33,11 +33,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings(args.config, **overrides) if args.config else Settings(**overrides)
+    if args.workers is not None:
+        settings = settings.model_copy(
+            update={"workers": settings.workers.model_copy(update={"embedded": args.workers})}
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_demo_catalog(settings)
-    app = create_app(settings)
+    app = create_app(settings, prestart_workers=True, worker_log_level=args.log_level)
     print(f"openEO DEDL backend on http://{settings.host}:{settings.port}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run worker processes fed from the database until SIGTERM/SIGINT."""
+    import signal
+    import threading
+
+    from openeo_dedl.storage import Database
+    from openeo_dedl.workers.pool import WorkerPool
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_demo_catalog(settings)
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    pool = WorkerPool(settings, args.processes, database, prestart=True, log_level=args.log_level)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    pool.start()
+    print(f"openEO DEDL worker {pool.id}: {args.processes} process(es)", flush=True)
+    stop.wait()
+    pool.stop()
+    database.dispose()
     return 0
 
 
@@ -203,7 +235,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes to start in this server (workers.embedded; 0: none, run "
+        "`openeo-dedl worker` beside it)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run worker processes that take requests and jobs from the database"
+    )
+    worker.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+    worker.add_argument("--log-level", default="info")
+    worker.set_defaults(func=cmd_worker)
 
     demo = sub.add_parser("demo-data", help="generate the demo STAC catalog")
     demo.add_argument("--out", help="output directory (default: the configured demo catalog)")

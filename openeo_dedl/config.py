@@ -195,14 +195,46 @@ class SecurityConfig(BaseModel):
 
         for url in self.allowed_urls:
             UrlPrefix.parse(url)
+
+
+class WorkersConfig(BaseModel):
+    """Worker processes: they run synchronous requests and batch jobs (never the API process).
+
+    See docs/deployment.md for running API processes and workers apart.
+    """
+
+    # Worker processes `openeo-dedl serve` starts itself; 0: none, run `openeo-dedl worker`.
+    embedded: int = Field(default=2, ge=0)
+    # Resident memory of a worker process past which it is killed and its task fails
+    # (MemoryLimitExceeded); its local site clusters' Dask workers have their own limit.
+    max_memory_bytes: int = Field(default=4 * 1024**3, ge=64 * 1024**2)
+    # Seconds a worker process may run past its task's own timeout before it is killed.
+    timeout_grace_seconds: float = Field(default=5.0, ge=0)
+    # Seconds a worker process may take to stop after a cancel before it is killed.
+    cancel_grace_seconds: float = Field(default=10.0, gt=0)
+    # A supervisor renews its heartbeat this often; work of one silent for lease_seconds is
+    # recovered by the others (jobs queued again, synchronous runs fail with WorkerLost).
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # How often an idle supervisor looks for queued work in the database.
+    poll_seconds: float = Field(default=0.25, gt=0)
+    # How long POST /result waits for a worker to take the request before answering 503.
+    sync_queue_seconds: float = Field(default=120.0, gt=0)
+    # Results of synchronous runs whose client never fetched them are removed after this.
+    sync_result_seconds: float = Field(default=3600.0, gt=0)
+    # Seconds the worker processes get to stop (batch jobs are queued again) at shutdown.
+    shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> WorkersConfig:
+        if self.lease_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError("workers.lease_seconds must be at least 3 x heartbeat_seconds")
         return self
 
 
 class JobsConfig(BaseModel):
-    """Batch jobs: the worker pool, where results are kept, how long download links live."""
+    """Batch jobs: where results are kept, how long download links live, time and retries."""
 
-    # Jobs that run at the same time in this server process (each runs its partitions at sites).
-    workers: int = Field(default=2, ge=1)
     # fsspec URL under which each job's results get a folder; None: <data_dir>/results.
     results_url: str | None = None
     # Extra fsspec options (credentials, endpoint, ...) for a remote results_url.
@@ -278,6 +310,7 @@ class Settings(BaseSettings):
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     jobs: JobsConfig = Field(default_factory=JobsConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
 

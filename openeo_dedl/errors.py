@@ -78,6 +78,13 @@ class SiteMisconfigured(OpenEOError):
 
 
 JobNotFound = _error("JobNotFound", 404)
+# A batch job ran past jobs.timeout_seconds (errors.json has no code for it; the spec's
+# examples use this one).
+JobTimeout = _error("JobTimeout", 500)
+# Ours: the worker process running a request passed workers.max_memory_bytes and was stopped.
+MemoryLimitExceeded = _error("MemoryLimitExceeded", 400)
+# Ours: the worker process running a request stopped before it finished (crash, kill).
+WorkerLost = _error("WorkerLost", 503)
 JobLocked = _error("JobLocked", 400)
 JobNotFinished = _error("JobNotFinished", 400)
 ResultLinkExpired = _error("ResultLinkExpired", 410)

@@ -28,6 +28,9 @@ from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.jobs import JobService, UrlSigner
 from openeo_dedl.storage import Database
+from openeo_dedl.workers.pool import WorkerPool
+from openeo_dedl.workers.queue import WorkQueue
+from openeo_dedl.workers.sync import InlineSyncRuns, QueuedSyncRuns
 
 # Routers of the versioned API, one per openEO API area; capabilities list what they mount.
 API_ROUTERS: list[APIRouter] = [
@@ -85,11 +88,19 @@ class MergeSlashesMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    backend: Backend | None = None,
+    prestart_workers: bool = False,
+    worker_log_level: str = "info",
+) -> FastAPI:
     """The API app for ``settings``.
 
-    Without ``backend``, one is created when the app starts (lifespan) and closed when it stops;
-    a given ``backend`` belongs to the caller and is left open.
+    Without ``backend``, one is created when the app starts (lifespan) and closed when it
+    stops, and the app starts ``workers.embedded`` worker processes (all at once with
+    ``prestart_workers``, else when work first waits). A given ``backend`` belongs to the
+    caller and is left open; synchronous runs then use it in this process (tests of the HTTP
+    layer) and no worker processes start.
     """
 
     @asynccontextmanager
@@ -97,17 +108,34 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         owned = backend is None
         if owned:
             app.state.backend = Backend(settings)
-        # The database at the newest schema, then the batch jobs' workers (they resume jobs).
+        # The database at the newest schema, then the worker processes (they resume jobs).
         app.state.database = Database(settings.effective_database_url)
         app.state.database.migrate()
+        pool = None
+        if owned and settings.workers.embedded > 0:
+            pool = WorkerPool(
+                settings,
+                settings.workers.embedded,
+                app.state.database,
+                prestart=prestart_workers,
+                log_level=worker_log_level,
+            )
+            pool.start()
+        wake = pool.wake if pool is not None else (lambda: None)
+        app.state.workers = pool
         app.state.jobs = JobService(
-            settings, app.state.database, lambda: app.state.backend.executor
+            settings, app.state.database, lambda: app.state.backend.executor, on_queued=wake
         )
-        app.state.jobs.start()
+        if owned:
+            app.state.sync_runs = QueuedSyncRuns(settings, WorkQueue(app.state.database), wake)
+        else:
+            # A backend given by the caller lives in this process: runs stay in it.
+            app.state.sync_runs = InlineSyncRuns(settings, app.state.backend)
         try:
             yield
         finally:
-            app.state.jobs.close()
+            if pool is not None:
+                pool.stop()
             app.state.database.dispose()
             if owned:
                 app.state.backend.close()

@@ -154,15 +154,17 @@ class Executor:
         work_dir: Path,
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
+        control: RunControl | None = None,
     ) -> SyncResult:
         """Plan and run ``process`` within the synchronous limits; ``user`` owns the run
         (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
-        ``user_processes`` (the user's, id -> process) are inlined."""
+        ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it."""
         return self._run(
             resolve_user_processes(process, user_processes),
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
+            control=control,
             user=user,
         )
 

@@ -1,39 +1,27 @@
-"""Batch jobs: what the API asks for (create, start, cancel, results, logs, estimate), and a
-pool of worker threads that runs queued jobs on the site clusters.
+"""Batch jobs: what the API asks for (create, start, cancel, results, logs, estimate).
 
 States: ``created → queued → running → finished | error | canceled``, kept in the database.
-When the server stops, running jobs are canceled and queued again; jobs left ``running`` by a
-crash are re-run at the next start until ``jobs.max_attempts`` runs were started, then marked
-``error`` with a log line saying why. The pool assumes one server process per database.
+Queued jobs are run by worker processes (openeo_dedl/workers/), which claim them from the
+database; a cancel or delete here is seen by the worker, which stops the run.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import shutil
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import (
-    Internal,
     JobLocked,
     JobNotFinished,
     NotFound,
-    OpenEOError,
     ProcessGraphMissing,
 )
-from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress, transfer_seconds
-from openeo_dedl.jobs.results import ResultStore, describe_file
-from openeo_dedl.jobs.store import JobStore, LogEntry, LogPage, run_token
+from openeo_dedl.jobs.results import ResultStore
+from openeo_dedl.jobs.store import JobStore, LogEntry, LogPage
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, JobLog
 from openeo_dedl.storage.udps import UserProcessStore
@@ -80,80 +68,22 @@ def iso_duration(seconds: float) -> str:
 class JobService:
     """Batch jobs of all users; every public method taking ``user_id`` acts for that user only."""
 
-    def __init__(self, settings: Settings, database: Database, executor: Callable[[], Any]):
-        """``executor()`` gives the execution engine (``Executor``: validate, plan, run_batch)."""
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        executor: Callable[[], Any],
+        on_queued: Callable[[], None] = lambda: None,
+    ):
+        """``executor()`` gives the execution engine (``Executor``: validate, plan) for
+        estimates; ``on_queued()`` is told when a job was queued (to wake local workers)."""
         self.settings = settings
         self.store = JobStore(database)
-        # Calls of the job owner's user-defined processes are inlined when the job runs.
+        # Calls of the job owner's user-defined processes are inlined in estimates.
         self.user_processes = UserProcessStore(database)
         self.results = ResultStore(settings)
         self._executor = executor
-        self._queue: queue.Queue = queue.Queue()
-        self._threads: list[threading.Thread] = []
-        self._controls: dict[str, RunControl] = {}
-        self._stopping: set[str] = set()  # jobs canceled because the server stops
-        self._lock = threading.Lock()
-        self._closing = False
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> None:
-        """Recover jobs a previous server left behind and start the worker threads."""
-        self.recover()
-        for i in range(self.settings.jobs.workers):
-            thread = threading.Thread(target=self._work, name=f"job-worker-{i}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        for job_id in self.store.ids_in("queued"):
-            self._queue.put(job_id)
-
-    def recover(self) -> None:
-        """Jobs still ``running`` belong to no one after a crash: queue them again or fail them."""
-        max_attempts = self.settings.jobs.max_attempts
-        for job_id in self.store.ids_in("running"):
-            job = self.store.load(job_id)
-            if job is None:
-                continue
-            if job.attempts < max_attempts:
-                self.store.transition(
-                    job_id,
-                    ["running"],
-                    "queued",
-                    progress=0.0,
-                    log=LogEntry(
-                        "warning",
-                        f"The server stopped while this job was running (run {job.attempts} of "
-                        f"at most {max_attempts}); it was queued to run again.",
-                        code="JobInterrupted",
-                    ),
-                )
-            else:
-                message = (
-                    f"The server stopped while this job was running, {job.attempts} time(s): "
-                    f"it is not run again (jobs.max_attempts = {max_attempts})."
-                )
-                self.store.transition(
-                    job_id,
-                    ["running"],
-                    "error",
-                    finished=utcnow(),
-                    error={"code": "JobInterrupted", "message": message},
-                    log=LogEntry("error", message, code="JobInterrupted"),
-                )
-
-    def close(self) -> None:
-        """Stop the workers: running jobs are canceled and queued again for the next start."""
-        with self._lock:
-            self._closing = True
-            controls = dict(self._controls)
-            self._stopping.update(controls)
-        for control in controls.values():
-            control.cancel()
-        for _ in self._threads:
-            self._queue.put(_STOP)
-        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        # Threads still busy are daemons: their jobs stay `running` and recover() handles them.
+        self._on_queued = on_queued
 
     # -- API operations --------------------------------------------------------------------
     def create(self, user_id: str, process: dict, **fields: Any) -> Job:
@@ -183,7 +113,8 @@ class JobService:
         with self.store.db.session() as s:
             job = self.store.get_for(s, user_id, job_id)
             s.delete(job)
-        self._cancel_run(job_id)
+        # A worker running it sees the job gone and stops; results it writes later are
+        # discarded (its last state change finds no job).
         self.results.delete(job_id)
 
     def start_job(self, user_id: str, job_id: str) -> None:
@@ -197,6 +128,7 @@ class JobService:
             "queued",
             progress=0.0,
             attempts=0,
+            queued=utcnow(),
             started=None,
             finished=None,
             error=None,
@@ -209,7 +141,7 @@ class JobService:
         self.results.delete(job_id)
         self.store.clear_logs(job_id)
         self.store.log(job_id, "info", "Job queued.")
-        self._queue.put(job_id)
+        self._on_queued()
 
     def cancel(self, user_id: str, job_id: str) -> None:
         """Stop a queued (→ ``created``) or running (→ ``canceled``) job; else no effect."""
@@ -218,20 +150,14 @@ class JobService:
             job_id, ["queued"], "created", log=LogEntry("info", "Canceled before it started.")
         ):
             return
-        if self.store.transition(
+        # The worker running it sees the new state within a second and stops the run.
+        self.store.transition(
             job_id,
             ["running"],
             "canceled",
             finished=utcnow(),
             log=LogEntry("info", "Canceled by the user: the work on the sites is being stopped."),
-        ):
-            self._cancel_run(job_id)
-
-    def _cancel_run(self, job_id: str) -> None:
-        with self._lock:
-            control = self._controls.get(job_id)
-        if control is not None:
-            control.cancel()
+        )
 
     def logs(
         self,
@@ -301,165 +227,7 @@ class JobService:
             estimate["size"] = int(size)
         return estimate
 
-    # -- running ---------------------------------------------------------------------------
-    def _work(self) -> None:
-        while True:
-            job_id = self._queue.get()
-            if job_id is _STOP:
-                return
-            with self._lock:
-                if self._closing:
-                    return
-            try:
-                self._run(job_id)
-            except Exception:  # a worker thread must survive whatever one job does
-                logger.exception("running job %s failed unexpectedly", job_id)
-
-    def _run(self, job_id: str) -> None:
-        from sqlalchemy import literal_column
-
-        # Claim: only one worker (of any process) moves a queued job to running.
-        if not self.store.transition(
-            job_id,
-            ["queued"],
-            "running",
-            started=utcnow(),
-            progress=0.0,
-            attempts=literal_column("attempts") + 1,
-        ):
-            return
-        job = self.store.load(job_id)
-        if job is None:
-            return
-        # Every write of this run names it (its start time): a run the user canceled and
-        # started again while this one was still stopping must not touch the new one.
-        run = job.started
-        progress = JobProgress(
-            log=lambda level, message, **kw: self.store.log(job_id, level, message, run=run, **kw),
-            set_progress=lambda percent, **fields: self.store.set(
-                job_id, run=run, progress=round(percent, 1), **fields
-            ),
-            still_running=lambda: self._still_running(job_id, run),
-            cancel=lambda: control.cancel(),
-        )
-        control = RunControl(on_event=progress)
-        with self._lock:
-            self._controls[job_id] = control
-        tmp_root = Path(self.settings.data_dir) / "tmp"
-        tmp_root.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job_id}-", dir=tmp_root))
-        self.store.log(job_id, "info", f"Job started (run {job.attempts}).", run=run)
-        try:
-            # The user's processes as they are now: a job runs what its graph calls at start.
-            udps = self.user_processes.all(job.user_id)
-            result = self._executor().run_batch(
-                job.process, work_dir, control, user=job.user_id, user_processes=udps
-            )
-            control.check()
-            self.store.set(job_id, run=run, progress=WRITING_PERCENT)
-            self._finish(job, result)
-        except RunCanceled:
-            self._stopped(job_id, progress, run)
-        except Exception as exc:
-            self._failed(job_id, exc, progress, run)
-        finally:
-            with self._lock:
-                if self._controls.get(job_id) is control:
-                    self._controls.pop(job_id)
-                    self._stopping.discard(job_id)
-            shutil.rmtree(work_dir, ignore_errors=True)
-
-    def _still_running(self, job_id: str, run: datetime | None) -> bool:
-        job = self.store.load(job_id)
-        return job is not None and job.status == "running" and job.started == run
-
-    def _finish(self, job: Job, result) -> None:
-        name, token = Path(result.path).name, run_token(job)
-        size = self.results.publish(job.id, Path(result.path), name, run=token)
-        asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
-        asset.update(describe_file(Path(result.path), result.media_type))
-        moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
-        seconds = transfer_seconds(result.usage)
-        transfers = len(result.usage.get("transfers", []))
-        done = self.store.transition(
-            job.id,
-            ["running"],
-            "finished",
-            run=job.started,
-            progress=100.0,
-            finished=utcnow(),
-            usage=result.usage,
-            execution_plan=result.plan,
-            results=[asset],
-            log=LogEntry(
-                "info",
-                f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
-                f"{transfers} transfer(s) taking {seconds:.2f} s.",
-                data={"usage": result.usage},
-            ),
-        )
-        if not done:
-            # Canceled or deleted while the last step ran: nothing of this run is kept.
-            self.results.delete(job.id, token)
-
-    def _stopped(self, job_id: str, progress: JobProgress, run: datetime | None) -> None:
-        with self._lock:
-            shutting_down = job_id in self._stopping
-        if shutting_down and self.store.transition(
-            job_id,
-            ["running"],
-            "queued",
-            run=run,
-            progress=0.0,
-            # The run was cut short by the server, not by the job: it does not count.
-            attempts=_attempts_minus_one(),
-            log=LogEntry(
-                "warning",
-                "The server stopped: the job was interrupted and will run again when the "
-                "server is back.",
-                code="JobInterrupted",
-            ),
-        ):
-            return
-        # Canceled by the user (already `canceled`), or the job was deleted.
-        self.store.transition(job_id, ["running"], "canceled", run=run, finished=utcnow())
-        self.store.set(job_id, run=run, usage=progress.usage())
-        self.store.log(job_id, "info", "Stopped: the work on the sites was canceled.", run=run)
-
-    def _failed(
-        self, job_id: str, exc: Exception, progress: JobProgress, run: datetime | None
-    ) -> None:
-        timeout = self.settings.jobs.timeout_seconds
-        if isinstance(exc.__cause__, TimeoutError) and timeout is not None:
-            error = OpenEOError(
-                f"The job's computation at a site took longer than {timeout:g} s "
-                "(jobs.timeout_seconds) and was stopped.",
-                code="JobTimeout",
-                status=500,
-            )
-        elif isinstance(exc, OpenEOError):
-            error = exc
-        else:
-            logger.exception("job %s failed", job_id)
-            error = Internal(f"Server error: {type(exc).__name__}: {exc}")
-        self.store.transition(
-            job_id,
-            ["running"],
-            "error",
-            run=run,
-            finished=utcnow(),
-            error={"code": error.code, "message": error.message},
-            usage=progress.usage(),
-            log=LogEntry("error", error.message, code=error.code),
-        )
-
 
 def _check_process(process: Any) -> None:
     if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
         raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
-
-
-def _attempts_minus_one():
-    from sqlalchemy import literal_column
-
-    return literal_column("attempts") - 1

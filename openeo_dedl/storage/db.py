@@ -122,6 +122,10 @@ def alembic_config(engine: Engine | None = None):
     return cfg
 
 
+# Any fixed number: the advisory lock that serialises migrations of one PostgreSQL database.
+_MIGRATION_LOCK = 7_061_717
+
+
 def migrate(engine: Engine) -> None:
     """Run every pending migration on ``engine``.
 
@@ -130,5 +134,18 @@ def migrate(engine: Engine) -> None:
     """
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "heads")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "heads")
+    else:
+        # API processes and workers may start together: one migrates, the others wait for it
+        # (a session-level advisory lock, released when this connection ends).
+        from sqlalchemy import text
+
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            try:
+                command.upgrade(alembic_config(engine), "heads")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+                lock.commit()
     logger.info("database schema up to date (%s)", engine.url.render_as_string(hide_password=True))

@@ -60,6 +60,10 @@ class Job(Base):
     finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How many times a run was started (restarts re-run interrupted jobs a limited number of times).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the job was last queued: workers take the oldest first (per user, fairly).
+    queued: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker process running the job (``workers.id``) while it is ``running``.
+    worker_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     costs: Mapped[float | None] = mapped_column(Float)
     # openEO usage plus per-site figures (bytes moved between sites, seconds per site).
@@ -94,3 +98,42 @@ class JobLog(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     job: Mapped[Job] = relationship(back_populates="logs")
+
+
+class Worker(Base):
+    """A worker process that runs synchronous requests and batch jobs.
+
+    ``heartbeat`` is renewed every few seconds by the worker's supervisor; work of a worker
+    whose heartbeat is older than ``workers.lease_seconds`` belongs to no one and is recovered.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# States of a synchronous run, in order of its life.
+SYNC_STATES = ("queued", "running", "finished", "error", "canceled")
+
+
+class SyncRun(Base):
+    """A synchronous request (``POST /result``) handed to a worker; the API waits for it."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    process: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Where the worker wrote the result: {"path", "media_type", "usage", "plan"}.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"code", "message", "status"} when status is "error".
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +17,9 @@ from starlette.types import Receive, Scope, Send
 from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request, process_body
 from openeo_dedl.api.stores import processes_of
-from openeo_dedl.backend import Backend, SyncResult
+from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +80,6 @@ class _CleanupFileResponse(FileResponse):
             await run_in_threadpool(shutil.rmtree, self.work_dir, True)
 
 
-def _run_sync(
-    request: Request, backend: Backend, process: dict, work_dir: Path, user: User
-) -> SyncResult:
-    # Cleaned up here, in the worker thread, so that nothing is removed under a running job.
-    try:
-        udps = processes_of(request, user)
-        return backend.run_sync(process, work_dir, user=user.user_id, user_processes=udps)
-    except BaseException:
-        shutil.rmtree(work_dir, ignore_errors=True)
-        raise
-
-
 def _usage_header(usage: dict) -> str:
     text = json.dumps(usage, separators=(",", ":"), default=str)
     if len(text) > _MAX_USAGE_HEADER and "transfers" in usage:
@@ -113,30 +101,33 @@ async def compute_result(
     user: Annotated[User, Depends(current_user)],
     body: Annotated[Any, Depends(process_body)],
 ) -> FileResponse:
-    """Run a process synchronously and send the result file back."""
+    """Run a process synchronously and send the result file back.
+
+    Checked here (limits, specs, collections), run by a worker process: nothing the process
+    does can stall this one.
+    """
     payload = parse_sync_request(body)
-    settings = request.app.state.settings
-    # Under the data dir, not /tmp: results can be large and /tmp is often a small tmpfs.
-    tmp_root = Path(settings.data_dir) / "tmp"
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="sync-", dir=tmp_root))
-    logger.info("sync run for user %s in %s", user.user_id, work_dir.name)
-    # Blocking (planning, Dask computations): in a worker thread, the event loop stays free.
-    result = await run_in_threadpool(
-        _run_sync, request, request.app.state.backend, payload.process_dict(), work_dir, user
-    )
+    process = payload.process_dict()
+    backend: Backend = request.app.state.backend
+    udps = await run_in_threadpool(processes_of, request, user)
+    errors = await run_in_threadpool(backend.validate, process, udps)
+    if errors:
+        raise errors[0]
+    logger.info("sync run for user %s", user.user_id)
+    sync_runs: SyncRuns = request.app.state.sync_runs
+    outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)
     try:
-        headers = {USAGE_HEADER: _usage_header(result.usage)}
-        costs = _costs(result.usage)
+        headers = {USAGE_HEADER: _usage_header(outcome.usage)}
+        costs = _costs(outcome.usage)
         if costs is not None:
             headers["OpenEO-Costs"] = str(costs)
         return _CleanupFileResponse(
-            result.path,
-            media_type=result.media_type,
-            filename=Path(result.path).name,
+            outcome.path,
+            media_type=outcome.media_type,
+            filename=outcome.path.name,
             headers=headers,
-            work_dir=work_dir,
+            work_dir=outcome.work_dir,
         )
     except BaseException:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        outcome.cleanup()
         raise
