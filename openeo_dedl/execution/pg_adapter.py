@@ -73,21 +73,27 @@ class _ValidatingUnflattener(ProcessGraphUnflattener):
     """Nests the flat graph like the upstream unflattener, but validates each node once."""
 
     def _process_node(self, node: dict) -> Any:
-        fields = super()._process_node(node)
+        fields = {
+            "process_id": node["process_id"],
+            "arguments": {k: self._process_argument(v) for k, v in node["arguments"].items()},
+            **{k: node[k] for k in ["namespace", "description", "result"] if k in node},
+        }
         return ProcessNode.model_validate(fields, strict=True)
 
-    def _process_from_node(self, key: str, node: dict) -> Any:
-        return ResultReference(from_node=key, node=self.get_node(key=key))
-
-    def _process_value(self, value: Any) -> Any:
-        # Upstream unflattens callbacks with the base class (utils.py line 130): use this one.
+    def _process_argument(self, value: Any) -> Any:
+        # A callback passed as an argument becomes a ProcessGraph: validate its nodes once too.
+        # Process graphs deeper inside an argument (e.g. load_collection's ``properties``) stay
+        # plain dicts as upstream leaves them (utils.py line 130), which their users expect.
         is_callback = isinstance(value, dict) and "process_graph" in value
         if is_callback and not {"from_node", "from_parameter"} & value.keys():
             result_node_id, _ = find_result_node(value["process_graph"])
             return self._process_child_graph(
                 node_name=result_node_id, child_graph=type(self).unflatten(value["process_graph"])
             )
-        return super()._process_value(value)
+        return self._process_value(value)
+
+    def _process_from_node(self, key: str, node: dict) -> Any:
+        return ResultReference(from_node=key, node=self.get_node(key=key))
 
 
 class LinearProcessGraph(OpenEOProcessGraph):

@@ -1,0 +1,106 @@
+"""Validation, planning and running against graph size, for three shapes of 1k to 10k nodes.
+
+Shapes (tests/execution/shapes.py): ``chain`` (each ``add`` uses the one before), ``array``
+(independent ``add`` nodes all in the ``data`` array of one ``sum``) and ``tree`` (independent
+``add`` nodes summed pairwise by a balanced tree of ``add`` nodes). Each graph goes through the
+Executor as a request would, with the embedded local site clusters: ``validate`` (inlining user
+processes, checking the specs), ``plan`` (Executor.plan) and a batch run, timed from the call to
+its first ``partition_started`` event (``first``: request to first partition running; the run
+validates and plans again itself) and to its end (``run``). Validation and planning keep the best
+of ``--repeat``; each graph is run once and its value checked against the closed form. Ratios are
+against the 1k row of the same run: linear time has a time ratio equal to the node ratio.
+
+Run from the repository root: ``.venv/bin/python bench/graph_scaling.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from openeo_dedl.backend import Backend  # noqa: E402
+from openeo_dedl.config import Settings  # noqa: E402
+from openeo_dedl.execution.control import RunControl  # noqa: E402
+from tests.execution.shapes import SHAPES  # noqa: E402
+
+SIZES = (1000, 2000, 5000, 10000)
+
+
+def best_of(repeat: int, fn) -> float:
+    """The shortest of ``repeat`` wall-clock times of ``fn()``."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def run_once(executor, pg: dict, work_dir: Path) -> tuple[float, float, object]:
+    """Seconds to the first partition running, seconds to the end, and the result value."""
+    first: list[float] = []
+
+    def on_event(event) -> None:
+        if event.kind == "partition_started" and not first:
+            first.append(time.perf_counter())
+
+    started = time.perf_counter()
+    result = executor.run_batch({"process_graph": pg}, work_dir, RunControl(on_event))
+    ended = time.perf_counter()
+    return first[0] - started, ended - started, json.loads(result.path.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed validations/plans")
+    parser.add_argument("--limit-s", type=float, default=2.0, help="budget: 5k nodes, first+run")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        backend = Backend(Settings(data_dir=Path(tmp) / "data"))
+        executor = backend.executor
+        warm = SHAPES["chain"](10)[0]  # imports and the registry, once
+        run_once(executor, warm, Path(tmp))
+        print(
+            f"{'shape':>6} {'nodes':>6} {'parts':>5} {'validate [ms]':>14} {'plan [ms]':>10} "
+            f"{'first [ms]':>11} {'run [ms]':>9}   ratios vs 1k: nodes validate plan first run"
+        )
+        ok = True
+        for shape, build in SHAPES.items():
+            base = None
+            for size in SIZES:
+                pg, expected = build(size)
+                gc.collect()
+                process = {"process_graph": pg}
+                validate = best_of(args.repeat, functools.partial(executor.validate, process))
+                plan = best_of(args.repeat, functools.partial(executor.plan, pg))
+                partitions = len(executor.plan(pg)[1].partitions)
+                first, run, value = run_once(executor, pg, Path(tmp))
+                if value != expected:
+                    print(f"{shape} {size}: got {value}, expected {expected}")
+                    ok = False
+                row = (size, validate, plan, first, run)
+                base = base or row
+                ratios = " ".join(f"{a / b:>5.2f}" for a, b in zip(row, base, strict=True))
+                print(
+                    f"{shape:>6} {size:>6} {partitions:>5} {validate * 1e3:>14.1f} "
+                    f"{plan * 1e3:>10.1f} {first * 1e3:>11.1f} {run * 1e3:>9.1f}   {ratios}"
+                )
+                if size == 5000 and run > args.limit_s:
+                    print(f"{shape} 5000 nodes: run {run:.2f} s is OVER {args.limit_s} s")
+                    ok = False
+        backend.close()
+    print("all values right, 5000 nodes within budget" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
