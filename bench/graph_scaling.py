@@ -7,8 +7,11 @@ Executor as a request would, with the embedded local site clusters: ``validate``
 processes, checking the specs), ``plan`` (Executor.plan) and a batch run, timed from the call to
 its first ``partition_started`` event (``first``: request to first partition running; the run
 validates and plans again itself) and to its end (``run``). Validation and planning keep the best
-of ``--repeat``; each graph is run once and its value checked against the closed form. Ratios are
-against the 1k row of the same run: linear time has a time ratio equal to the node ratio.
+of ``--repeat``; each graph is run once and its value checked against the closed form.
+
+Wall-clock time on a shared machine is noisy, so each phase is also measured by the number of
+Python function calls it makes (``sys.setprofile``, a separate pass): a count that grows like
+the nodes is linear work whatever the load. Ratios are against the 1k row of the same run.
 
 Run from the repository root: ``.venv/bin/python bench/graph_scaling.py``.
 """
@@ -44,6 +47,23 @@ def best_of(repeat: int, fn) -> float:
     return min(times)
 
 
+def count_calls(fn) -> int:
+    """Python function calls (and generator resumptions) made by ``fn()``."""
+    calls = 0
+
+    def profile(frame, event, arg):
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
 def run_once(executor, pg: dict, work_dir: Path) -> tuple[float, float, object]:
     """Seconds to the first partition running, seconds to the end, and the result value."""
     first: list[float] = []
@@ -70,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         warm = SHAPES["chain"](10)[0]  # imports and the registry, once
         run_once(executor, warm, Path(tmp))
         print(
-            f"{'shape':>6} {'nodes':>6} {'parts':>5} {'validate [ms]':>14} {'plan [ms]':>10} "
-            f"{'first [ms]':>11} {'run [ms]':>9}   ratios vs 1k: nodes validate plan first run"
+            f"{'shape':>6} {'nodes':>6} {'parts':>5} {'validate':>9} {'plan':>8} {'first':>8} "
+            f"{'run':>8}  [ms]  | ratio to 1k: time validate/plan/first/run | Python calls"
         )
         ok = True
         for shape, build in SHAPES.items():
             base = None
             for size in SIZES:
                 pg, expected = build(size)
-                gc.collect()
                 process = {"process_graph": pg}
+                gc.collect()
                 validate = best_of(args.repeat, functools.partial(executor.validate, process))
                 plan = best_of(args.repeat, functools.partial(executor.plan, pg))
                 partitions = len(executor.plan(pg)[1].partitions)
@@ -87,12 +107,21 @@ def main(argv: list[str] | None = None) -> int:
                 if value != expected:
                     print(f"{shape} {size}: got {value}, expected {expected}")
                     ok = False
-                row = (size, validate, plan, first, run)
+                calls = [
+                    count_calls(functools.partial(executor.validate, process)),
+                    count_calls(functools.partial(executor.plan, pg)),
+                    count_calls(functools.partial(run_once, executor, pg, Path(tmp))),
+                ]
+                row = (size, validate, plan, first, run, *calls)
                 base = base or row
-                ratios = " ".join(f"{a / b:>5.2f}" for a, b in zip(row, base, strict=True))
+                ratios = [a / b for a, b in zip(row, base, strict=True)]
                 print(
-                    f"{shape:>6} {size:>6} {partitions:>5} {validate * 1e3:>14.1f} "
-                    f"{plan * 1e3:>10.1f} {first * 1e3:>11.1f} {run * 1e3:>9.1f}   {ratios}"
+                    f"{shape:>6} {size:>6} {partitions:>5} {validate * 1e3:>9.1f} "
+                    f"{plan * 1e3:>8.1f} {first * 1e3:>8.1f} {run * 1e3:>8.1f}        | x"
+                    + "/".join(f"{r:.1f}" for r in ratios[1:5])
+                    + " | validate/plan/run x"
+                    + "/".join(f"{r:.1f}" for r in ratios[5:])
+                    + f" ({calls[2] / size:.0f} per node in the run)"
                 )
                 if size == 5000 and run > args.limit_s:
                     print(f"{shape} 5000 nodes: run {run:.2f} s is OVER {args.limit_s} s")

@@ -101,3 +101,23 @@ def test_5000_node_graphs_run_and_give_the_closed_form(backend, tmp_path, build)
     assert json.loads(result.path.read_text()) == expected
     if build is chain:  # cut into partitions no deeper than the limit, run in order
         assert len(result.usage["partitions"]) == 5000 // MAX_PARTITION_DEPTH
+
+
+def test_partitions_with_several_outputs_are_parsed_once_and_give_each_output(backend, tmp_path):
+    # b_i = i and a_i = a_(i-1) + b_(i-1): cut by depth, each partition hands both chains on.
+    depth = 2 * MAX_PARTITION_DEPTH + 50
+    graph = {
+        "a0": {"process_id": "add", "arguments": {"x": 0, "y": 0}},
+        "b0": {"process_id": "add", "arguments": {"x": 0, "y": 0}},
+    }
+    for i in range(1, depth):
+        previous = {"x": {"from_node": f"a{i - 1}"}, "y": {"from_node": f"b{i - 1}"}}
+        graph[f"a{i}"] = {"process_id": "add", "arguments": previous}
+        graph[f"b{i}"] = {
+            "process_id": "add",
+            "arguments": {"x": {"from_node": f"b{i - 1}"}, "y": 1},
+        }
+    graph[f"a{depth - 1}"]["result"] = True
+    result = backend.run_sync({"process_graph": graph}, tmp_path)
+    assert json.loads(result.path.read_text()) == (depth - 1) * (depth - 2) // 2
+    assert len(result.usage["partitions"]) == 3
