@@ -24,13 +24,15 @@ overrides those methods, each with the same result as the upstream method:
 Other workarounds of the parser, kept here so that there is one place for them:
 
 * The parser caches every node's result for the whole run, also inside callbacks, so a callback
-  called once per element would repeat its first answer: :func:`refreshing_callbacks`.
+  called once per element would repeat its first answer: :func:`refreshing` (this replaces a
+  registry wrapper that found callbacks by their function's name, ``node_callable``).
 * :data:`MAX_CHAIN_DEPTH`: the callables are nested Python calls (a few frames per node on a
   path), so the planner keeps every partition at most ``MAX_PARTITION_DEPTH`` (planning/
   partition.py, 100) nodes deep, below this depth, which this module is tested with.
 * The parser needs exactly one result node; a partition with several outputs is parsed once with
-  an extra result node collecting them (:data:`OUTPUTS_PROCESS`), not once per output (which
-  was quadratic for partitions with many outputs).
+  an extra result node collecting them (:data:`OUTPUTS_PROCESS`, registered by
+  :func:`add_adapter_processes`), not once per output (quadratic for partitions with many
+  outputs).
 
 Literal arguments are protected from the parser's type guessing in ``literals.py``; parameter
 references nested in arrays are resolved in ``processes/_wrap.py``.
@@ -153,6 +155,7 @@ class LinearProcessGraph(OpenEOProcessGraph):
         built: dict[str, Callable] = {}
         results_cache = {} if results_cache is None else results_cache
         named_parameters = {} if named_parameters is None else named_parameters
+        self._callback_nodes = callback_nodes(self)
         return self._build(node, process_registry, results_cache, named_parameters, built)
 
     def _build(
@@ -176,7 +179,9 @@ class LinearProcessGraph(OpenEOProcessGraph):
                 parent_callables.append(callable_)
                 substitutions.append((source, data["arg_substitutions"]))
             elif data["reference_type"] == PGEdgeType.Callback:
-                static_parameters[data["arg_name"]] = callable_
+                static_parameters[data["arg_name"]] = refreshing(
+                    callable_, results_cache, self._callback_nodes
+                )
         prebaked = functools.partial(
             registry[node_data["process_id"]].implementation,
             named_parameters=named_parameters,
@@ -200,16 +205,8 @@ class LinearProcessGraph(OpenEOProcessGraph):
             results_cache[node] = result
             return result
 
-        node_callable._dedl_node_callable = True  # type: ignore[attr-defined]
         built[node] = functools.partial(node_callable, parent_callables=parent_callables)
         return built[node]
-
-
-def is_node_callable(value: Any) -> bool:
-    """Whether ``value`` is the callable of a node, as processes receive callbacks."""
-    return isinstance(value, functools.partial) and getattr(
-        value.func, "_dedl_node_callable", False
-    )
 
 
 def callback_nodes(parsed: OpenEOProcessGraph) -> set[str]:
@@ -219,32 +216,22 @@ def callback_nodes(parsed: OpenEOProcessGraph) -> set[str]:
     }
 
 
-def refreshing_callbacks(cache: dict, nodes: set[str]) -> Callable[[Callable], Callable]:
-    """A registry wrapper making every callback call recompute its nodes.
+def refreshing(callback: Callable, cache: dict, nodes: set[str]) -> Callable:
+    """``callback`` recomputing its nodes on every call.
 
     The parser caches each node's result for the whole run, so a callback called once per element
     (``array_apply`` via ``np.vectorize``, ``array_filter`` ...) would repeat its first answer.
     Dropping the callback nodes' (``nodes``) cache entries before each call keeps top-level
-    results cached.
+    results cached. (Applied where the callback is made, not as a registry wrapper: the registry
+    then stays as built and serves every partition of a run.)
     """
 
-    def fresh(callback):
-        def call(*args, **kwargs):
-            for node in nodes:
-                cache.pop(node, None)
-            return callback(*args, **kwargs)
+    def call(*args, **kwargs):
+        for node in nodes:
+            cache.pop(node, None)
+        return callback(*args, **kwargs)
 
-        return call
-
-    def wrap(impl):
-        @functools.wraps(impl)
-        def wrapper(*args, **kwargs):
-            kwargs = {k: fresh(v) if is_node_callable(v) else v for k, v in kwargs.items()}
-            return impl(*args, **kwargs)
-
-        return wrapper
-
-    return wrap
+    return call
 
 
 def _collect_outputs(data: list) -> list:
@@ -262,19 +249,21 @@ def with_outputs_node(flat_graph: Mapping[str, dict], outputs: list[str]) -> dic
     return graph
 
 
+def add_adapter_processes(registry: ProcessRegistry) -> None:
+    """Register the processes this module adds to graphs (the outputs node)."""
+    registry["predefined", OUTPUTS_PROCESS] = Process(
+        spec=_OUTPUTS_SPEC, implementation=_collect_outputs
+    )
+
+
 def run_parsed(
     flat_graph: Mapping[str, dict], registry: ProcessRegistry, named_parameters: dict[str, Any]
 ) -> Any:
     """Parse ``flat_graph`` (one result node) and run it with ``named_parameters``.
 
-    ``registry`` must be fresh (the wrappers added here hold this graph's cache).
+    ``registry`` is used as it is (see :func:`add_adapter_processes`), so one can serve many
+    graphs, also at the same time; the results cache is this graph's own.
     """
     parsed = LinearProcessGraph({"process_graph": dict(flat_graph)})
-    cache: dict = {}
-    if OUTPUTS_NODE in flat_graph:
-        registry["predefined", OUTPUTS_PROCESS] = Process(
-            spec=_OUTPUTS_SPEC, implementation=_collect_outputs
-        )
-    registry.add_wrap_func(refreshing_callbacks(cache, callback_nodes(parsed)))
-    func = parsed.to_callable(registry, results_cache=cache)
+    func = parsed.to_callable(registry, results_cache={})
     return func(named_parameters=named_parameters)

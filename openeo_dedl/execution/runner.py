@@ -27,7 +27,7 @@ from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
-from openeo_dedl.execution.pg_adapter import run_parsed, with_outputs_node
+from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed, with_outputs_node
 from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
@@ -146,15 +146,26 @@ def _compute_on(client, value: Any, timeout: float | None, control: RunControl) 
     return value
 
 
+def run_registry(registry_factory: Callable[[], ProcessRegistry]) -> ProcessRegistry:
+    """A registry for every graph of one run: ``registry_factory()`` and the processes the
+    planner (e.g. the merge of a load split over sites) and the parser adapter add."""
+    registry = registry_factory()
+    add_internal_processes(registry)
+    add_adapter_processes(registry)
+    return registry
+
+
 def evaluate_graph(
-    flat_graph: dict, registry_factory: Callable[[], ProcessRegistry], parameters: dict[str, Any]
+    flat_graph: dict,
+    registry_factory: Callable[[], ProcessRegistry],
+    parameters: dict[str, Any],
+    registry: ProcessRegistry | None = None,
 ) -> Any:
-    """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``."""
+    """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``, with
+    ``registry`` (from :func:`run_registry`) or else a fresh one."""
     # Literals of processes on plain values bypass the parser's type guessing.
     flat_graph, literals = protect_literals(flat_graph, available_specs())
-    # A fresh registry per graph: the parser's callables cache results in its wrappers.
-    registry = registry_factory()
-    add_internal_processes(registry)  # e.g. the merge of a load split over sites
+    registry = registry if registry is not None else run_registry(registry_factory)
     return run_parsed(flat_graph, registry, {**parameters, **literals})
 
 
@@ -224,6 +235,7 @@ class _PlanRun:
                 self.consumer_sites.setdefault(node, set()).add(p.site)
         self._moved: set[tuple[str, str]] = set()  # (node, destination site) metered
         self._lock = threading.Lock()
+        self._registry: ProcessRegistry | None = None
         self._started = time.perf_counter()
         self.control = RunControl()
 
@@ -349,9 +361,12 @@ class _PlanRun:
     def _evaluate(self, partition: Partition, inputs: dict[str, Any]) -> dict[str, Any]:
         """The values of the partition's outputs (lazy where the processes are), one parse."""
         outputs = partition.outputs
-        value = evaluate_graph(
-            partition_subgraph(self.graph, partition, outputs), self.registry_factory, inputs
-        )
+        with self._lock:
+            # One registry per run (built on first use): building one is not cheap.
+            if self._registry is None:
+                self._registry = run_registry(self.registry_factory)
+        sub = partition_subgraph(self.graph, partition, outputs)
+        value = evaluate_graph(sub, self.registry_factory, inputs, self._registry)
         return {outputs[0]: value} if len(outputs) == 1 else dict(zip(outputs, value, strict=True))
 
     def _compute_output(
