@@ -9,7 +9,8 @@ its first ``partition_started`` event (``first``: request to first partition run
 validates and plans again itself) and to its end (``run``). Validation and planning keep the best
 of ``--repeat``; each graph is run once and its value checked against the closed form.
 
-Wall-clock time on a shared machine is noisy, so each phase is also measured by the number of
+Wall-clock time on a shared machine is noisy, so the ratios use CPU time of this process
+(validate and plan: best of ``--repeat``), and each phase is also measured by the number of
 Python function calls it makes (``sys.setprofile``, a separate pass): a count that grows like
 the nodes is linear work whatever the load. Ratios are against the 1k row of the same run.
 
@@ -37,14 +38,15 @@ from tests.execution.shapes import SHAPES  # noqa: E402
 SIZES = (1000, 2000, 5000, 10000)
 
 
-def best_of(repeat: int, fn) -> float:
-    """The shortest of ``repeat`` wall-clock times of ``fn()``."""
-    times = []
+def best_of(repeat: int, fn) -> tuple[float, float]:
+    """The shortest of ``repeat`` wall-clock times of ``fn()``, and the shortest CPU time."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - started_cpu)
+    return min(walls), min(cpus)
 
 
 def count_calls(fn) -> int:
@@ -64,18 +66,19 @@ def count_calls(fn) -> int:
     return calls
 
 
-def run_once(executor, pg: dict, work_dir: Path) -> tuple[float, float, object]:
-    """Seconds to the first partition running, seconds to the end, and the result value."""
+def run_once(executor, pg: dict, work_dir: Path) -> tuple[float, float, float, object]:
+    """Wall seconds to the first partition running and to the end, CPU seconds of this process
+    to the end, and the result value."""
     first: list[float] = []
 
     def on_event(event) -> None:
         if event.kind == "partition_started" and not first:
             first.append(time.perf_counter())
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     result = executor.run_batch({"process_graph": pg}, work_dir, RunControl(on_event))
-    ended = time.perf_counter()
-    return first[0] - started, ended - started, json.loads(result.path.read_text())
+    ended, cpu = time.perf_counter(), time.process_time() - started_cpu
+    return first[0] - started, ended - started, cpu, json.loads(result.path.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         run_once(executor, warm, Path(tmp))
         print(
             f"{'shape':>6} {'nodes':>6} {'parts':>5} {'validate':>9} {'plan':>8} {'first':>8} "
-            f"{'run':>8}  [ms]  | ratio to 1k: time validate/plan/first/run | Python calls"
+            f"{'run':>8} {'run cpu':>8} [ms] | x 1k: validate plan first run (cpu) | calls x 1k"
         )
         ok = True
         for shape, build in SHAPES.items():
@@ -100,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
                 pg, expected = build(size)
                 process = {"process_graph": pg}
                 gc.collect()
-                validate = best_of(args.repeat, functools.partial(executor.validate, process))
-                plan = best_of(args.repeat, functools.partial(executor.plan, pg))
+                validate, validate_cpu = best_of(
+                    args.repeat, functools.partial(executor.validate, process)
+                )
+                plan, plan_cpu = best_of(args.repeat, functools.partial(executor.plan, pg))
                 partitions = len(executor.plan(pg)[1].partitions)
-                first, run, value = run_once(executor, pg, Path(tmp))
+                first, run, run_cpu, value = run_once(executor, pg, Path(tmp))
                 if value != expected:
                     print(f"{shape} {size}: got {value}, expected {expected}")
                     ok = False
@@ -112,16 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                     count_calls(functools.partial(executor.plan, pg)),
                     count_calls(functools.partial(run_once, executor, pg, Path(tmp))),
                 ]
-                row = (size, validate, plan, first, run, *calls)
+                row = (size, validate_cpu, plan_cpu, first, run, run_cpu, *calls)
                 base = base or row
-                ratios = [a / b for a, b in zip(row, base, strict=True)]
+                r = [a / b for a, b in zip(row, base, strict=True)]
                 print(
                     f"{shape:>6} {size:>6} {partitions:>5} {validate * 1e3:>9.1f} "
-                    f"{plan * 1e3:>8.1f} {first * 1e3:>8.1f} {run * 1e3:>8.1f}        | x"
-                    + "/".join(f"{r:.1f}" for r in ratios[1:5])
-                    + " | validate/plan/run x"
-                    + "/".join(f"{r:.1f}" for r in ratios[5:])
-                    + f" ({calls[2] / size:.0f} per node in the run)"
+                    f"{plan * 1e3:>8.1f} {first * 1e3:>8.1f} {run * 1e3:>8.1f} "
+                    f"{run_cpu * 1e3:>8.1f}      | {r[1]:>4.1f} {r[2]:>4.1f} {r[3]:>4.1f} "
+                    f"{r[4]:>4.1f} ({r[5]:>4.1f})       | {r[6]:.1f} {r[7]:.1f} {r[8]:.1f}"
                 )
                 if size == 5000 and run > args.limit_s:
                     print(f"{shape} 5000 nodes: run {run:.2f} s is OVER {args.limit_s} s")
