@@ -15,11 +15,14 @@ overrides those methods, each with the same result as the upstream method:
   index, and no provenance is recorded (nothing here reads ``workflow``).
 * ``OpenEOProcessGraph._walk_node`` (graph.py line 238) walks a node once per path to it
   (exponential for shared nodes); here every node is walked once.
-* ``ProcessGraphUnflattener`` (utils.py line 51) nests a copy of a node under every
-  ``from_node`` reference and pydantic then validates each copy (graph.py line 130): exponential
-  for shared nodes, and chains deeper than ~127 nodes come out wrong (pydantic's nesting limit;
-  no error is raised). Here each node is validated once, producers first, and references hold the
-  validated node (pydantic takes a model instance as it is), which validates the same values.
+* ``ProcessGraphUnflattener`` (utils.py line 51) nests every node under each ``from_node``
+  reference to it and pydantic then validates the whole nest (graph.py line 130): each node once
+  per path (exponential for shared nodes), and in a chain of more than ~110 nodes the deepest
+  reference is no longer taken for one (pydantic's nesting depth), so a node silently drops out
+  of the graph and the run fails with a KeyError. Here each node is validated once, producers
+  first, and references hold the validated node (pydantic takes a model instance as it is), which
+  gives the same values. Callbacks are unflattened the same way (upstream uses the base class
+  there, utils.py line 132); process graphs nested deeper in an argument stay plain dicts.
 
 Other workarounds of the parser, kept here so that there is one place for them:
 
@@ -85,7 +88,7 @@ class _ValidatingUnflattener(ProcessGraphUnflattener):
     def _process_argument(self, value: Any) -> Any:
         # A callback passed as an argument becomes a ProcessGraph: validate its nodes once too.
         # Process graphs deeper inside an argument (e.g. load_collection's ``properties``) stay
-        # plain dicts as upstream leaves them (utils.py line 130), which their users expect.
+        # plain dicts as upstream leaves them (utils.py line 132), which their users expect.
         is_callback = isinstance(value, dict) and "process_graph" in value
         if is_callback and not {"from_node", "from_parameter"} & value.keys():
             result_node_id, _ = find_result_node(value["process_graph"])
