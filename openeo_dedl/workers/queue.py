@@ -142,33 +142,37 @@ class WorkQueue:
                 return True
             return bool(s.scalar(select(func.count()).where(Job.status == "queued")))
 
-    def claim(self, worker_id: str) -> Task | None:
+    def claim(self, worker_id: str, max_sync_per_user: int | None = None) -> Task | None:
         """The next piece of work for ``worker_id``, now ``running`` and owned by it.
 
-        Synchronous runs first (a person waits for each), then batch jobs; within each, the
-        user with the fewest runs in progress first, so one user's hundred jobs do not hold
-        up another user's one; then the oldest.
+        Synchronous runs first (a person waits for each), at most ``max_sync_per_user`` of
+        one user at a time, so one user's burst of slow requests cannot take every worker;
+        then batch jobs. Within each, the user with the fewest runs in progress first, so one
+        user's hundred jobs do not hold up another user's one; then the oldest.
         """
-        busy = self._running_per_user()
+        sync_busy, batch_busy = self._running_per_user(SyncRun), self._running_per_user(Job)
+        busy = sync_busy + batch_busy
         for kind in ("sync", "batch"):
             for candidate in self._candidates(kind, busy):
+                if (
+                    kind == "sync"
+                    and max_sync_per_user is not None
+                    and sync_busy[candidate[1]] >= max_sync_per_user
+                ):
+                    continue
                 task = self._claim_one(kind, candidate, worker_id)
                 if task is not None:
                     return task
         return None
 
-    def _running_per_user(self) -> Counter[str]:
+    def _running_per_user(self, model: type[SyncRun] | type[Job]) -> Counter[str]:
         with self.db.session() as s:
-            counts: Counter[str] = Counter()
-            for model in (SyncRun, Job):
-                query = (
-                    select(model.user_id, func.count())
-                    .where(model.status == "running")
-                    .group_by(model.user_id)
-                )
-                for user_id, count in s.execute(query):
-                    counts[user_id] += count
-            return counts
+            query = (
+                select(model.user_id, func.count())
+                .where(model.status == "running")
+                .group_by(model.user_id)
+            )
+            return Counter({user_id: count for user_id, count in s.execute(query)})
 
     def _candidates(self, kind: str, busy: Counter[str]) -> list[tuple[str, str]]:
         with self.db.session() as s:
