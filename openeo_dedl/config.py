@@ -195,6 +195,7 @@ class SecurityConfig(BaseModel):
 
         for url in self.allowed_urls:
             UrlPrefix.parse(url)
+        return self
 
 
 class WorkersConfig(BaseModel):
