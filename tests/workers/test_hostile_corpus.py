@@ -56,18 +56,16 @@ def _on_load(process_id: str, load: dict | None = None, **arguments) -> dict:
     }
 
 
-def _nested_callbacks(depth: int) -> dict:
-    graph: dict = {"x": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "x"}},
-                         "result": True}}  # fmt: skip
+def _nested_callbacks(depth: int) -> bytes:
+    """array_apply callbacks ``depth`` deep, as JSON text (json.dumps recurses too deep)."""
+    graph = (
+        '{"x": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "x"}}, '
+        '"result": true}}'
+    )
     for _ in range(depth):
-        graph = {
-            "a": {
-                "process_id": "array_apply",
-                "arguments": {"data": [1, 2], "process": {"process_graph": graph}},
-                "result": True,
-            }
-        }
-    return graph
+        graph = ('{"a": {"process_id": "array_apply", "arguments": {"data": [1, 2], '
+                 f'"process": {{"process_graph": {graph}}}}}, "result": true}}}}')  # fmt: skip
+    return _raw(graph)
 
 
 def _chain_cycle() -> dict:
@@ -78,7 +76,7 @@ def _chain_cycle() -> dict:
 
 
 def _raw(graph_text: str) -> bytes:
-    return ('{"process": {"process_graph": %s}}' % graph_text).encode()
+    return (f'{{"process": {{"process_graph": {graph_text}}}}}').encode()
 
 
 def _body(graph: dict) -> bytes:
@@ -164,8 +162,8 @@ def corpus(port: int, data_dir: str) -> list[tuple[str, bytes, dict]]:
             ),
             {},
         ),  # fmt: skip
-        ("callbacks-300-deep", _body(_nested_callbacks(300)), {}),
-        ("callbacks-40-deep", _body(_nested_callbacks(40)), {}),
+        ("callbacks-300-deep", _nested_callbacks(300), {}),
+        ("callbacks-40-deep", _nested_callbacks(40), {}),
         ("array-create-1e12", _body(_one("array_create", data=[1], repeat=10**12)), {}),
         ("array-create-1e8", _body(_one("array_create", data=[1], repeat=10**8)), {}),
         (
@@ -203,8 +201,8 @@ def corpus(port: int, data_dir: str) -> list[tuple[str, bytes, dict]]:
         (
             "array-literal-2M",
             _raw(
-                '{"a": {"process_id": "sum", "arguments": {"data": [%s]},'
-                ' "result": true}}' % ",".join(["1"] * 2_000_000)
+                '{{"a": {{"process_id": "sum", "arguments": {{"data": [{}]}},'
+                ' "result": true}}}}'.format(",".join(["1"] * 2_000_000))
             ),
             {},
         ),
