@@ -42,6 +42,16 @@ class OpenEOH11Protocol(H11Protocol):
 
     def send_400_response(self, msg: str) -> None:
         """Answer the request h11 refused (uvicorn calls this for every RemoteProtocolError)."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # The app is at this request (h11 refused its body): it sees a disconnect, and
+            # whatever it still sends is dropped, as when a client goes away.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                # Its answer has begun: no other can be sent.
+                self.transport.close()
+                return
         buffered, _ = self.conn.trailing_data
         limit = self.conn._max_incomplete_event_size  # h11 has no public accessor
         line_end = buffered.find(b"\r\n")

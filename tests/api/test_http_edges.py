@@ -193,3 +193,40 @@ def test_a_lone_surrogate_is_json_invalid(client, auth, path, graph):
     resp = client.post(API + path, content=json.dumps(body), headers=auth)
     body = assert_openeo_error(resp, 400, "JsonInvalid")
     assert "surrogate" in body["message"]
+
+
+# -- credentials and bodies that never arrive -------------------------------------------------
+
+
+def test_basic_credentials_that_are_not_ascii_are_invalid(client):
+    # A header carries Latin-1 bytes; base64 of them is refused like any wrong credentials.
+    resp = client.get(f"{API}/credentials/basic", headers={"Authorization": b"Basic \xff\xfe=="})
+    assert_openeo_error(resp, 403, "CredentialsInvalid")
+
+
+def test_a_body_that_never_arrives_is_no_server_error(client, auth, caplog):
+    """The client goes away (or the server refused the body's framing and answered itself):
+    nothing is answered and no error of ours is logged."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/openeo/1.2/jobs", "raw_path": b"/openeo/1.2/jobs",
+        "query_string": b"", "root_path": "", "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+        "headers": [(b"host", b"testserver"), (b"content-length", b"100"),
+                    (b"authorization", auth["Authorization"].encode())],
+    }  # fmt: skip
+    with caplog.at_level("INFO", logger="openeo_dedl.api"):
+        asyncio.run(client.app(scope, receive, send))
+    assert sent == []
+    assert "client disconnected" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

@@ -62,3 +62,17 @@ def test_trace_is_405_with_every_method_of_the_path(server):
     assert resp.status_code == 405
     assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
     assert resp.json()["code"] == "MethodNotAllowed"
+
+
+def test_a_body_with_broken_chunked_framing_is_400_openeo_json(server, connection):
+    token = connection.auth.bearer
+    answer = _raw(
+        server,
+        b"POST /openeo/1.2/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        + f"Authorization: Bearer {token}\r\n\r\nzz\r\n".encode(),
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    assert json.loads(body)["code"] == "BadRequest"
+    # One answer only: the app, which saw the request, sends none after it.
+    assert answer.count(b"\r\n\r\n") == 1 and b"HTTP/1.1 5" not in answer, answer
