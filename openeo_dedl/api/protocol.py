@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 import h11
+from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
 
 from openeo_dedl.api.errors import bad_request
@@ -53,7 +54,8 @@ class OpenEOH11Protocol(H11Protocol):
                 self.transport.close()
                 return
         buffered, _ = self.conn.trailing_data
-        limit = self.conn._max_incomplete_event_size  # h11 has no public accessor
+        # The limit uvicorn gave h11 (as uvicorn itself reads h11's default).
+        limit = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
         line_end = buffered.find(b"\r\n")
         line = len(buffered) if line_end < 0 else line_end
         error = head_too_large(line, len(buffered), limit) or bad_request(
