@@ -170,6 +170,8 @@ class WorkspaceConfig(BaseModel):
 
 
 class LimitsConfig(BaseModel):
+    # Bytes of a request's head (request line and header fields); above: 414 or 431.
+    request_header_bytes: int = Field(default=32 * 1024, ge=1024)
     # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
     sync_max_bytes: int = 512 * 1024**2
     sync_timeout_seconds: float = 600.0

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.api.models import process_body, refuse_unstorable_strings
+from openeo_dedl.api.json_body import json_body
+from openeo_dedl.api.models import refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.stores import user_processes
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
@@ -73,7 +74,7 @@ async def put_process_graph(
     process_graph_id: str,
     user: CurrentUser,
     store: Store,
-    body: Annotated[Any, Depends(process_body)],
+    body: Annotated[Any, Depends(json_body)],
 ) -> Response:
     """Store (or fully replace) a process after checking it."""
     if not _valid_id(process_graph_id):
