@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from openeo_dedl.execution.processes._json import for_json_values
+from openeo_dedl.planning.limits import check_array_length, check_string_length
 
 
 def _text(value) -> str:
@@ -15,7 +16,14 @@ def _text(value) -> str:
 
 @for_json_values("text_concat")
 def text_concat(data, separator=""):
-    return _text(separator).join(_text(v) for v in data)
+    # Sized before joining: chained concatenations double the length with every node.
+    check_array_length(len(data), "the text_concat data")
+    parts = [_text(v) for v in data]
+    sep = _text(separator)
+    check_string_length(
+        sum(map(len, parts)) + len(sep) * max(len(parts) - 1, 0), "the text_concat result"
+    )
+    return sep.join(parts)
 
 
 def implementations() -> dict[str, Callable]:
