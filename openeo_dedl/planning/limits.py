@@ -547,6 +547,8 @@ def _check_bbox(walk: _Walk, node_id: str, pid: str, name: str, extent: Any) -> 
         if v is None and key not in extent:
             walk.errors.append(_invalid(node_id, pid, name, f"'{key}' is missing"))
             return
+        if isinstance(v, float) and not math.isfinite(v):
+            return  # the walk reports every number that is not finite
         if not _is_reference(v) and not (_is_number(v) and math.isfinite(v)):
             walk.errors.append(
                 _invalid(node_id, pid, name, f"'{key}' must be a finite number, not {_kind(v)}")
