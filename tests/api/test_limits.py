@@ -149,6 +149,17 @@ def resample_computed_resolution() -> str:
     return body(graph)
 
 
+def kernel_computed() -> str:
+    graph = load_graph(result=False)
+    graph["k"] = {"process_id": "array_create", "arguments": {"data": [[1] * 201], "repeat": 3}}
+    graph["r"] = {
+        "process_id": "apply_kernel",
+        "arguments": {"data": {"from_node": "load"}, "kernel": {"from_node": "k"}},
+        "result": True,
+    }
+    return body(graph)
+
+
 BANDS_STRING = body(load_graph(bands="land_cover"))
 RESULT_YES = body({"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": "yes"}})
 SIXTY_THOUSAND = body(
@@ -237,6 +248,11 @@ FINDINGS = {
         computed("date_shift", date="2020-01-01", value={"add": [10**12, 1]}, unit="year"),
         400,
         "ProcessParameterInvalid",
+    ),
+    "apply_kernel with a computed 201-wide kernel": (
+        kernel_computed(),
+        400,
+        "ProcessGraphComplexity",
     ),
     "resample_spatial to a computed 1e-9": (
         resample_computed_resolution(),
