@@ -324,3 +324,22 @@ def test_the_server_still_answers_an_ordinary_request(api, auth):
         timeout=60,
     )
     assert resp.status_code == 200 and resp.json() == 3
+
+
+def test_the_backend_applies_the_configured_limits(tmp_path, demo_catalog_dir):
+    from openeo_dedl.backend import Backend
+    from openeo_dedl.config import Settings
+    from openeo_dedl.planning import limits
+
+    settings = Settings(
+        data_dir=tmp_path, demo_catalog_dir=demo_catalog_dir, limits={"max_nodes": 7}
+    )
+    backend = Backend(settings)
+    try:
+        errors = backend.validate(json.loads(chain(8))["process"])
+        assert [e.code for e in errors] == ["ProcessGraphComplexity"]
+        assert "limits.max_nodes = 7" in errors[0].message
+        assert backend.validate(json.loads(chain(7))["process"]) == []
+    finally:
+        backend.close()
+        limits.configure(limits.GraphLimits())  # the process-wide default for other tests
