@@ -15,6 +15,7 @@ from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning import limits as graph_limits
 
 # Output formats of save_result, as /file_formats reports them (openEO API 1.2 schema).
 OUTPUT_FORMATS: dict[str, dict] = {
@@ -55,6 +56,8 @@ class Backend:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        # The limits of validation and of the processes' run-time checks (process-wide).
+        graph_limits.configure(graph_limits.GraphLimits.from_config(settings.limits))
         self.catalog = Catalog(settings)
         self.version = __version__
         # Built lazily: importing openeo-processes-dask and starting clusters is slow.

@@ -170,11 +170,33 @@ class WorkspaceConfig(BaseModel):
 
 
 class LimitsConfig(BaseModel):
+    """What one request may use. Exceeding a ``max_*`` limit is a 400 ProcessGraphComplexity
+    naming it, answered by /validation, /result and batch jobs alike, before any work (and by
+    the processes for values computed at run time). See planning/limits.py."""
+
+    model_config = ConfigDict(extra="forbid")
+
     # Bytes of a request's head (request line and header fields); above: 414 or 431.
     request_header_bytes: int = Field(default=32 * 1024, ge=1024)
     # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
     sync_max_bytes: int = 512 * 1024**2
     sync_timeout_seconds: float = 600.0
+    # Nodes of a process graph and all its callbacks, after user-defined processes are inlined.
+    max_nodes: int = Field(default=5000, ge=1)
+    # Callbacks nested in callbacks.
+    max_callback_depth: int = Field(default=30, ge=1)
+    # Nesting of JSON arrays and objects, in request bodies and process graphs.
+    max_json_depth: int = Field(default=256, ge=8)
+    # Elements of one array: literal, or made by a process (array_create, array_concat, ...).
+    max_array_length: int = Field(default=1_000_000, ge=1)
+    # Characters of one string: literal, or made by text_concat.
+    max_string_length: int = Field(default=1_000_000, ge=1)
+    # Bits of one integer: literal, or computed exactly (power and multiply of integers).
+    max_integer_bits: int = Field(default=1024, ge=64)
+    # Rows or columns of an apply_kernel kernel.
+    max_kernel_size: int = Field(default=101, ge=1)
+    # x × y pixels of one resample_spatial output.
+    max_resample_pixels: int = Field(default=10_000_000_000, ge=1)
 
 
 class SecurityConfig(BaseModel):

@@ -14,7 +14,12 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
 from openeo_dedl.api.errors import JSON_INVALID, bad_request
-from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
+from openeo_dedl.errors import (
+    OpenEOError,
+    ProcessGraphComplexity,
+    ProcessGraphInvalid,
+    ProcessGraphMissing,
+)
 
 # Extension field carrying the planner's explanation (sites, partitions, transfers, bytes).
 PLAN_FIELD = "openeo-dedl:plan"
@@ -156,13 +161,29 @@ async def process_body(request: Request) -> Any:
     """FastAPI dependency: the JSON request body of a process-carrying request.
 
     Parsed whatever the Content-Type says (curl without ``-H`` sends form encoding); an empty
-    body means no process at all.
+    body means no process at all. Bodies nested deeper than ``limits.max_json_depth`` are
+    ``JsonInvalid`` and integers of more than ``limits.max_integer_bits`` are
+    ``ProcessGraphComplexity``, whatever the endpoint: deeper structures would overflow
+    recursive code further on, and Python refuses to read integers of over 4300 digits.
     """
     raw = await request.body()
     if not raw.strip():
         raise ProcessGraphMissing(f"{_MISSING_GRAPH} The request body is empty.")
+    limits = request.app.state.settings.limits
+    # A decimal digit carries log2(10) bits; one digit more for rounding.
+    max_digits = int(limits.max_integer_bits / 3.3219280948873626) + 1
+
+    def parse_int(text: str) -> int:
+        digits = len(text) - (text[0] == "-")
+        if digits > max_digits:
+            raise ProcessGraphComplexity(
+                f"An integer in the request body has {digits} digits, more than "
+                f"limits.max_integer_bits = {limits.max_integer_bits} allows."
+            )
+        return int(text)
+
     try:
-        return json.loads(raw)
+        body = json.loads(raw, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         raise bad_request(
             f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column "
@@ -172,7 +193,33 @@ async def process_body(request: Request) -> Any:
     except UnicodeDecodeError:
         raise bad_request("The request body is not UTF-8 encoded JSON.", JSON_INVALID) from None
     except RecursionError:
-        raise bad_request("The request body is nested too deeply.", JSON_INVALID) from None
+        raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID) from None
+    if _json_depth(body, limits.max_json_depth) > limits.max_json_depth:
+        raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID)
+    return body
+
+
+_TOO_DEEP = "The request body is nested too deeply: more than limits.max_json_depth = {} levels."
+
+
+def _json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of arrays and objects in ``value``, counted up to ``limit + 1``.
+
+    Iterative (the body may be nested far beyond Python's recursion limit), linear in size.
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return deepest
 
 
 def _unstorable(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""Static checks of a process graph against the process specs (pure)."""
+"""Static checks of a process graph against the process specs and the limits (pure)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,30 @@ from openeo_dedl.errors import (
     ProcessUnsupported,
 )
 from openeo_dedl.planning.graph import FlatGraph, iter_callbacks
+from openeo_dedl.planning.limits import GraphLimits, check_limits
 
 
 def validate_process_graph(
-    process_graph: dict, specs: Mapping[str, dict], collection_exists=None
+    process_graph: dict,
+    specs: Mapping[str, dict],
+    collection_exists=None,
+    *,
+    limits: GraphLimits | None = None,
 ) -> list[OpenEOError]:
     """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
 
     ``specs`` maps process id → openEO process spec. ``collection_exists(id) -> OpenEOError|None``
-    checks ``load_collection`` ids when given.
+    checks ``load_collection`` ids when given. First the graph (user-defined processes already
+    inlined) is checked against ``limits`` (default: ``planning.limits.active_limits()``); an
+    exceeded limit is the only error reported, nothing else is looked at.
     """
+    errors = check_limits(process_graph, limits)
+    if any(e.code == "ProcessGraphComplexity" for e in errors):
+        return errors
+    return errors + _validate(process_graph, specs, collection_exists)
+
+
+def _validate(process_graph: dict, specs: Mapping[str, dict], collection_exists) -> list:
     errors: list[OpenEOError] = []
     try:
         graph = FlatGraph(process_graph)
@@ -61,5 +75,5 @@ def validate_process_graph(
                 if err is not None:
                     errors.append(err)
         for _, callback in iter_callbacks(args):
-            errors.extend(validate_process_graph(callback, specs, collection_exists))
+            errors.extend(_validate(callback, specs, collection_exists))
     return errors

@@ -1,4 +1,6 @@
-"""The wrapper around every process implementation: resolves parameter references.
+"""The wrapper around every process implementation: resolves parameter references, and turns
+the errors that user values provoke in implementations (a CRS pyproj refuses, a number too large
+for a float or a date, callbacks nested too deeply) into 400 errors.
 
 openeo-processes-dask's own ``process`` decorator resolves ``{"from_parameter": ...}`` only when
 it is a whole argument; the parser leaves references nested in arrays and objects (e.g.
@@ -63,9 +65,41 @@ def resolve_parameters(f: Callable) -> Callable:
         for name in _SPECIAL_ARGS:
             if name not in accepted:
                 resolved.pop(name, None)
-        return f(*resolved_args, **resolved)
+        try:
+            return f(*resolved_args, **resolved)
+        except _USER_VALUE_ERRORS as exc:
+            raise user_value_error(f.__name__, exc) from exc
 
     return wrapper
+
+
+def _crs_error() -> type[Exception]:
+    from pyproj.exceptions import CRSError
+
+    return CRSError
+
+
+# Raised by implementations on what the user sent, never by a bug of ours alone: a CRS pyproj
+# cannot read, a number beyond a float or a date, callbacks nested deeper than Python recurses.
+# Other exceptions keep their way (executor.as_openeo_error: a bug is a logged 500).
+_USER_VALUE_ERRORS = (_crs_error(), OverflowError, RecursionError)
+
+
+def user_value_error(process: str, exc: BaseException) -> OpenEOError:
+    """The 400 error of ``exc`` raised by the implementation of ``process`` on a user value."""
+    if isinstance(exc, RecursionError):
+        return OpenEOError(
+            f"Process '{process}': the process graph is nested too deeply to run.",
+            code="ProcessGraphComplexity",
+            status=400,
+        )
+    kind = "a CRS that cannot be used" if isinstance(exc, _crs_error()) else "a value out of range"
+    message = str(exc).split("\n")[0][:300]
+    return OpenEOError(
+        f"Process '{process}' got {kind}: {message}",
+        code="ProcessParameterInvalid",
+        status=400,
+    )
 
 
 def _is_cube(value: Any) -> bool:

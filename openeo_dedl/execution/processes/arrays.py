@@ -12,6 +12,7 @@ from typing import Any
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.processes._json import for_json_values
 from openeo_dedl.execution.processes.comparison import equal
+from openeo_dedl.planning.limits import check_array_length
 
 
 def _error(code: str, message: str) -> OpenEOError:
@@ -66,6 +67,7 @@ def array_contains(data, value):
 def array_append(data, value, label=None):
     if label is not None:
         raise _error("ArrayNotLabeled", "The array is not a labeled array.")
+    check_array_length(len(data) + 1, "the array array_append makes")
     return [*data, value]
 
 
@@ -73,7 +75,22 @@ def array_append(data, value, label=None):
 def array_modify(data, values, index, length=0):
     if index > len(data):
         raise _error("ArrayElementNotAvailable", "The array has no element with the index.")
+    check_array_length(len(data) + len(values), "the array array_modify makes")
     return [*data[:index], *values, *data[index + length :]]
+
+
+def array_create(data=None, repeat=1, **kwargs):
+    """openeo-processes-dask's ``array_create`` (``numpy.tile``), sized first: a small
+    ``repeat`` of 10^8 took 6 GB, one of 10^12 asked numpy for 7 TiB."""
+    from openeo_dedl.execution.processes._json import call_accepting
+    from openeo_dedl.execution.registry import standard_implementation
+
+    if isinstance(repeat, int) and not isinstance(repeat, bool):
+        length = 0 if data is None else (len(data) if hasattr(data, "__len__") else 1)
+        check_array_length(length * max(repeat, 0), "the array array_create makes")
+    return call_accepting(
+        standard_implementation("array_create"), data=data, repeat=repeat, **kwargs
+    )
 
 
 def _each(process: Callable, data: list, context: Any):
@@ -132,6 +149,8 @@ def order(data, asc=True, nodata=None):
 
 @for_json_values("array_concat")
 def array_concat(array1, array2):
+    # Sized first: concatenating an array with itself, node after node, doubles it each time.
+    check_array_length(len(array1) + len(array2), "the array array_concat makes")
     return list(array1) + list(array2)
 
 
@@ -148,6 +167,7 @@ def implementations() -> dict[str, Callable]:
         "array_find": array_find,
         "array_contains": array_contains,
         "array_concat": array_concat,
+        "array_create": array_create,
         "array_append": array_append,
         "array_modify": array_modify,
         "array_apply": array_apply,

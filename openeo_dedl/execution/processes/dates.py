@@ -12,6 +12,7 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.limits import date_shift_problem
 
 _UNITS = {
     "millisecond": relativedelta(microseconds=1000),
@@ -78,7 +79,20 @@ def date_shift(date, value, unit):
     if date is None:
         return None
     moment, date_only = _parse(date)
-    shifted = moment + _unit(unit, _UNITS) * int(value)
+    step = _unit(unit, _UNITS)
+    problem = date_shift_problem(int(value), unit)
+    if problem is None:
+        try:
+            shifted = moment + step * int(value)
+        except (OverflowError, ValueError):  # past the calendar's years 1..9999
+            problem = f"{date} shifted by {value} {unit}s leaves the years 1 to 9999"
+    if problem is not None:
+        raise OpenEOError(
+            f"The value passed for parameter 'value' in process 'date_shift' is invalid: "
+            f"{problem}.",
+            code="ProcessParameterInvalid",
+            status=400,
+        )
     return _format(shifted, date_only)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.processes._json import for_json_values, null_propagating, promoting
+from openeo_dedl.planning.limits import check_integer_power, check_integer_product
 
 UNARY = (
     "absolute", "sgn", "sqrt", "ln", "ceil", "floor",
@@ -66,6 +67,21 @@ def int_(x):
     return int(x)
 
 
+def _bounded(process_id: str, check: Callable, x: str, y: str) -> Callable:
+    """``null_propagating(process_id)`` that first refuses exact integer results too large to
+    compute: Python's big integers hold the interpreter lock for as long as they take
+    (``power(10, 1000000000)`` froze the server for an hour)."""
+    impl = null_propagating(process_id, x, y)
+
+    def bounded(*args, **kwargs):
+        check(kwargs.get(x), kwargs.get(y))
+        return impl(*args, **kwargs)
+
+    bounded.__name__ = process_id
+    bounded.__signature__ = impl.__signature__
+    return bounded
+
+
 def e() -> float:
     """Euler's number (openeo-processes-dask has no ``e``)."""
     return math.e
@@ -79,10 +95,10 @@ def implementations() -> dict[str, Callable]:
             "int": int_,
             "round": null_propagating("round", "x"),
             "log": null_propagating("log", "x", "base"),
-            "power": null_propagating("power", "base", "p"),
+            "power": _bounded("power", check_integer_power, "base", "p"),
             "add": null_propagating("add", "x", "y"),
             "subtract": null_propagating("subtract", "x", "y"),
-            "multiply": null_propagating("multiply", "x", "y"),
+            "multiply": _bounded("multiply", check_integer_product, "x", "y"),
             "arctan2": null_propagating("arctan2", "y", "x"),
             "normalized_difference": null_propagating("normalized_difference", "x", "y"),
             "linear_scale_range": null_propagating("linear_scale_range", "x"),

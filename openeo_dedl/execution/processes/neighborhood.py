@@ -11,6 +11,7 @@ from collections.abc import Callable
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.limits import check_kernel
 
 
 def _extents(data: xr.DataArray, spec: list | None, name: str) -> dict[str, int | None]:
@@ -72,5 +73,23 @@ def apply_neighborhood(data, process, size, overlap=None, context=None):
     return combined.transpose(*data.dims).reindex_like(data, method=None)
 
 
+def apply_kernel(data, kernel, factor=1, border=0, replace_invalid=0, **kwargs):
+    """openeo-processes-dask's ``apply_kernel``, with the kernel's size checked first (a
+    convolution costs pixels x kernel cells; a computed kernel escapes the static check)."""
+    from openeo_dedl.execution.processes._json import call_accepting
+    from openeo_dedl.execution.registry import standard_implementation
+
+    check_kernel(kernel)
+    return call_accepting(
+        standard_implementation("apply_kernel"),
+        data=data,
+        kernel=kernel,
+        factor=factor,
+        border=border,
+        replace_invalid=replace_invalid,
+        **kwargs,
+    )
+
+
 def implementations() -> dict[str, Callable]:
-    return {"apply_neighborhood": apply_neighborhood}
+    return {"apply_neighborhood": apply_neighborhood, "apply_kernel": apply_kernel}

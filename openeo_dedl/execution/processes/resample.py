@@ -1,4 +1,5 @@
-"""``resample_cube_spatial``: openeo-processes-dask's (odc-geo's reprojection), with two shortcuts.
+"""``resample_spatial`` with its arguments and output size checked first, and
+``resample_cube_spatial``: openeo-processes-dask's (odc-geo's reprojection), with two shortcuts.
 
 - A small lazy source is computed first: odc-geo sizes the output tiles like the source's
   chunks, so a tiny source (a reduced 2x2 cube, say) would split a large target grid into tens
@@ -17,6 +18,9 @@ from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
+
+from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.limits import check_pixels, crs_problem
 
 # Below this size a dask-backed source is computed before reprojection (see the module's doc).
 SMALL_SOURCE_BYTES = 64 * 1024**2
@@ -108,5 +112,58 @@ def resample_cube_spatial(data, target, method="near", options=None, **_):
     return impl(data=data, target=target, method=method, options=options)
 
 
+def _invalid(name: str, why: str) -> OpenEOError:
+    return OpenEOError(
+        f"The value passed for parameter '{name}' in process 'resample_spatial' is invalid: {why}.",
+        code="ProcessParameterInvalid",
+        status=400,
+    )
+
+
+def output_pixels(data: xr.DataArray, projection, resolution) -> float | None:
+    """x × y pixels of ``data`` resampled to ``resolution`` in ``projection`` (None: its own
+    CRS); None when the cube has no usable grid."""
+    try:
+        geobox = data.odc.geobox
+    except Exception:  # noqa: BLE001 - no grid: the implementation says what is wrong
+        return None
+    if geobox is None or geobox.crs is None:
+        return None
+    extent = geobox.extent if projection is None else geobox.extent.to_crs(projection)
+    box = extent.boundingbox
+    rx, ry = (resolution, resolution) if not isinstance(resolution, list | tuple) else resolution
+    return (abs(box.right - box.left) / rx) * (abs(box.top - box.bottom) / ry)
+
+
+def resample_spatial(data, resolution=0, projection=None, method="near", **kwargs):
+    """openeo-processes-dask's ``resample_spatial``, after checking the arguments and the size
+    of the output: a resolution of 1e-9 on a 5 x 5 cube took 11.6 GB before failing."""
+    if projection is not None:
+        problem = crs_problem(projection)
+        if problem:
+            raise _invalid("projection", problem)
+    values = resolution if isinstance(resolution, list | tuple) else [resolution]
+    if not all(
+        isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r) and r >= 0
+        for r in values
+    ) or len(values) not in (1, 2):
+        raise _invalid("resolution", f"{resolution!r} is not a resolution >= 0")
+    if all(r > 0 for r in values) and isinstance(data, xr.DataArray):
+        pixels = output_pixels(data, projection, resolution)
+        if pixels is not None:
+            check_pixels(pixels, f"The number of pixels resample_spatial makes at {resolution}")
+    from openeo_dedl.execution.processes._json import call_accepting
+    from openeo_dedl.execution.registry import standard_implementation
+
+    return call_accepting(
+        standard_implementation("resample_spatial"),
+        data=data,
+        resolution=resolution,
+        projection=projection,
+        method=method,
+        **kwargs,
+    )
+
+
 def implementations() -> dict[str, Callable]:
-    return {"resample_cube_spatial": resample_cube_spatial}
+    return {"resample_cube_spatial": resample_cube_spatial, "resample_spatial": resample_spatial}
