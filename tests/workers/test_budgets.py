@@ -52,6 +52,10 @@ def server(tmp_path_factory, demo_catalog_dir):
         OPENEO_DEDL_LIMITS__SYNC_TIMEOUT_SECONDS=str(SYNC_TIMEOUT),
         OPENEO_DEDL_WORKERS__TIMEOUT_GRACE_SECONDS=str(GRACE),
         OPENEO_DEDL_WORKERS__MAX_MEMORY_BYTES=str(MEMORY_LIMIT),
+        # The static limits would refuse the requests below before any work: opened up here,
+        # so that what the watchdog does is seen.
+        OPENEO_DEDL_LIMITS__MAX_INTEGER_BITS=str(10**12),
+        OPENEO_DEDL_LIMITS__MAX_ARRAY_LENGTH=str(10**9),
     )
     proc, url = start_api(env, data_dir / "server.log", workers=1)
     yield proc, url, login(url)
@@ -71,8 +75,11 @@ def test_a_request_past_its_time_is_stopped_and_the_next_is_served(server):
     assert _result(url, auth, ADD).json() == 3
     before = _wait_for_workers(proc.pid)
     started = time.monotonic()
-    # Plain-value work in the worker's interpreter: no Dask timeout can interrupt it.
-    resp = _result(url, auth, cpu_bound_graph(3, repeat=200_000))
+    # Python big-integer arithmetic holds the worker's interpreter: nothing inside the worker
+    # could stop it (the finding of issue 17: it froze the whole server for an hour).
+    power = {"p": {"process_id": "power", "arguments": {"base": 10, "p": 1_000_000_000},
+                   "result": True}}  # fmt: skip
+    resp = _result(url, auth, power)
     took = time.monotonic() - started
     assert resp.status_code == 400, resp.text
     body = resp.json()
@@ -135,7 +142,7 @@ def test_a_worker_killed_mid_request_answers_503_and_is_replaced(server):
     assert _result(url, auth, ADD).json() == 3
     (victim,) = _wait_for_workers(proc.pid)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(_result, url, auth, cpu_bound_graph(5, repeat=100_000))
+        pending = pool.submit(_result, url, auth, cpu_bound_graph(5, repeat=1_000_000))
         deadline = time.monotonic() + 30
         while psutil.Process(victim).cpu_percent(interval=0.2) < 50:  # the run is on
             assert time.monotonic() < deadline
