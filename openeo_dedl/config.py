@@ -176,6 +176,8 @@ class LimitsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Bytes of a JSON request body (process graphs, job and UDP documents); above: 413.
+    max_body_bytes: int = Field(default=8 * 1024**2, ge=1024)
     # Bytes of a request's head (request line and header fields); above: 414 or 431.
     request_header_bytes: int = Field(default=32 * 1024, ge=1024)
     # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).

@@ -157,6 +157,26 @@ class SyncResultRequest(BaseModel):
 _MISSING_GRAPH = "Invalid process specified. It doesn't contain a process graph."
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) once it is longer than ``limit`` bytes: before
+    reading when the client says so (Content-Length), else as soon as it has sent more."""
+    too_large = OpenEOError(
+        f"The request body is larger than limits.max_body_bytes = {limit} bytes.",
+        code="PayloadTooLarge",
+        status=413,
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def process_body(request: Request) -> Any:
     """FastAPI dependency: the JSON request body of a process-carrying request.
 
@@ -166,10 +186,10 @@ async def process_body(request: Request) -> Any:
     ``ProcessGraphComplexity``, whatever the endpoint: deeper structures would overflow
     recursive code further on, and Python refuses to read integers of over 4300 digits.
     """
-    raw = await request.body()
+    limits = request.app.state.settings.limits
+    raw = await _read_body(request, limits.max_body_bytes)
     if not raw.strip():
         raise ProcessGraphMissing(f"{_MISSING_GRAPH} The request body is empty.")
-    limits = request.app.state.settings.limits
     # A decimal digit carries log2(10) bits; one digit more for rounding.
     max_digits = int(limits.max_integer_bits / 3.3219280948873626) + 1
 
