@@ -421,6 +421,20 @@ def _check_array_create(walk: _Walk, graph: dict, node_id: str, args: Mapping) -
             repeat * length,
             f"The length of the array array_create makes (node '{node_id}')",
         )
+    characters = repeat * length * longest_string(data)
+    if characters > walk.limits.max_string_length:
+        walk.refuse(
+            "max_string_length",
+            characters,
+            f"The characters of the strings array_create makes (node '{node_id}')",
+        )
+
+
+def longest_string(data: Any) -> int:
+    """Characters of the longest string element of a (flat) array: arrays of strings are
+    stored with every element that long (numpy), so they count repeat x length x this."""
+    values = data if isinstance(data, list | tuple) else [data]
+    return max((len(v) for v in values if isinstance(v, str)), default=0)
 
 
 def _text_length(value: Any) -> int:

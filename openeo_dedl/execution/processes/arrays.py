@@ -12,7 +12,7 @@ from typing import Any
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.processes._json import for_json_values
 from openeo_dedl.execution.processes.comparison import equal
-from openeo_dedl.planning.limits import check_array_length
+from openeo_dedl.planning.limits import check_array_length, check_string_length, longest_string
 
 
 def _error(code: str, message: str) -> OpenEOError:
@@ -79,6 +79,14 @@ def array_modify(data, values, index, length=0):
     return [*data[:index], *values, *data[index + length :]]
 
 
+def _flat_values(data) -> list:
+    if data is None:
+        return []
+    if hasattr(data, "tolist"):
+        data = data.tolist()
+    return list(data) if isinstance(data, list | tuple) else [data]
+
+
 def array_create(data=None, repeat=1, **kwargs):
     """openeo-processes-dask's ``array_create`` (``numpy.tile``), sized first: a small
     ``repeat`` of 10^8 took 6 GB, one of 10^12 asked numpy for 7 TiB."""
@@ -88,6 +96,8 @@ def array_create(data=None, repeat=1, **kwargs):
     if isinstance(repeat, int) and not isinstance(repeat, bool):
         length = 0 if data is None else (len(data) if hasattr(data, "__len__") else 1)
         check_array_length(length * max(repeat, 0), "the array array_create makes")
+        characters = length * max(repeat, 0) * longest_string(_flat_values(data))
+        check_string_length(characters, "the strings array_create makes (characters)")
     return call_accepting(
         standard_implementation("array_create"), data=data, repeat=repeat, **kwargs
     )
