@@ -30,6 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from openeo_dedl.api.app import create_app
+    from openeo_dedl.api.protocol import OpenEOH11Protocol
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings(args.config, **overrides) if args.config else Settings(**overrides)
@@ -41,7 +42,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ensure_demo_catalog(settings)
     app = create_app(settings, prestart_workers=True, worker_log_level=args.log_level)
     print(f"openEO DEDL backend on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        # h11 with openEO answers to unparsable requests; it buffers at most this much of a head.
+        http=OpenEOH11Protocol,
+        h11_max_incomplete_event_size=settings.limits.request_header_bytes,
+    )
     return 0
 
 

@@ -170,6 +170,8 @@ class WorkspaceConfig(BaseModel):
 
 
 class LimitsConfig(BaseModel):
+    # Bytes of a request's head (request line and header fields); above: 414 or 431.
+    request_header_bytes: int = Field(default=32 * 1024, ge=1024)
     # Estimated bytes a synchronous request may load before it is refused (ProcessGraphComplexity).
     sync_max_bytes: int = 512 * 1024**2
     sync_timeout_seconds: float = 600.0
@@ -195,6 +197,7 @@ class SecurityConfig(BaseModel):
 
         for url in self.allowed_urls:
             UrlPrefix.parse(url)
+        return self
 
 
 class WorkersConfig(BaseModel):
@@ -218,6 +221,13 @@ class WorkersConfig(BaseModel):
     lease_seconds: float = Field(default=30.0, gt=0)
     # How often an idle supervisor looks for queued work in the database.
     poll_seconds: float = Field(default=0.25, gt=0)
+    # Synchronous requests of one user that run at the same time (all workers together);
+    # more wait their turn, so one user's burst of slow requests never takes every worker.
+    # None: no limit.
+    max_sync_per_user: int | None = Field(default=1, ge=1)
+    # Among users equally busy, the one whose runs used the workers least within this many
+    # seconds goes first.
+    fair_share_seconds: float = Field(default=600.0, gt=0)
     # How long POST /result waits for a worker to take the request before answering 503.
     sync_queue_seconds: float = Field(default=120.0, gt=0)
     # Results of synchronous runs whose client never fetched them are removed after this.

@@ -13,6 +13,8 @@ from fastapi.responses import RedirectResponse
 
 from openeo_dedl.api.auth import Authenticator, load_secret
 from openeo_dedl.api.errors import ErrorAndLogMiddleware, install_error_handlers
+from openeo_dedl.api.headers import HeaderLimitMiddleware
+from openeo_dedl.api.methods import MethodsMiddleware, RouteTable
 from openeo_dedl.api.routers import (
     account,
     capabilities,
@@ -22,6 +24,7 @@ from openeo_dedl.api.routers import (
     process_graphs,
     processes,
     processing,
+    services,
 )
 from openeo_dedl.api.urls import API_PREFIX, api_url
 from openeo_dedl.backend import Backend
@@ -44,7 +47,18 @@ API_ROUTERS: list[APIRouter] = [
     files.router,
     process_graphs.router,
     jobs.router,
+    services.router,
 ]
+
+# The server root (outside the versioned API).
+root_router = APIRouter()
+
+
+@root_router.get("/", include_in_schema=False)
+def root(request: Request) -> RedirectResponse:
+    """Browsers and clients given the bare host land on the capabilities."""
+    return RedirectResponse(api_url(request))
+
 
 # Response headers browser clients (the openEO Web Editor) must be able to read.
 EXPOSED_HEADERS = [
@@ -162,17 +176,20 @@ def create_app(
     app.state.api_routers = list(API_ROUTERS)
     if settings.oidc_providers:
         app.state.api_routers.append(account.oidc_router)
-    for router in app.state.api_routers:
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(capabilities.well_known_router)
-    app.include_router(jobs.downloads_router, prefix=API_PREFIX)
-
-    @app.get("/", include_in_schema=False)
-    def root(request: Request) -> RedirectResponse:
-        # Browsers and clients given the bare host land on the capabilities.
-        return RedirectResponse(api_url(request))
+    mounts = [(API_PREFIX, router) for router in app.state.api_routers]
+    mounts += [
+        ("", capabilities.well_known_router),
+        (API_PREFIX, jobs.downloads_router),
+        ("", root_router),
+    ]
+    for prefix, router in mounts:
+        app.include_router(router, prefix=prefix)
 
     install_error_handlers(app)
+    # Inside the error and log middleware (logged, crashes answered), outside the routes: the
+    # methods of a path are known only from all of its routes together.
+    app.add_middleware(MethodsMiddleware, table=RouteTable(mounts))
+    app.add_middleware(HeaderLimitMiddleware, limit=settings.limits.request_header_bytes)
     # Added last = outermost: preflights are answered before auth, and every response,
     # errors and crashes included (ErrorAndLogMiddleware sits inside), carries CORS headers.
     app.add_middleware(ErrorAndLogMiddleware)

@@ -161,7 +161,8 @@ class Authenticator:
             )
         try:
             decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        # ValueError: b64decode refuses non-ASCII text so (a header can carry Latin-1 bytes).
+        except (binascii.Error, UnicodeDecodeError, ValueError):
             raise CredentialsInvalid("Credentials are not correct.") from None
         username, colon, password = decoded.partition(":")
         if not colon or not self.check_password(username, password):

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openeo_dedl.api.urls import API_PREFIX
@@ -150,6 +151,10 @@ class ErrorAndLogMiddleware:
         method, path = scope.get("method", "?"), scope.get("path", "?")
         try:
             await self.app(scope, receive, send_and_record)
+        except ClientDisconnect:
+            # The request body never arrived whole (the client went away, or the server refused
+            # its framing and answered itself): no one to answer, and no error of ours.
+            logger.info("client disconnected before its request was read: %s %s", method, path)
         except Exception as exc:
             if status is not None:
                 # Headers are out: nothing can be sent any more, let the server drop the

@@ -64,9 +64,13 @@ def protect_literals(
     references, and those parameters' values (top-level nodes only; callbacks keep theirs)."""
     graph: dict[str, dict] = {}
     values: dict[str, Any] = {}
+    cube_takers: dict[str, bool] = {}  # per process id: walking its schemas per node is slow
     for node_id, node in flat_graph.items():
-        spec = specs.get(node.get("process_id"))
-        if spec is None or takes_cube(spec):
+        pid = node.get("process_id")
+        spec = specs.get(pid)
+        if spec is not None and pid not in cube_takers:
+            cube_takers[pid] = takes_cube(spec)
+        if spec is None or cube_takers[pid]:
             graph[node_id] = node
             continue
         arguments = {}

@@ -8,11 +8,10 @@ storage is the production mode; this in-process mode needs no shared storage.)
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,13 +20,14 @@ import dask
 import xarray as xr
 from distributed.client import FutureCancelledError
 from distributed.comm.core import CommClosedError
-from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry
+from openeo_pg_parser_networkx import ProcessRegistry
 
 from openeo_dedl.errors import SiteUnavailable
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
+from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed, with_outputs_node
 from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
@@ -92,11 +92,15 @@ def _replace_references(value: Any, external: set[str]) -> Any:
     return value
 
 
-def partition_subgraph(graph: FlatGraph, partition: Partition, output: str) -> dict:
-    """The flat graph computing ``output`` from this partition's nodes and external inputs."""
+def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence[str]) -> dict:
+    """The flat graph computing ``outputs`` from this partition's nodes and external inputs.
+
+    One output is the graph's result node; several are collected by one extra result node (see
+    ``pg_adapter.with_outputs_node``), so that the partition is parsed once, not per output.
+    """
     members = set(partition.nodes)
-    needed = {output}
-    stack = [output]
+    needed = set(outputs)
+    stack = list(outputs)
     while stack:
         for producer in graph.producers(stack.pop()):
             if producer in members and producer not in needed:
@@ -109,9 +113,9 @@ def partition_subgraph(graph: FlatGraph, partition: Partition, output: str) -> d
             continue
         node = dict(graph.nodes[node_id])
         node["arguments"] = _replace_references(node.get("arguments", {}), external)
-        node["result"] = node_id == output
+        node["result"] = len(outputs) == 1 and node_id == outputs[0]
         sub[node_id] = node
-    return sub
+    return sub if len(outputs) == 1 else with_outputs_node(sub, list(outputs))
 
 
 def _is_lazy(value: Any) -> bool:
@@ -142,60 +146,27 @@ def _compute_on(client, value: Any, timeout: float | None, control: RunControl) 
     return value
 
 
-def _callback_nodes(parsed: OpenEOProcessGraph) -> set[str]:
-    return {
-        node for node, data in parsed.G.nodes(data=True) if data["process_graph_uid"] != parsed.uid
-    }
-
-
-def _is_callback(value: Any) -> bool:
-    return (
-        isinstance(value, functools.partial)
-        and getattr(value.func, "__name__", "") == "node_callable"
-    )
-
-
-def _refreshing_callbacks(cache: dict, callback_nodes: set[str]):
-    """A registry wrapper making every callback call recompute its nodes.
-
-    The parser caches each node's result for the whole run, so a callback called once per element
-    (``array_apply`` via ``np.vectorize``, ``array_filter`` ...) would repeat its first answer.
-    Dropping the callback nodes' cache entries before each call keeps top-level results cached.
-    """
-
-    def fresh(callback):
-        def call(*args, **kwargs):
-            for node in callback_nodes:
-                cache.pop(node, None)
-            return callback(*args, **kwargs)
-
-        return call
-
-    def wrap(impl):
-        @functools.wraps(impl)
-        def wrapper(*args, **kwargs):
-            kwargs = {k: fresh(v) if _is_callback(v) else v for k, v in kwargs.items()}
-            return impl(*args, **kwargs)
-
-        return wrapper
-
-    return wrap
+def run_registry(registry_factory: Callable[[], ProcessRegistry]) -> ProcessRegistry:
+    """A registry for every graph of one run: ``registry_factory()`` and the processes the
+    planner (e.g. the merge of a load split over sites) and the parser adapter add."""
+    registry = registry_factory()
+    add_internal_processes(registry)
+    add_adapter_processes(registry)
+    return registry
 
 
 def evaluate_graph(
-    flat_graph: dict, registry_factory: Callable[[], ProcessRegistry], parameters: dict[str, Any]
+    flat_graph: dict,
+    registry_factory: Callable[[], ProcessRegistry],
+    parameters: dict[str, Any],
+    registry: ProcessRegistry | None = None,
 ) -> Any:
-    """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``."""
+    """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``, with
+    ``registry`` (from :func:`run_registry`) or else a fresh one."""
     # Literals of processes on plain values bypass the parser's type guessing.
     flat_graph, literals = protect_literals(flat_graph, available_specs())
-    parsed = OpenEOProcessGraph({"process_graph": flat_graph})
-    # A fresh registry, cache and callable per graph: the parser caches results.
-    cache: dict = {}
-    registry = registry_factory()
-    add_internal_processes(registry)  # e.g. the merge of a load split over sites
-    registry.add_wrap_func(_refreshing_callbacks(cache, _callback_nodes(parsed)))
-    func = parsed.to_callable(registry, results_cache=cache)
-    return func(named_parameters={**parameters, **literals})
+    registry = registry if registry is not None else run_registry(registry_factory)
+    return run_parsed(flat_graph, registry, {**parameters, **literals})
 
 
 def _on_cluster(client):
@@ -264,6 +235,7 @@ class _PlanRun:
                 self.consumer_sites.setdefault(node, set()).add(p.site)
         self._moved: set[tuple[str, str]] = set()  # (node, destination site) metered
         self._lock = threading.Lock()
+        self._registry: ProcessRegistry | None = None
         self._started = time.perf_counter()
         self.control = RunControl()
 
@@ -356,8 +328,7 @@ class _PlanRun:
         client = self.clusters.client(partition.site) if needs_cluster else None
         # Implementations that compute eagerly must do it on this site's cluster.
         with _on_cluster(client):
-            for output in partition.outputs:
-                value = self._evaluate(partition, output, inputs)
+            for output, value in self._evaluate(partition, inputs).items():
                 value = self._hand_over(partition, output, value, client)
                 with self._lock:
                     self.values[output] = value
@@ -387,9 +358,16 @@ class _PlanRun:
             total=len(self.plan.partitions),
         )
 
-    def _evaluate(self, partition: Partition, output: str, inputs: dict[str, Any]) -> Any:
-        sub = partition_subgraph(self.graph, partition, output)
-        return evaluate_graph(sub, self.registry_factory, inputs)
+    def _evaluate(self, partition: Partition, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The values of the partition's outputs (lazy where the processes are), one parse."""
+        outputs = partition.outputs
+        with self._lock:
+            # One registry per run (built on first use): building one is not cheap.
+            if self._registry is None:
+                self._registry = run_registry(self.registry_factory)
+        sub = partition_subgraph(self.graph, partition, outputs)
+        value = evaluate_graph(sub, self.registry_factory, inputs, self._registry)
+        return {outputs[0]: value} if len(outputs) == 1 else dict(zip(outputs, value, strict=True))
 
     def _compute_output(
         self, partition: Partition, output: str, value: Any, client, ship: bool

@@ -22,8 +22,9 @@ from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
 from openeo_dedl.planning.split import SplitLoad, label_loads
 
-# openeo-pg-parser-networkx parses chains deeper than ~127 nodes wrongly (without an error); the
-# runner parses one sub-graph per partition output, so no partition may contain a longer path.
+# The runner parses and runs each partition as one graph with openeo-pg-parser-networkx, through
+# nested calls; why that needs a bound on the longest path is documented with the parser's other
+# workarounds in execution/pg_adapter.py (MAX_CHAIN_DEPTH, which must stay above this).
 MAX_PARTITION_DEPTH = 100
 
 

@@ -174,7 +174,9 @@ class WorkerPool:
     def _assign(self) -> None:
         idle = [s for s in self.slots if s.ready and s.task is None]
         for slot in idle:
-            task = self.queue.claim(self.id)
+            task = self.queue.claim(
+                self.id, self.config.max_sync_per_user, self.config.fair_share_seconds
+            )
             if task is None:
                 break
             self._hand_over(slot, task)

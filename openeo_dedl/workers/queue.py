@@ -82,11 +82,6 @@ class WorkQueue:
         """Give up a synchronous run that is still queued or running (its client left)."""
         return self._set_sync(run_id, ("queued", "running"), "canceled")
 
-    def forget_sync(self, run_id: str) -> None:
-        """Remove a synchronous run's record once its answer was sent."""
-        with self.db.session() as s:
-            s.execute(delete(SyncRun).where(SyncRun.id == run_id))
-
     # -- synchronous runs (worker side) ----------------------------------------------------
     def finish_sync(self, run_id: str, worker_id: str, result: dict[str, Any]) -> bool:
         return self._set_sync(run_id, ("running",), "finished", owner=worker_id, result=result)
@@ -142,35 +137,68 @@ class WorkQueue:
                 return True
             return bool(s.scalar(select(func.count()).where(Job.status == "queued")))
 
-    def claim(self, worker_id: str) -> Task | None:
+    def claim(
+        self,
+        worker_id: str,
+        max_sync_per_user: int | None = None,
+        fair_share_seconds: float = 600.0,
+    ) -> Task | None:
         """The next piece of work for ``worker_id``, now ``running`` and owned by it.
 
-        Synchronous runs first (a person waits for each), then batch jobs; within each, the
-        user with the fewest runs in progress first, so one user's hundred jobs do not hold
-        up another user's one; then the oldest.
+        Synchronous runs first (a person waits for each), at most ``max_sync_per_user`` of
+        one user at a time, so one user's burst of slow requests cannot take every worker;
+        then batch jobs. Within each, the user with the fewest runs in progress first, then
+        the one who used the workers least in the last ``fair_share_seconds`` (so a user whose
+        requests each hold a worker until they are stopped does not win every free worker
+        from one whose requests take a moment), then the oldest.
         """
-        busy = self._running_per_user()
+        sync_busy, batch_busy = self._running_per_user(SyncRun), self._running_per_user(Job)
+        busy = sync_busy + batch_busy
         for kind in ("sync", "batch"):
-            for candidate in self._candidates(kind, busy):
+            used = self._recent_seconds(SyncRun if kind == "sync" else Job, fair_share_seconds)
+            for candidate in self._candidates(kind, busy, used):
+                if (
+                    kind == "sync"
+                    and max_sync_per_user is not None
+                    and sync_busy[candidate[1]] >= max_sync_per_user
+                ):
+                    continue
                 task = self._claim_one(kind, candidate, worker_id)
                 if task is not None:
                     return task
         return None
 
-    def _running_per_user(self) -> Counter[str]:
+    def _running_per_user(self, model: type[SyncRun] | type[Job]) -> Counter[str]:
         with self.db.session() as s:
-            counts: Counter[str] = Counter()
-            for model in (SyncRun, Job):
-                query = (
-                    select(model.user_id, func.count())
-                    .where(model.status == "running")
-                    .group_by(model.user_id)
-                )
-                for user_id, count in s.execute(query):
-                    counts[user_id] += count
-            return counts
+            query = (
+                select(model.user_id, func.count())
+                .where(model.status == "running")
+                .group_by(model.user_id)
+            )
+            return Counter({user_id: count for user_id, count in s.execute(query)})
 
-    def _candidates(self, kind: str, busy: Counter[str]) -> list[tuple[str, str]]:
+    def _recent_seconds(self, model: type[SyncRun] | type[Job], window: float) -> dict[str, float]:
+        """Worker seconds each user's runs took within the last ``window`` seconds."""
+        now = utcnow()
+        cutoff = now - timedelta(seconds=window)
+        with self.db.session() as s:
+            rows = s.execute(
+                select(model.user_id, model.started, model.finished).where(
+                    model.started.is_not(None),
+                    (model.finished.is_(None) & (model.status == "running"))
+                    | (model.finished > cutoff),
+                )
+            )
+            used: dict[str, float] = {}
+            for user_id, started, finished in rows:
+                begin = max(started, cutoff)
+                end = finished or now
+                used[user_id] = used.get(user_id, 0.0) + max(0.0, (end - begin).total_seconds())
+            return used
+
+    def _candidates(
+        self, kind: str, busy: Counter[str], used: dict[str, float]
+    ) -> list[tuple[str, str]]:
         with self.db.session() as s:
             if kind == "sync":
                 query = select(SyncRun.id, SyncRun.user_id, SyncRun.created).where(
@@ -182,7 +210,7 @@ class WorkQueue:
                 order = (Job.queued, Job.updated, Job.id)
             rows = list(s.execute(query.order_by(*order).limit(_CANDIDATES)))
         # Stable sort: the oldest first among users equally busy.
-        rows.sort(key=lambda row: busy[row[1]])
+        rows.sort(key=lambda row: (busy[row[1]], used.get(row[1], 0.0)))
         return [(row[0], row[1]) for row in rows]
 
     def _claim_one(self, kind: str, candidate: tuple[str, str], worker_id: str) -> Task | None:

@@ -68,10 +68,8 @@ class QueuedSyncRuns:
         del user_processes
         run_id = await asyncio.to_thread(self.queue.submit_sync, user_id, process)
         self._wake()
-        try:
-            return await self._wait(run_id, disconnected)
-        finally:
-            await asyncio.to_thread(self.queue.forget_sync, run_id)
+        # The record stays (the workers' fair share counts recent runs) until purged.
+        return await self._wait(run_id, disconnected)
 
     async def _wait(self, run_id: str, disconnected: Disconnected) -> SyncOutcome:
         workers = self.settings.workers

@@ -37,6 +37,8 @@ EXPECTED_ENDPOINTS = {
     ("/processes", "GET"),
     ("/result", "POST"),
     ("/service_types", "GET"),
+    ("/services", "GET"),
+    ("/services/{service_id}", "GET"),
     ("/udf_runtimes", "GET"),
     ("/validation", "POST"),
 }

@@ -23,7 +23,7 @@ def test_other_api_version(client):
 def test_wrong_method(client):
     resp = client.delete("/openeo/1.2/collections")
     body = assert_openeo_error(resp, 405, "MethodNotAllowed")
-    assert resp.headers["Allow"] == "GET"
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS"
     assert "GET" in body["message"]
     assert_openeo_error(client.get("/openeo/1.2/result"), 405, "MethodNotAllowed")
 

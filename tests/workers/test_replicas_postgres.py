@@ -28,7 +28,7 @@ from tests.workers.conftest import (
 )
 
 JOBS = 20
-REPEAT = 3000
+REPEAT = 1500
 
 
 def _create_and_start(url: str, auth: dict, factor: int) -> str:

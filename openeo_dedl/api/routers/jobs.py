@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from openeo_dedl.api.auth import User, current_user
 from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
-from openeo_dedl.api.models import process_body
+from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.jobs import (
@@ -89,7 +89,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
 
 @router.post("/jobs", status_code=201)
 def create_job(
-    request: Request, user: UserDep, body: Annotated[Any, Depends(process_body)]
+    request: Request, user: UserDep, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
     """Store a new batch job (status ``created``)."""
     payload = parse_job_create(body)
@@ -120,7 +120,7 @@ def describe_job(request: Request, user: UserDep, job_id: str) -> dict:
 
 @router.patch("/jobs/{job_id}", status_code=204)
 def update_job(
-    request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(process_body)]
+    request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
     changes = parse_job_update(body).changes()
     service(request).update(user.user_id, job_id, **changes)

@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from openeo_dedl.api.auth import User, current_user
 from openeo_dedl.api.deps import user_processes
-from openeo_dedl.api.models import process_body, refuse_unstorable_strings
+from openeo_dedl.api.json_body import json_body
+from openeo_dedl.api.models import refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
 from openeo_dedl.user_processes import UserProcesses
@@ -71,7 +72,7 @@ async def put_process_graph(
     process_graph_id: str,
     user: CurrentUser,
     store: Store,
-    body: Annotated[Any, Depends(process_body)],
+    body: Annotated[Any, Depends(json_body)],
 ) -> Response:
     """Store (or fully replace) a process after checking it."""
     if not _valid_id(process_graph_id):

@@ -16,7 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
-from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request, process_body
+from openeo_dedl.api.json_body import unicode_json_body
+from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.workers.sync import SyncRuns
@@ -34,7 +35,7 @@ _MAX_USAGE_HEADER = 4096
 @router.post("/validation")
 async def validate(
     request: Request,
-    body: Annotated[Any, Depends(process_body)],
+    body: Annotated[Any, Depends(unicode_json_body)],
     user: Annotated[User | None, Depends(optional_user)],
 ) -> ValidationResult:
     """Errors in a process; always 200 when the body is JSON (the spec says so).
@@ -96,7 +97,7 @@ def _costs(usage: dict) -> float | None:
 async def compute_result(
     request: Request,
     user: Annotated[User, Depends(current_user)],
-    body: Annotated[Any, Depends(process_body)],
+    body: Annotated[Any, Depends(unicode_json_body)],
 ) -> FileResponse:
     """Run a process synchronously and send the result file back.
 

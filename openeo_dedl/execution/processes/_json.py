@@ -46,9 +46,15 @@ def python_value(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=1024)
+def _parameter_names(f: Callable) -> frozenset[str]:
+    # inspect.signature is slow (~40 µs) and every call of a process on plain values asks.
+    return frozenset(inspect.signature(f).parameters)
+
+
 def call_accepting(f: Callable, *args, **kwargs) -> Any:
     """Call ``f`` with the special callback arguments only if its signature names them."""
-    accepted = set(inspect.signature(f).parameters)
+    accepted = _parameter_names(f)
     for name in SPECIAL_ARGS:
         if name not in accepted:
             kwargs.pop(name, None)

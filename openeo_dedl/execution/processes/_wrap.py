@@ -54,9 +54,10 @@ def resolve_parameters(f: Callable) -> Callable:
 
     @functools.wraps(f)
     def wrapper(*args, positional_parameters=None, named_parameters=None, **kwargs):
-        named = dict(named_parameters or {})
-        for name, i in (positional_parameters or {}).items():
-            named[name] = args[i]
+        named = named_parameters or {}
+        if positional_parameters:
+            # A copy only then: the graph's named parameters (all its literals) can be many.
+            named = {**named, **{name: args[i] for name, i in positional_parameters.items()}}
         resolved_args = [_resolve(a, named) for a in args if isinstance(a, ParameterReference)]
         resolved = {k: _resolve(v, named) for k, v in kwargs.items()}
         for name in _SPECIAL_ARGS:
