@@ -11,19 +11,15 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid
-from openeo_dedl.planning import Invalid, Prepared
+from openeo_dedl.planning.prepare import Preparer
 from openeo_dedl.storage import Database
 from openeo_dedl.storage.process_store import UserProcessStore
 
 _PARAMETER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-class Preparer(Protocol):
-    """What checking a process needs of the backend (``Backend`` is one)."""
-
-    def prepare(
-        self, process: Any, user_processes: Mapping[str, dict] | None = None
-    ) -> Prepared | Invalid: ...
+class Checker(Preparer, Protocol):
+    """What checking a process to store needs of the backend (``Backend`` is one)."""
 
     def process_specs(self) -> list[dict]: ...
 
@@ -31,7 +27,7 @@ class Preparer(Protocol):
 class UserProcesses:
     """The stored user-defined processes of every user; each method acts for one user."""
 
-    def __init__(self, database: Database, backend: Preparer):
+    def __init__(self, database: Database, backend: Checker):
         self.store = UserProcessStore(database)
         self.backend = backend
 
@@ -118,7 +114,7 @@ def check_metadata(process: Mapping[str, Any]) -> None:
 
 
 def check_definition(
-    process: dict[str, Any], others: Mapping[str, dict], backend: Preparer
+    process: dict[str, Any], others: Mapping[str, dict], backend: Checker
 ) -> None:
     """Raise the first problem of ``process`` (with ``process["id"]``) as a stored process.
 

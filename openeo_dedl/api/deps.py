@@ -1,7 +1,8 @@
-"""FastAPI dependencies: the services the routers use, built once by the app's lifespan.
+"""FastAPI dependencies: the users' files and processes, built once by the app's lifespan.
 
-Routers reach the backend only through these (``Backend``, ``JobService``, ``UserFiles``,
-``UserProcesses``), never the stores or records behind them.
+Routers reach the backend only through the services on ``app.state`` (``backend``: Backend,
+``jobs``: JobService, ``user_files``: UserFiles, ``user_processes``: UserProcesses), never the
+stores or records behind them.
 """
 
 from __future__ import annotations
@@ -9,20 +10,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from openeo_dedl.api.auth import User
-from openeo_dedl.backend import Backend
-from openeo_dedl.jobs import JobService
 from openeo_dedl.storage.files import UserFiles
 from openeo_dedl.user_processes import UserProcesses
-
-
-def backend(request: Request) -> Backend:
-    """The facade: discovery, preparing processes."""
-    return request.app.state.backend
-
-
-def jobs(request: Request) -> JobService:
-    """The batch jobs of every user."""
-    return request.app.state.jobs
 
 
 def user_files(request: Request) -> UserFiles:

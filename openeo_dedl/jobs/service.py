@@ -11,17 +11,17 @@ refused at ``POST /jobs`` and ``PATCH /jobs/{id}`` as ``POST /result`` refuses i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import JobLocked, JobNotFinished, NotFound
 from openeo_dedl.jobs.info import JobInfo, LogPage, LogRecord
 from openeo_dedl.jobs.results import ResultStore
 from openeo_dedl.jobs.store import JobStore, LogEntry
-from openeo_dedl.planning import Invalid, Prepared
+from openeo_dedl.planning.prepare import Prepared, Preparer
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.process_store import UserProcessStore
 
@@ -39,14 +39,6 @@ class JobFailed(Exception):
     def __init__(self, entry: LogRecord | None, job: JobInfo):
         super().__init__(job.id)
         self.entry, self.job = entry, job
-
-
-class Preparer(Protocol):
-    """What the service needs of the backend (``Backend`` is one): preparing processes."""
-
-    def prepare(
-        self, process: Any, user_processes: Mapping[str, dict] | None = None
-    ) -> Prepared | Invalid: ...
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
 from openeo_dedl.planning.facts import CollectionFacts, without_sites
@@ -83,6 +83,15 @@ class Prepared:
         if unavailable not in self._plans:
             self._plans[unavailable] = _plan(self.process_graph, self.environment, unavailable)
         return self._plans[unavailable]
+
+
+class Preparer(Protocol):
+    """Something that prepares processes (``Backend`` and ``Executor`` are): what the services
+    beside the facade need of it."""
+
+    def prepare(
+        self, process: Any, user_processes: Mapping[str, dict] | None = None
+    ) -> Prepared | Invalid: ...
 
 
 def prepare(
