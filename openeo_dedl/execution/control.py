@@ -82,17 +82,23 @@ class RunControl:
         if self.canceled:
             raise RunCanceled("the run was canceled")
 
-    def compute(self, client, value: Any, timeout: float | None = None) -> Any:
-        """``value`` computed on ``client``'s cluster; cancelable by :meth:`cancel`."""
-        return self.compute_and_fetch(client, value, timeout)[0]
+    def compute(
+        self, client, value: Any, timeout: float | None = None, site: str | None = None
+    ) -> Any:
+        """``value`` computed on ``client``'s cluster (at ``site``); cancelable by
+        :meth:`cancel`."""
+        return self.compute_and_fetch(client, value, timeout, site)[0]
 
     def compute_and_fetch(
-        self, client, value: Any, timeout: float | None = None
+        self, client, value: Any, timeout: float | None = None, site: str | None = None
     ) -> tuple[Any, float]:
         """``value`` computed on ``client``'s cluster and fetched from it, with the seconds the
-        fetch took once the cluster had it (the hand-over, apart from the computing)."""
-        from distributed import wait
+        fetch took once the cluster had it (the hand-over, apart from the computing).
 
+        While it computes, a worker of the cluster that disappears is reported
+        (``worker_lost`` event: ``site``, ``workers``, ``remaining``); Dask recomputes its
+        tasks on the others.
+        """
         self.check()
         future = client.compute(value)
         with self._lock:
@@ -101,7 +107,7 @@ class RunControl:
             # A canceled run may have missed this future: cancel it now rather than wait.
             if self.canceled:
                 future.cancel(force=True)
-            wait(future, timeout=timeout)
+            self._wait_watching_workers(client, future, timeout, site)
             started = time.perf_counter()
             result = future.result(timeout=timeout)
             return result, time.perf_counter() - started
@@ -115,6 +121,28 @@ class RunControl:
             with self._lock:
                 self._futures.discard(future)
 
+    def _wait_watching_workers(self, client, future, timeout: float | None, site) -> None:
+        from distributed import wait
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        known = _workers_of(client)
+        while True:
+            step = WORKER_WATCH_SECONDS
+            if deadline is not None:
+                step = min(step, max(0.0, deadline - time.monotonic()))
+            try:
+                wait(future, timeout=step)
+                return
+            except TimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+            now = _workers_of(client)
+            lost = sorted(known - now)
+            if lost:
+                logger.warning("site %s lost Dask worker(s) %s during a run", site, lost)
+                self.emit("worker_lost", site=site, workers=lost, remaining=len(now))
+            known = now
+
     def emit(self, kind: str, **data: Any) -> None:
         """Report an event; a failing listener never breaks the run."""
         if self._parent is not None:
@@ -125,6 +153,17 @@ class RunControl:
             self._on_event(RunEvent(kind, data))
         except Exception:
             logger.exception("run event listener failed on %s", kind)
+
+
+# How often the workers of a cluster are compared while a run waits for it.
+WORKER_WATCH_SECONDS = 1.0
+
+
+def _workers_of(client) -> set[str]:
+    try:
+        return set(client.scheduler_info()["workers"])
+    except Exception:  # a cluster going away: the wait itself reports it
+        return set()
 
 
 def _cancel_quietly(future) -> None:

@@ -134,15 +134,17 @@ def _nbytes(value: Any) -> int:
     return sys.getsizeof(value)
 
 
-def _compute_on(client, value: Any, timeout: float | None, control: RunControl) -> Any:
+def _compute_on(
+    client, value: Any, timeout: float | None, control: RunControl, site: str | None = None
+) -> Any:
     if isinstance(value, SaveRequest):
-        data = _compute_on(client, value.data, timeout, control)
+        data = _compute_on(client, value.data, timeout, control, site)
         return SaveRequest(data, value.format, value.options)
     if _is_lazy(value):
         if client is None:
             return dask.compute(value, scheduler="synchronous")[0]
         # Through the control: canceling the run cancels this future on the site's cluster.
-        return control.compute(client, value, timeout)
+        return control.compute(client, value, timeout, site)
     return value
 
 
@@ -380,10 +382,10 @@ class _PlanRun:
         fetch_seconds = 0.0
         if ship and _is_lazy(value) and client is not None:
             value, fetch_seconds = self.control.compute_and_fetch(
-                client, dask.delayed(pack)(value), self.timeout
+                client, dask.delayed(pack)(value), self.timeout, partition.site
             )
         else:
-            value = _compute_on(client, value, self.timeout, self.control)
+            value = _compute_on(client, value, self.timeout, self.control, partition.site)
             if ship:
                 value = pack(value)
         seconds = time.perf_counter() - compute_started
@@ -422,7 +424,9 @@ class _PlanRun:
                 self.staging[partition.site],
                 self.run_id,
                 output,
-                compute=lambda c, delayed: self.control.compute(c, delayed, self.timeout),
+                compute=lambda c, delayed: self.control.compute(
+                    c, delayed, self.timeout, partition.site
+                ),
             )
             self.control.check()
             with self._lock:

@@ -131,6 +131,16 @@ class JobProgress:
             data={"site": site, "node": node},
         )
 
+    def _on_worker_lost(self, site: str | None, workers: list[str], remaining: int) -> None:
+        where = f"Site {site}" if site else "A site"
+        self._log(
+            "warning",
+            f"{where} lost {len(workers)} Dask worker(s) during the run "
+            f"({', '.join(workers)}); Dask runs their tasks again on the remaining "
+            f"{remaining} worker(s).",
+            data={"site": site, "workers": workers, "remaining": remaining},
+        )
+
     def _on_computed(self, site: str, node: str, seconds: float, bytes: int) -> None:
         self._log(
             "debug",

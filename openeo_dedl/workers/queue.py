@@ -19,12 +19,15 @@ synchronous runs fail with ``WorkerLost``.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import socket
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psutil
 from sqlalchemy import delete, func, literal_column, select, update
 
 from openeo_dedl.errors import OpenEOError, WorkerLost
@@ -264,8 +267,16 @@ class WorkQueue:
         Returns the ids of the workers declared lost.
         """
         cutoff = utcnow() - timedelta(seconds=lease_seconds)
+        host = socket.gethostname()[:255]
         with self.db.session() as s:
             lost = list(s.scalars(select(Worker.id).where(Worker.heartbeat < cutoff)))
+            # A supervisor of this machine whose process is gone is lost now, not after its
+            # lease (a server restarted after a crash takes its jobs back at once).
+            for worker_id, pid in s.execute(
+                select(Worker.id, Worker.pid).where(Worker.host == host, Worker.id.not_in(lost))
+            ):
+                if pid != os.getpid() and not psutil.pid_exists(pid):
+                    lost.append(worker_id)
             s.execute(delete(Worker).where(Worker.id.in_(lost)))
             known = select(Worker.id)
             orphan_jobs = list(

@@ -93,7 +93,7 @@ def test_cancel_a_running_job(connection):
 
 def test_restart_while_a_job_is_queued(tmp_path, demo_catalog_dir):
     # One worker: the slow job runs, the second one waits in the queue.
-    env = {"OPENEO_DEDL_JOBS__WORKERS": "1"}
+    env = {"OPENEO_DEDL_WORKERS__EMBEDDED": "1"}
     proc, url, log_path = start_server(tmp_path, demo_catalog_dir, **env)
     try:
         con = openeo.connect(url).authenticate_basic("demo", "demo")
@@ -142,7 +142,7 @@ def _kill_tree(proc) -> None:
 
 
 def test_crash_while_a_job_runs(tmp_path, demo_catalog_dir):
-    env = {"OPENEO_DEDL_JOBS__WORKERS": "1"}
+    env = {"OPENEO_DEDL_WORKERS__EMBEDDED": "1"}
     proc, url, _ = start_server(tmp_path, demo_catalog_dir, **env)
     try:
         con = openeo.connect(url).authenticate_basic("demo", "demo")
