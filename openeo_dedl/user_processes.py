@@ -113,9 +113,7 @@ def check_metadata(process: Mapping[str, Any]) -> None:
         raise _invalid("The process: 'categories' must be a list of strings.")
 
 
-def check_definition(
-    process: dict[str, Any], others: Mapping[str, dict], backend: Checker
-) -> None:
+def check_definition(process: dict[str, Any], others: Mapping[str, dict], backend: Checker) -> None:
     """Raise the first problem of ``process`` (with ``process["id"]``) as a stored process.
 
     ``others`` are the user's stored processes (the one being replaced among them); the graph
