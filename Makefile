@@ -22,11 +22,13 @@ test: $(BIN)/.installed
 	scripts/ensure-node.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 demo-data: $(BIN)/.installed
 	$(BIN)/openeo-dedl demo-data

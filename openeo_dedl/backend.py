@@ -1,21 +1,32 @@
-"""The backend as the API sees it: one object composing catalog, planning and execution.
+"""The backend as the API and the CLI see it: one object composing catalog, planning and
+execution.
 
-The API layer translates HTTP into calls on :class:`Backend` and its answers back into
-HTTP; it never reaches past this facade.
+The API layer translates HTTP into calls on :class:`Backend` (and the services beside it:
+``jobs.JobService``, ``user_processes.UserProcesses``, ``storage.files.UserFiles``) and their
+answers back into HTTP; it never reaches past them. Every process is checked by
+:meth:`Backend.prepare` (``planning/prepare.py``), the one path that inlines the user's
+processes, validates and plans.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.result import SyncResult
+from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
 from openeo_dedl.planning import limits as graph_limits
+
+if TYPE_CHECKING:
+    from openeo_dedl.execution.executor import Executor
+
+__all__ = ["OUTPUT_FORMATS", "Backend", "Invalid", "Prepared", "SyncResult"]
 
 # Output formats of save_result, as /file_formats reports them (openEO API 1.2 schema).
 OUTPUT_FORMATS: dict[str, dict] = {
@@ -40,17 +51,6 @@ OUTPUT_FORMATS: dict[str, dict] = {
 }
 
 
-@dataclass
-class SyncResult:
-    """The outcome of a synchronous run: the file to send back and what it cost."""
-
-    path: Path
-    media_type: str
-    # Usage in openEO's `usage` shape plus our per-site figures (bytes moved, seconds per site).
-    usage: dict = field(default_factory=dict)
-    plan: dict = field(default_factory=dict)
-
-
 class Backend:
     """Everything the API needs, built from one :class:`Settings`."""
 
@@ -60,8 +60,11 @@ class Backend:
         graph_limits.configure(graph_limits.GraphLimits.from_config(settings.limits))
         self.catalog = Catalog(settings)
         self.version = __version__
-        # Built lazily: importing openeo-processes-dask and starting clusters is slow.
-        self._executor = None
+        # Built lazily: importing openeo-processes-dask and starting clusters is slow, and the
+        # API process never runs a process (it prepares them; workers run them).
+        self._environment: Environment | None = None
+        self._executor: Executor | None = None
+        self._lock = threading.Lock()
 
     # -- discovery ---------------------------------------------------------------------------
     def sites(self) -> list[dict]:
@@ -94,26 +97,22 @@ class Backend:
 
     def process_specs(self) -> list[dict]:
         """Specs of every process that really runs here (openEO process JSON), sorted by id."""
-        return self.executor.process_specs()
+        from openeo_dedl.execution.registry import process_specs_list
+
+        return process_specs_list()
 
     def file_formats(self) -> dict:
         return {"input": {}, "output": copy.deepcopy(OUTPUT_FORMATS)}
 
     # -- processing --------------------------------------------------------------------------
-    # ``user_processes``: the calling user's user-defined processes (id -> process), whose
-    # calls in the process are inlined; None or empty when the user has none.
-    def validate(
-        self, process: dict, user_processes: Mapping[str, dict] | None = None
-    ) -> list[OpenEOError]:
-        """Errors in a process (``{"process_graph": ...}``); empty when it is valid."""
-        return self.executor.validate(process, user_processes=user_processes)
-
-    def explain(self, process: dict, user_processes: Mapping[str, dict] | None = None) -> dict:
-        """The plan of a valid process: sites, partitions, transfers, estimated bytes.
-
-        Raises OpenEOError when the process cannot be planned.
-        """
-        return self.executor.explain(process, user_processes=user_processes)
+    def prepare(
+        self, process: Any, user_processes: Mapping[str, dict] | None = None
+    ) -> Prepared | Invalid:
+        """``process`` (``{"process_graph": ...}``) as it would run: calls of
+        ``user_processes`` (the calling user's, id -> process; None or empty when the user has
+        none) inlined, validated against the specs and the catalog. A :class:`Prepared`
+        plans on demand; an :class:`Invalid` lists the errors."""
+        return prepare(process, user_processes, self.environment)
 
     def run_sync(
         self,
@@ -135,12 +134,25 @@ class Backend:
         )
 
     @property
-    def executor(self):
-        if self._executor is None:
-            from openeo_dedl.execution.executor import Executor
+    def environment(self) -> Environment:
+        """What preparing needs (process specs, collections, sites); loaded on first use."""
+        with self._lock:
+            if self._environment is None:
+                from openeo_dedl.execution.environment import planning_environment
 
-            self._executor = Executor(self.settings, self.catalog)
-        return self._executor
+                self._environment = planning_environment(self.settings, self.catalog)
+            return self._environment
+
+    @property
+    def executor(self) -> Executor:
+        """The engine that runs processes (for worker processes, which run them)."""
+        environment = self.environment
+        with self._lock:
+            if self._executor is None:
+                from openeo_dedl.execution.executor import Executor
+
+                self._executor = Executor(self.settings, self.catalog, environment)
+            return self._executor
 
     def close(self) -> None:
         if self._executor is not None:

@@ -201,12 +201,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     backend = Backend(settings)
     try:
         # What POST /validation checks: a plan of an invalid process would be meaningless.
-        errors = backend.validate(process, user_processes)
-        if errors:
-            for error in errors:
-                print(f"{error.code}: {error.message}", file=sys.stderr)
+        prepared = backend.prepare(process, user_processes)
+        for error in prepared.errors:
+            print(f"{error.code}: {error.message}", file=sys.stderr)
+        if prepared.errors:
             return 1
-        _, plan = backend.executor.plan(process["process_graph"], user_processes=user_processes)
+        plan = prepared.valid().plan()
     except OpenEOError as exc:
         print(f"{exc.code}: {exc.message}", file=sys.stderr)
         return 1

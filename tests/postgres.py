@@ -146,11 +146,10 @@ def module_database_url(request, tmp_path_factory) -> str:
 def empty_database_url(module_database_url) -> str:
     """The module's database (migrated), emptied before each test: a fresh database for every
     test at the cost of a few DELETEs (creating a PostgreSQL database per test is slower)."""
-    # Every model, so that Base.metadata knows every table.
-    import openeo_dedl.storage.files  # noqa: F401
-    import openeo_dedl.storage.models  # noqa: F401
-    import openeo_dedl.storage.udps  # noqa: F401
+    from openeo_dedl.storage import import_models
     from openeo_dedl.storage.db import Base, Database
+
+    import_models()  # every model, so that Base.metadata knows every table
 
     db = Database(module_database_url)
     try:

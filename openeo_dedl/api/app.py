@@ -31,6 +31,8 @@ from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.jobs import JobService, UrlSigner
 from openeo_dedl.storage import Database
+from openeo_dedl.storage.files import UserFiles
+from openeo_dedl.user_processes import UserProcesses
 from openeo_dedl.workers.pool import WorkerPool
 from openeo_dedl.workers.queue import WorkQueue
 from openeo_dedl.workers.sync import InlineSyncRuns, QueuedSyncRuns
@@ -137,9 +139,10 @@ def create_app(
             pool.start()
         wake = pool.wake if pool is not None else (lambda: None)
         app.state.workers = pool
-        app.state.jobs = JobService(
-            settings, app.state.database, lambda: app.state.backend.executor, on_queued=wake
-        )
+        # The services the routers use (api/deps.py), made once.
+        app.state.jobs = JobService(settings, app.state.database, app.state.backend, wake)
+        app.state.user_files = UserFiles.of(settings, app.state.database)
+        app.state.user_processes = UserProcesses(app.state.database, app.state.backend)
         if owned:
             app.state.sync_runs = QueuedSyncRuns(settings, WorkQueue(app.state.database), wake)
         else:

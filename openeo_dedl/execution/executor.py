@@ -1,4 +1,4 @@
-"""Synchronous execution of a process: validate, plan, run at the sites, write the result."""
+"""Running a process: prepare (inline, validate, plan), run at the sites, write the result."""
 
 from __future__ import annotations
 
@@ -7,22 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from openeo_dedl.backend import SyncResult
 from openeo_dedl.catalog import Catalog
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import (
-    CollectionNotFound,
-    Internal,
-    OpenEOError,
-    ProcessGraphMissing,
-    SiteUnavailable,
-)
+from openeo_dedl.errors import Internal, OpenEOError, SiteUnavailable
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.access import DataAccess
 from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.execution.facts import collection_facts
+from openeo_dedl.execution.environment import planning_environment
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
+from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
     MEDIA_TYPES,
@@ -31,23 +25,9 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
-from openeo_dedl.planning import (
-    CollectionFacts,
-    FlatGraph,
-    Plan,
-    plan_process_graph,
-    validate_process_graph,
-    without_sites,
-)
-from openeo_dedl.udps import resolve as resolve_user_processes
+from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
 
 logger = logging.getLogger(__name__)
-
-
-def _process_graph_of(process: Any) -> dict:
-    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
-        raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")
-    return process["process_graph"]
 
 
 def as_openeo_error(exc: Exception) -> OpenEOError:
@@ -76,77 +56,20 @@ def as_openeo_error(exc: Exception) -> OpenEOError:
 class Executor:
     """Knows the processes and the site clusters; runs processes."""
 
-    def __init__(self, settings: Settings, catalog: Catalog):
+    def __init__(
+        self, settings: Settings, catalog: Catalog, environment: Environment | None = None
+    ):
         self.settings = settings
         self.catalog = catalog
+        self.environment = environment or planning_environment(settings, catalog)
         self.clusters = SiteClusters(settings)
-        self._collection_facts: dict[str, CollectionFacts] = {}
 
-    def process_specs(self) -> list[dict]:
-        return process_registry.process_specs_list()
-
-    def _collection_error(self, collection_id: str) -> OpenEOError | None:
-        try:
-            self.catalog.record(collection_id)
-        except CollectionNotFound as exc:
-            return exc
-        return None
-
-    def validate(
+    def prepare(
         self, process: Any, user_processes: Mapping[str, dict] | None = None
-    ) -> list[OpenEOError]:
-        """Errors in ``process``; calls of ``user_processes`` (id -> process) are inlined."""
-        try:
-            pg = _process_graph_of(resolve_user_processes(process, user_processes))
-        except OpenEOError as exc:
-            return [exc]
-        return validate_process_graph(
-            pg, process_registry.available_specs(), self._collection_error
-        )
-
-    def explain(self, process: Any, user_processes: Mapping[str, dict] | None = None) -> dict:
-        """The plan of ``process`` as JSON (what ``openeo-dedl plan --json`` prints)."""
-        _, plan = self.plan(_process_graph_of(resolve_user_processes(process, user_processes)))
-        return plan.to_dict()
-
-    def plan(
-        self,
-        process_graph: dict,
-        user_processes: Mapping[str, dict] | None = None,
-        *,
-        unavailable: frozenset[str] = frozenset(),
-    ) -> tuple[FlatGraph, Plan]:
-        """The graph that runs (loads split per site where needed) and its plan.
-
-        Calls of ``user_processes`` (id -> process) are inlined first.
-
-        With ``unavailable`` sites, loads go to replicas elsewhere (SiteUnavailable when a
-        collection has none) and nothing else runs there.
-        """
-        if user_processes:
-            process_graph = resolve_user_processes(
-                {"process_graph": process_graph}, user_processes
-            )["process_graph"]
-        graph = FlatGraph(process_graph)
-        facts = {}
-        for node_id in graph.nodes:
-            cid = graph.arguments(node_id).get("id")
-            is_load = graph.process_id(node_id) == "load_collection" and isinstance(cid, str)
-            # Unknown collections fail at run time with their own error (validation says so).
-            if is_load and self._collection_error(cid) is None:
-                facts[cid] = without_sites(self._facts(cid), unavailable)
-        sites = [site.name for site in self.settings.sites if site.name not in unavailable]
-        result_site = self.settings.default_site
-        if result_site in unavailable and sites:
-            result_site = sites[0]
-        plan = plan_process_graph(graph, facts, result_site, sites=sites)
-        return plan.graph, plan
-
-    def _facts(self, collection_id: str) -> CollectionFacts:
-        # The catalog does not change while the server runs: read each collection's facts once.
-        if collection_id not in self._collection_facts:
-            self._collection_facts[collection_id] = collection_facts(self.catalog, collection_id)
-        return self._collection_facts[collection_id]
+    ) -> Prepared | Invalid:
+        """``process`` as it would run: calls of ``user_processes`` (id -> process) inlined,
+        validated; plans on demand."""
+        return prepare(process, user_processes, self.environment)
 
     def run_sync(
         self,
@@ -160,7 +83,7 @@ class Executor:
         (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
         ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it."""
         return self._run(
-            resolve_user_processes(process, user_processes),
+            self.prepare(process, user_processes).valid(),
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
@@ -182,7 +105,7 @@ class Executor:
         ``RunCanceled`` when ``control`` was canceled, OpenEOError for anything else.
         """
         return self._run(
-            resolve_user_processes(process, user_processes),
+            self.prepare(process, user_processes).valid(),
             work_dir,
             max_bytes=None,
             timeout=self.settings.jobs.timeout_seconds,
@@ -190,21 +113,18 @@ class Executor:
             user=user,
         )
 
-    def _run(self, process: Any, work_dir: Path, **options: Any) -> SyncResult:
-        """Run ``process``; when a site turns out to be down, plan again without it (loads of
+    def _run(self, prepared: Prepared, work_dir: Path, **options: Any) -> SyncResult:
+        """Run ``prepared``; when a site turns out to be down, plan again without it (loads of
         replicated collections move to a replica) or fail with SiteUnavailable naming it."""
-        errors = self.validate(process)
-        if errors:
-            raise errors[0]
         down: set[str] = set()
         while True:
             try:
-                return self._run_once(process, work_dir, unavailable=frozenset(down), **options)
+                return self._run_once(prepared, work_dir, unavailable=frozenset(down), **options)
             except SiteUnavailable as exc:
                 if exc.site is None or exc.site in down:
                     raise
                 try:
-                    self.plan(_process_graph_of(process), unavailable=frozenset(down | {exc.site}))
+                    prepared.plan(unavailable=frozenset(down | {exc.site}))
                 except SiteUnavailable:
                     raise exc from None  # no replica: the site's own error says what is down
                 logger.warning("%s Planning again without site %s.", exc.message, exc.site)
@@ -212,7 +132,7 @@ class Executor:
 
     def _run_once(
         self,
-        process: Any,
+        prepared: Prepared,
         work_dir: Path,
         max_bytes: int | None,
         timeout: float | None,
@@ -220,7 +140,8 @@ class Executor:
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
     ) -> SyncResult:
-        graph, plan = self.plan(_process_graph_of(process), unavailable=unavailable)
+        plan = prepared.plan(unavailable)
+        graph = plan.graph
         budget = LoadBudget(max_bytes)
         access = DataAccess.for_user(self.settings, user)  # what the run may read and fetch
         if control is not None:

@@ -2,7 +2,10 @@
 
 States: ``created → queued → running → finished | error | canceled``, kept in the database.
 Queued jobs are run by worker processes (openeo_dedl/workers/), which claim them from the
-database; a cancel or delete here is seen by the worker, which stops the run.
+database; a cancel or delete here is seen by the worker, which stops the run. A job's process
+is prepared (``Backend.prepare``: inlined, validated) when it is stored, so an invalid one is
+refused at ``POST /jobs`` and ``PATCH /jobs/{id}`` as ``POST /result`` refuses it. Answers are
+:mod:`openeo_dedl.jobs.info` records, never database objects.
 """
 
 from __future__ import annotations
@@ -14,17 +17,13 @@ from datetime import timedelta
 from typing import Any
 
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import (
-    JobLocked,
-    JobNotFinished,
-    NotFound,
-    ProcessGraphMissing,
-)
+from openeo_dedl.errors import JobLocked, JobNotFinished, NotFound
+from openeo_dedl.jobs.info import JobInfo, LogPage, LogRecord
 from openeo_dedl.jobs.results import ResultStore
-from openeo_dedl.jobs.store import JobStore, LogEntry, LogPage
+from openeo_dedl.jobs.store import JobStore, LogEntry
+from openeo_dedl.planning.prepare import Prepared, Preparer
 from openeo_dedl.storage import Database, utcnow
-from openeo_dedl.storage.models import Job, JobLog
-from openeo_dedl.storage.udps import UserProcessStore
+from openeo_dedl.storage.process_store import UserProcessStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ _STOP = object()
 class JobFailed(Exception):
     """Results were asked of a job that ended in ``error``: carries its last error log."""
 
-    def __init__(self, entry: JobLog | None, job: Job):
+    def __init__(self, entry: LogRecord | None, job: JobInfo):
         super().__init__(job.id)
         self.entry, self.job = entry, job
 
@@ -72,34 +71,46 @@ class JobService:
         self,
         settings: Settings,
         database: Database,
-        executor: Callable[[], Any],
+        backend: Preparer,
         on_queued: Callable[[], None] = lambda: None,
     ):
-        """``executor()`` gives the execution engine (``Executor``: validate, plan) for
-        estimates; ``on_queued()`` is told when a job was queued (to wake local workers)."""
+        """``backend`` prepares (validates, plans) job processes; ``on_queued()`` is told when
+        a job was queued (to wake local workers)."""
         self.settings = settings
         self.store = JobStore(database)
-        # Calls of the job owner's user-defined processes are inlined in estimates.
+        # Calls of the job owner's user-defined processes are inlined when preparing.
         self.user_processes = UserProcessStore(database)
         self.results = ResultStore(settings)
-        self._executor = executor
+        self.backend = backend
         self._on_queued = on_queued
 
+    def _prepared(self, user_id: str, process: Any) -> Prepared:
+        """``process`` prepared with its owner's processes; raises its first error."""
+        return self.backend.prepare(process, self.user_processes.all(user_id)).valid()
+
     # -- API operations --------------------------------------------------------------------
-    def create(self, user_id: str, process: dict, **fields: Any) -> Job:
-        _check_process(process)
-        return self.store.create(user_id, process=process, **fields)
+    def create(self, user_id: str, process: dict, **fields: Any) -> JobInfo:
+        """Store a new job (``created``); an invalid process is refused (OpenEOError)."""
+        self._prepared(user_id, process)
+        return JobInfo.of(self.store.create(user_id, process=process, **fields))
 
-    def list(self, user_id: str) -> list[Job]:
-        return self.store.list_for(user_id)
+    def list(self, user_id: str) -> list[JobInfo]:
+        return [JobInfo.of(job) for job in self.store.list_for(user_id)]
 
-    def get(self, user_id: str, job_id: str) -> Job:
-        return self.store.get(user_id, job_id)
+    def get(self, user_id: str, job_id: str) -> JobInfo:
+        return JobInfo.of(self.store.get(user_id, job_id))
+
+    def find(self, job_id: str) -> JobInfo | None:
+        """Any user's job by id, for signed downloads (the signature is the credential)."""
+        job = self.store.load(job_id)
+        return None if job is None else JobInfo.of(job)
 
     def update(self, user_id: str, job_id: str, **fields: Any) -> None:
-        """Change title, description, process, billing plan, budget or log level."""
+        """Change title, description, process, billing plan, budget or log level; a new
+        process is refused (OpenEOError) when invalid."""
         if "process" in fields:
-            _check_process(fields["process"])
+            self.store.get(user_id, job_id)  # someone else's job does not exist: 404 first
+            self._prepared(user_id, fields["process"])
         with self.store.db.session() as s:
             job = self.store.get_for(s, user_id, job_id)
             if job.status in ACTIVE:
@@ -169,12 +180,12 @@ class JobService:
     ) -> LogPage:
         return self.store.logs(user_id, job_id, offset, level, limit)
 
-    def results_of(self, user_id: str, job_id: str, partial: bool) -> tuple[Job, str]:
+    def results_of(self, user_id: str, job_id: str, partial: bool) -> tuple[JobInfo, str]:
         """The job and its ``openeo:status`` for its results document.
 
         JobNotFinished unless finished (or ``partial``); JobFailed for a job in ``error``.
         """
-        job = self.store.get(user_id, job_id)
+        job = self.get(user_id, job_id)
         if job.status == "error" and not partial:
             raise JobFailed(self.store.last_error(job_id), job)
         if job.status == "finished":
@@ -204,13 +215,7 @@ class JobService:
     def estimate(self, user_id: str, job_id: str) -> dict[str, Any]:
         """Estimated duration and result size, and the plan explaining where things run."""
         job = self.store.get(user_id, job_id)
-        executor = self._executor()
-        udps = self.user_processes.all(user_id)
-        errors = executor.validate(job.process, user_processes=udps)
-        if errors:
-            raise errors[0]
-        _, plan = executor.plan(job.process["process_graph"], user_processes=udps)
-        plan_dict = plan.to_dict()
+        plan_dict = self._prepared(user_id, job.process).plan().to_dict()
         node_bytes = plan_dict.get("node_bytes", {})
         loaded = sum(node_bytes.get(load["node"], 0) for load in plan_dict.get("loads", []))
         moved = (plan_dict.get("estimated_bytes") or {}).get("planned") or 0
@@ -226,8 +231,3 @@ class JobService:
         if isinstance(size, int | float) and size >= 0:
             estimate["size"] = int(size)
         return estimate
-
-
-def _check_process(process: Any) -> None:
-    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
-        raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")

@@ -10,7 +10,7 @@ import pystac
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
 
-from openeo_dedl.storage.models import Job
+from openeo_dedl.jobs.info import JobInfo
 
 STAC_VERSION = "1.0.0"
 
@@ -36,7 +36,7 @@ def _polygon(bbox: list[float]) -> dict:
 
 
 def result_item(
-    job: Job,
+    job: JobInfo,
     status: str,
     href: Callable[[str], str],
     links: list[dict[str, Any]],

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from openeo_dedl.errors import JobNotFound
+from openeo_dedl.jobs.info import LogPage, LogRecord, token_of_run
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, JobLog
 from openeo_dedl.storage.users import ensure_user
@@ -37,7 +38,7 @@ def max_level(a: str, b: str) -> str:
 
 def run_token(job: Job) -> str:
     """Names one run of a job (its start time): result paths and signed links use it."""
-    return f"r{int(job.started.timestamp() * 1_000_000)}" if job.started else ""
+    return token_of_run(job.started)
 
 
 def new_job_id() -> str:
@@ -62,15 +63,6 @@ class LogEntry:
     message: str
     code: str | None = None
     data: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class LogPage:
-    """Log entries after an offset, and whether more follow."""
-
-    level: str
-    entries: list[JobLog]
-    more: bool
 
 
 class JobStore:
@@ -218,11 +210,11 @@ class JobStore:
                 query = query.where(JobLog.id > offset)
             if limit is not None:
                 query = query.limit(limit + 1)
-            entries = list(s.scalars(query))
+            entries = [LogRecord.of(entry) for entry in s.scalars(query)]
         more = limit is not None and len(entries) > limit
         return LogPage(level=effective, entries=entries[:limit] if more else entries, more=more)
 
-    def last_error(self, job_id: str) -> JobLog | None:
+    def last_error(self, job_id: str) -> LogRecord | None:
         with self.db.session() as s:
             query = (
                 select(JobLog)
@@ -230,4 +222,5 @@ class JobStore:
                 .order_by(JobLog.id.desc())
                 .limit(1)
             )
-            return s.scalars(query).first()
+            entry = s.scalars(query).first()
+            return None if entry is None else LogRecord.of(entry)

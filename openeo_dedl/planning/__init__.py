@@ -12,8 +12,8 @@ from openeo_dedl.planning.partition import (
     plan_process_graph,
     plan_single_site,
 )
+from openeo_dedl.planning.prepare import Environment, Invalid, Prepared, prepare
 from openeo_dedl.planning.split import SplitLoad
-from openeo_dedl.planning.udp import inline_user_processes
 from openeo_dedl.planning.validate import validate_process_graph
 
 __all__ = [
@@ -23,16 +23,19 @@ __all__ = [
     "BandFacts",
     "CollectionFacts",
     "Estimate",
+    "Environment",
     "Estimator",
     "FlatGraph",
+    "Invalid",
     "ItemFacts",
     "Partition",
     "Plan",
+    "Prepared",
     "SplitLoad",
     "Transfer",
-    "inline_user_processes",
     "plan_process_graph",
     "plan_single_site",
+    "prepare",
     "validate_process_graph",
     "without_sites",
 ]

@@ -21,7 +21,6 @@ from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
 from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
 from openeo_dedl.planning.split import SplitLoad, label_loads
-from openeo_dedl.planning.udp import inline_user_processes
 
 # The runner parses and runs each partition as one graph with openeo-pg-parser-networkx, through
 # nested calls; why that needs a bound on the longest path is documented with the parser's other
@@ -141,7 +140,6 @@ def plan_process_graph(
     result_site: str,
     *,
     sites: Sequence[str] | None = None,
-    user_processes: Mapping[str, dict] | None = None,
     max_depth: int = MAX_PARTITION_DEPTH,
 ) -> Plan:
     """Place and partition a flat process graph.
@@ -150,9 +148,6 @@ def plan_process_graph(
     ``result_site`` is where results are delivered (ties go there; unknown collections run
     there); ``sites`` lists all sites in order of preference (default: those that occur).
     """
-    if user_processes:
-        nodes = process_graph.nodes if isinstance(process_graph, FlatGraph) else process_graph
-        process_graph = inline_user_processes(nodes, user_processes)
     if not isinstance(process_graph, FlatGraph):
         process_graph = FlatGraph(process_graph)
     facts = _as_facts(collections)

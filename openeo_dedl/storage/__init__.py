@@ -16,7 +16,7 @@ from openeo_dedl.storage.db import Base, Database, UTCDateTime, utcnow
 MODEL_MODULES: list[str] = [
     "openeo_dedl.storage.models",
     "openeo_dedl.storage.files",
-    "openeo_dedl.storage.udps",
+    "openeo_dedl.storage.process_store",
 ]
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from datetime import datetime
+from typing import IO
 
 from sqlalchemy import BigInteger, ForeignKey, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from openeo_dedl.config import WorkspaceConfig
+from openeo_dedl.config import Settings, WorkspaceConfig
 from openeo_dedl.errors import FileSizeExceeded, StorageQuotaExceeded
 from openeo_dedl.storage.db import Base, Database, UTCDateTime, utcnow
 from openeo_dedl.storage.users import ensure_user
@@ -47,6 +48,12 @@ class UserFiles:
         self.database = database
         self.config = config
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    @classmethod
+    def of(cls, settings: Settings, database: Database) -> UserFiles:
+        """The files of ``settings``' workspace, their records in ``database``."""
+        workspace = Workspace(settings.workspace_url, settings.workspace.storage_options)
+        return cls(workspace, database, settings.workspace)
 
     def list(self, user_id: str) -> list[FileInfo]:
         with self.database.session() as s:
@@ -105,6 +112,14 @@ class UserFiles:
 
     def info(self, user_id: str, path: str) -> FileInfo:
         return self.workspace.info(user_id, path)
+
+    def local_path(self, user_id: str, path: str) -> str | None:
+        """The file's path on this machine's disk, None when the workspace is remote."""
+        return self.workspace.local_path(user_id, path)
+
+    def open(self, user_id: str, path: str) -> IO[bytes]:
+        """The file, open for reading bytes."""
+        return self.workspace.open(user_id, path)
 
     def delete(self, user_id: str, path: str) -> None:
         with self._locks[user_id]:

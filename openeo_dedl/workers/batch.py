@@ -19,7 +19,7 @@ from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogEntry, run_token
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job
-from openeo_dedl.storage.udps import UserProcessStore
+from openeo_dedl.storage.process_store import UserProcessStore
 from openeo_dedl.workers.queue import Task
 
 logger = logging.getLogger(__name__)

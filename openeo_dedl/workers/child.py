@@ -25,7 +25,7 @@ from openeo_dedl.config import Settings
 from openeo_dedl.errors import Internal, OpenEOError, ProcessGraphComplexity, WorkerLost
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.storage import Database
-from openeo_dedl.storage.udps import UserProcessStore
+from openeo_dedl.storage.process_store import UserProcessStore
 from openeo_dedl.workers.batch import BatchRunner
 from openeo_dedl.workers.queue import Task, WorkQueue
 

@@ -21,9 +21,11 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from openeo_dedl.api.app import create_app
-from openeo_dedl.backend import OUTPUT_FORMATS, SyncResult
+from openeo_dedl.backend import OUTPUT_FORMATS
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, OpenEOError, ProcessGraphMissing
+from openeo_dedl.execution.result import SyncResult
+from openeo_dedl.planning import Environment, Invalid, Prepared
 
 SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "openeo-specs" / "openeo-api"
 OPENAPI_PATH = SPECS / "openapi.yaml"
@@ -128,15 +130,23 @@ class StubBackend:
     def file_formats(self) -> dict:
         return {"input": {}, "output": OUTPUT_FORMATS}
 
-    def validate(self, process: Any, user_processes: Any = None) -> list[OpenEOError]:
+    def prepare(self, process: Any, user_processes: Any = None) -> Prepared | Invalid:
+        """``validate_result``'s errors (or raises it); else the process, planned for real
+        (no collections: the stub's processes are plain values)."""
         if isinstance(self.validate_result, Exception):
             raise self.validate_result
         if not isinstance(process, dict) or "process_graph" not in process:
-            return [ProcessGraphMissing("no process graph")]
-        return self.validate_result
-
-    def explain(self, process: Any, user_processes: Any = None) -> dict:
-        return {"result_site": self.settings.default_site}
+            return Invalid((ProcessGraphMissing("no process graph"),))
+        if self.validate_result:
+            return Invalid(tuple(self.validate_result))
+        environment = Environment(
+            specs={},
+            sites=tuple(s.name for s in self.settings.sites),
+            result_site=self.settings.default_site,
+            collection_error=lambda cid: CollectionNotFound(f"No collection '{cid}'."),
+            collection_facts=lambda cid: None,
+        )
+        return Prepared(process=process, environment=environment)
 
     def run_sync(
         self, process: dict, work_dir: Path, user: str | None = None, user_processes: Any = None

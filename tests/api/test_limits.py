@@ -336,10 +336,10 @@ def test_the_backend_applies_the_configured_limits(tmp_path, demo_catalog_dir):
     )
     backend = Backend(settings)
     try:
-        errors = backend.validate(json.loads(chain(8))["process"])
+        errors = backend.prepare(json.loads(chain(8))["process"]).errors
         assert [e.code for e in errors] == ["ProcessGraphComplexity"]
         assert "limits.max_nodes = 7" in errors[0].message
-        assert backend.validate(json.loads(chain(7))["process"]) == []
+        assert backend.prepare(json.loads(chain(7))["process"]).errors == ()
     finally:
         backend.close()
         limits.configure(limits.GraphLimits())  # the process-wide default for other tests

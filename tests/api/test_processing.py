@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
-from openeo_dedl.backend import SyncResult
 from openeo_dedl.errors import ProcessUnsupported
+from openeo_dedl.execution.result import SyncResult
 from tests.api.conftest import assert_openeo_error
 
 ADD = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}

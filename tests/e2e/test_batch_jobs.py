@@ -58,14 +58,27 @@ def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path)
 
 
 def test_failed_job_shows_its_error(connection):
+    # An invalid process is no job: refused when created, as /result refuses it.
+    with pytest.raises(openeo.rest.OpenEoApiError) as refused:
+        connection.create_job(
+            {"load": {"process_id": "load_collection", "arguments": {"id": "NOPE",
+             "spatial_extent": None, "temporal_extent": None}, "result": True}}
+        )  # fmt: skip
+    assert refused.value.code == "CollectionNotFound"
+    # A process valid when the job was created fails when it runs if it became invalid since:
+    # the user-defined process it calls was deleted.
+    udp = connection.save_user_defined_process(
+        "gone_before_the_run",
+        {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}},
+    )
     job = connection.create_job(
-        {"load": {"process_id": "load_collection", "arguments": {"id": "NOPE",
-         "spatial_extent": None, "temporal_extent": None}, "result": True}}
-    )  # fmt: skip
+        {"c": {"process_id": "gone_before_the_run", "arguments": {}, "result": True}}
+    )
+    udp.delete()
     with pytest.raises(openeo.rest.JobFailedException):
         job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
     errors = job.logs(level="error")
-    assert errors and errors[-1]["code"] == "CollectionNotFound"
+    assert errors and errors[-1]["code"] == "ProcessUnsupported"
 
 
 def test_cancel_a_running_job(connection):

@@ -240,24 +240,29 @@ def test_signed_links_cannot_be_tampered_with_or_outlive_their_expiry(client, al
     assert_error(get(expires=str(past), signature=old), 410, "ResultLinkExpired")
 
 
+def _job_calling_a_deleted_process(client, auth, name: str) -> str:
+    """A job valid when created (it calls the user's process ``name``), invalid since: the
+    process was deleted. (An invalid process is refused at creation.)"""
+    udp = {"process_graph": {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2},
+                                   "result": True}}}  # fmt: skip
+    assert client.put(f"{API}/process_graphs/{name}", json=udp, headers=auth).status_code == 200
+    job_id = create_job(client, auth, {"c": {"process_id": name, "arguments": {}, "result": True}})
+    assert client.delete(f"{API}/process_graphs/{name}", headers=auth).status_code == 204
+    return job_id
+
+
 def test_failed_job_reports_error_in_status_logs_and_results(client, alice):
-    graph = {
-        "load": {
-            "process_id": "load_collection",
-            "arguments": {"id": "NO_SUCH_COLLECTION", "spatial_extent": None,
-                          "temporal_extent": None},
-            "result": True,
-        }
-    }  # fmt: skip
-    job_id, job = run_job(client, alice, graph)
+    job_id = _job_calling_a_deleted_process(client, alice, "gone_before_start")
+    assert client.post(f"{API}/jobs/{job_id}/results", headers=alice).status_code == 202
+    job = wait_for(client, alice, job_id, {"finished", "error", "canceled"})
     assert job["status"] == "error", job
-    assert job["openeo-dedl:error"]["code"] == "CollectionNotFound"
+    assert job["openeo-dedl:error"]["code"] == "ProcessUnsupported"
     logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
     errors = [e for e in logs if e["level"] == "error"]
-    assert errors and errors[-1]["code"] == "CollectionNotFound"
+    assert errors and errors[-1]["code"] == "ProcessUnsupported"
     resp = client.get(f"{API}/jobs/{job_id}/results", headers=alice)
     assert resp.status_code == 424
-    assert resp.json()["code"] == "CollectionNotFound" and resp.json()["level"] == "error"
+    assert resp.json()["code"] == "ProcessUnsupported" and resp.json()["level"] == "error"
     partial = client.get(f"{API}/jobs/{job_id}/results?partial=true", headers=alice)
     assert partial.status_code == 200
     assert partial.json()["properties"]["openeo:status"] == "error"
@@ -334,8 +339,7 @@ def test_estimate_has_duration_size_and_plan(client, alice):
 
 
 def test_estimate_of_an_invalid_process_is_its_error(client, alice):
-    graph = {"x": {"process_id": "no_such_process", "arguments": {}, "result": True}}
-    job_id = create_job(client, alice, graph)
+    job_id = _job_calling_a_deleted_process(client, alice, "gone_before_estimate")
     assert_error(client.get(f"{API}/jobs/{job_id}/estimate", headers=alice), 400,
                  "ProcessUnsupported")  # fmt: skip
 

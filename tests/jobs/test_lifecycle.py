@@ -7,6 +7,7 @@ import time
 import psutil
 import pytest
 
+from openeo_dedl.backend import Backend
 from openeo_dedl.jobs import JobService
 from openeo_dedl.storage import Database
 from openeo_dedl.storage.models import Job
@@ -95,7 +96,7 @@ def service_parts(tmp_path, demo_catalog_dir, database_url):
 
 def _service(parts) -> JobService:
     settings, database = parts
-    return JobService(settings, database, lambda: None)
+    return JobService(settings, database, Backend(settings))
 
 
 def _pool(parts, size: int = 1, **settings_update) -> WorkerPool:

@@ -37,6 +37,12 @@ class NoClusters:
         return None
 
 
+def plan_of(executor, process_graph: dict):
+    """The graph that runs and its plan, by the path every run takes (planning/prepare.py)."""
+    plan = executor.prepare({"process_graph": process_graph}).valid().plan()
+    return plan.graph, plan
+
+
 def registry_factory(catalog):
     ours = {"load_collection": make_load_collection(catalog, None), "save_result": save_result}
     return lambda: process_registry.build_registry(ours)
@@ -219,7 +225,7 @@ def test_partitioned_plan_gives_the_same_result_as_one_site(executor, split_exec
     ex = executor if catalog == "demo" else split_executors[catalog]
     graph_json = demo_graph(pick)
     note(f"catalog {catalog}: {json.dumps(graph_json)}")
-    graph, plan = ex.plan(graph_json)
+    graph, plan = plan_of(ex, graph_json)
     event(f"catalog {catalog}, {'split' if plan.splits else 'no split'}")
     check_plan(plan)
     assert len({p.site for p in plan.partitions}) >= 2, "the sample must cross sites"
@@ -287,7 +293,7 @@ def test_only_reduced_cubes_cross_sites_in_the_flood_scenario(executor):
             "result": True,
         },
     }
-    graph, plan = executor.plan(graph_json)
+    graph, plan = plan_of(executor, graph_json)
     assert [(t.node, t.from_site, t.to_site) for t in plan.transfers] == [
         ("psum", "lumi", "central")
     ]
@@ -377,14 +383,14 @@ def test_time_split_load_gives_the_unsplit_result(split_executors, executor, red
             "result": True,
         },
     }
-    graph, plan = split_executors["time"].plan(graph_json)
+    graph, plan = plan_of(split_executors["time"], graph_json)
     (split,) = plan.splits
     assert {s for s, _ in split.parts} == {"lumi", "leonardo"}
     check_plan(plan)
     decomposable = reducer != "median"
     assert split.pushed_down == (("b", "r") if decomposable else ("b",))
     split_value, report = run(split_executors["time"], plan)
-    unsplit_graph, unsplit_plan = executor.plan(graph_json)
+    unsplit_graph, unsplit_plan = plan_of(executor, graph_json)
     assert unsplit_plan.splits == ()
     unsplit_value, _ = run(executor, unsplit_plan)
     assert_same(split_value, unsplit_value)
@@ -437,14 +443,14 @@ def test_area_split_load_gives_the_unsplit_result(split_executors, executor, red
             "result": True,
         },
     }
-    graph, plan = split_executors["area"].plan(graph_json)
+    graph, plan = plan_of(split_executors["area"], graph_json)
     (split,) = plan.splits
     assert split.kind == "spatial"
     assert split.combine == ("sum" if reducer == "sum" else "first")
     assert split.pushed_down == ("b", "a", "r")
     check_plan(plan)
     split_value, report = run(split_executors["area"], plan)
-    unsplit_value, _ = run(executor, executor.plan(graph_json)[1])
+    unsplit_value, _ = run(executor, plan_of(executor, graph_json)[1])
     assert_same(split_value, unsplit_value)
     # The grid spans both boxes and is empty between them: each box must hold values.
     finite = np.isfinite(np.asarray(split_value.values, dtype=float))
@@ -535,7 +541,7 @@ def test_526_node_graph_over_two_sites_runs_like_one_site(executor):
         "result": True,
     }
     assert len(g) >= 500
-    graph, plan = executor.plan(g)
+    graph, plan = plan_of(executor, g)
     check_plan(plan)
     sites = {p.site for p in plan.partitions}
     assert sites == {"lumi", "central"}

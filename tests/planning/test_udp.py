@@ -1,11 +1,13 @@
-"""User-defined processes are inlined before planning."""
+"""User-defined processes are inlined before planning (planning/inline.py, planning/prepare.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from openeo_dedl.errors import ProcessGraphInvalid
-from openeo_dedl.planning import inline_user_processes, plan_process_graph
+from openeo_dedl.execution.registry import available_specs
+from openeo_dedl.planning import Environment, Prepared, prepare
+from openeo_dedl.planning.inline import inline_user_processes
 from tests.planning.helpers import facts, load, node, reduce, save
 
 # max over time of the input cube, scaled by ``factor`` (default 2).
@@ -78,13 +80,20 @@ def test_nested_user_processes_and_result_calls():
 
 def test_planning_sees_the_inlined_graph():
     graph = {
-        "l": load("C"),
+        "l": load("C", spatial_extent=None, temporal_extent=None),
         "u": {"process_id": "scaled_max", "arguments": {"data": {"from_node": "l"}}},
         "out": save("u"),
     }
-    plan = plan_process_graph(
-        graph, {"C": facts("C", "lumi")}, "central", user_processes={"scaled_max": SCALED_MAX}
+    environment = Environment(
+        specs=available_specs(),
+        sites=("central", "lumi"),
+        result_site="central",
+        collection_error=lambda cid: None,
+        collection_facts=lambda cid: facts(cid, "lumi"),
     )
+    prepared = prepare({"process_graph": graph}, {"scaled_max": SCALED_MAX}, environment)
+    assert isinstance(prepared, Prepared), prepared
+    plan = prepared.plan()
     assert set(plan.node_sites) == {"l", "u__x", "u__m", "u__s", "out"}
     assert set(plan.node_sites.values()) == {"lumi"}
 

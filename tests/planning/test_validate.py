@@ -146,7 +146,7 @@ def test_malformed_references_are_invalid_not_crashes_or_literals():
 
 
 def test_malformed_references_with_user_processes_are_invalid():
-    from openeo_dedl.udps import resolve
+    from openeo_dedl.planning.inline import inline_calls
 
     udp = {
         "id": "u",
@@ -160,5 +160,5 @@ def test_malformed_references_with_user_processes_are_invalid():
         "k": {"process_id": "add", "arguments": {"x": 1, "y": 2}},
         "c": {"process_id": "u", "arguments": {"v": {"from_node": ["k"]}}, "result": True},
     }
-    resolved = resolve({"process_graph": pg}, {"u": udp})
+    resolved = inline_calls({"process_graph": pg}, {"u": udp})
     assert codes(resolved["process_graph"]) == ["ProcessGraphInvalid"]

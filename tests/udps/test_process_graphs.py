@@ -357,6 +357,6 @@ def test_a_stored_process_runs_in_a_batch_job(client, alice, bob, clean):
     item = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()
     ((asset,),) = [list(item["assets"].values())]
     assert client.get(asset["href"]).json() == 42
-    # Bob's job calling alice's process fails: he has no such process.
-    _, job = run_job(client, bob, graph)
-    assert job["status"] == "error"
+    # Bob's job calling alice's process is refused: he has no such process.
+    refused = client.post(f"{API}/jobs", json={"process": {"process_graph": graph}}, headers=bob)
+    assert_openeo_error(refused, 400, "ProcessUnsupported")

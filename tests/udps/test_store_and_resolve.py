@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.inline import MAX_INLINED_NODES, call_errors, inline_calls
 from openeo_dedl.storage.db import Database
-from openeo_dedl.storage.udps import UserProcessStore
-from openeo_dedl.udps import MAX_INLINED_NODES, call_errors, resolve
+from openeo_dedl.storage.process_store import UserProcessStore
 from tests.udps.test_process_graphs import double
 
 
@@ -57,12 +57,12 @@ def test_resolve_inlines_calls_in_callbacks_too():
             }
         }
     }
-    resolved = resolve(process, udps)
+    resolved = inline_calls(process, udps)
     inner = resolved["process_graph"]["apply"]["arguments"]["process"]["process_graph"]
     assert [n["process_id"] for n in inner.values()] == ["multiply"]
     # Nothing calls a user process: the very same object comes back.
     plain = {"process_graph": {"a": _call("add", x=1, y=2)}}
-    assert resolve(plain, udps) is plain
+    assert inline_calls(plain, udps) is plain
 
 
 def test_exponential_expansion_is_refused_before_inlining():
@@ -95,7 +95,7 @@ def test_unknown_arguments_deep_inside_are_found():
     errors = call_errors({"top": _call("outer", **{})}, udps)
     assert "ProcessParameterUnsupported" in [e.code for e in errors]
     with pytest.raises(OpenEOError):
-        resolve({"process_graph": {"top": {"process_id": "outer", "arguments": {}}}}, udps)
+        inline_calls({"process_graph": {"top": {"process_id": "outer", "arguments": {}}}}, udps)
 
 
 def test_concurrent_first_saves_of_one_process_do_not_fail(store):

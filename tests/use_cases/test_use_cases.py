@@ -50,6 +50,12 @@ def test_stored_graphs_are_the_builders_graphs_for_the_small_catalog(demo_catalo
     assert graphs.read_graph(graphs.DROUGHT_JSON) == built["drought"]
 
 
+def plan_of(executor, process_graph: dict):
+    """The graph that runs and its plan, by the path every run takes (planning/prepare.py)."""
+    plan = executor.prepare({"process_graph": process_graph}).valid().plan()
+    return plan.graph, plan
+
+
 @pytest.fixture(scope="module")
 def executor(demo_catalog_dir, tmp_path_factory):
     backend = Backend(
@@ -60,7 +66,7 @@ def executor(demo_catalog_dir, tmp_path_factory):
 
 
 def test_flood_plan_moves_only_the_precipitation_sum(executor):
-    graph, plan = executor.plan(graphs.read_graph(graphs.FLOOD_JSON))
+    graph, plan = plan_of(executor, graphs.read_graph(graphs.FLOOD_JSON))
     transfers = [(t.node, t.from_site, t.to_site) for t in plan.transfers]
     assert len(transfers) == 1, transfers
     node, src, dst = transfers[0]
@@ -72,7 +78,7 @@ def test_flood_plan_moves_only_the_precipitation_sum(executor):
 
 
 def test_drought_plan_moves_only_reduced_cubes(executor):
-    graph, plan = executor.plan(graphs.read_graph(graphs.DROUGHT_JSON))
+    graph, plan = plan_of(executor, graphs.read_graph(graphs.DROUGHT_JSON))
     assert {(t.from_site, t.to_site) for t in plan.transfers} == {
         ("lumi", "leonardo"),
         ("central", "leonardo"),

@@ -15,8 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, StreamingResponse
 
 from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.deps import user_files
 from openeo_dedl.api.paging import Page, page_params, paginate
-from openeo_dedl.api.stores import user_files
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.storage.files import UserFiles
 from openeo_dedl.storage.workspace import clean_path
@@ -43,12 +43,12 @@ def download_file(path: str, user: CurrentUser, files: Files) -> Response:
     """The file's bytes (``application/octet-stream``)."""
     info = files.info(user.user_id, path)
     name = path.rsplit("/", 1)[-1]
-    local = files.workspace.local_path(user.user_id, path)
+    local = files.local_path(user.user_id, path)
     if local is not None:
         return FileResponse(local, media_type="application/octet-stream", filename=name)
 
     def chunks() -> Iterator[bytes]:
-        with files.workspace.open(user.user_id, path) as f:
+        with files.open(user.user_id, path) as f:
             while chunk := f.read(_CHUNK):
                 yield chunk
 

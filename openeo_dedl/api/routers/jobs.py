@@ -19,11 +19,16 @@ from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.urls import api_url
-from openeo_dedl.jobs import JobFailed, JobService, UrlSigner
-from openeo_dedl.jobs.progress import usage_metrics
-from openeo_dedl.jobs.stac import result_item
-from openeo_dedl.jobs.store import LOG_LEVELS, run_token
-from openeo_dedl.storage.models import Job, JobLog
+from openeo_dedl.jobs import (
+    LOG_LEVELS,
+    JobFailed,
+    JobInfo,
+    JobService,
+    LogRecord,
+    UrlSigner,
+    result_item,
+    usage_metrics,
+)
 
 router = APIRouter()
 # Signed download links: no token (the signature is the credential), not listed in capabilities.
@@ -46,13 +51,7 @@ def _rfc3339(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _wall_seconds(job: Job) -> float | None:
-    if job.started and job.finished:
-        return max(0.0, (job.finished - job.started).total_seconds())
-    return None
-
-
-def job_json(job: Job, request: Request, full: bool) -> dict[str, Any]:
+def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     """A job as the openEO ``batch_job`` schema has it (``full``: with process and links)."""
     doc: dict[str, Any] = {
         "id": job.id,
@@ -68,7 +67,7 @@ def job_json(job: Job, request: Request, full: bool) -> dict[str, Any]:
         "budget": job.budget,
     }
     if job.usage:
-        doc["usage"] = usage_metrics(job.usage, _wall_seconds(job))
+        doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
     if full:
         doc["process"] = job.process
         doc["log_level"] = job.log_level
@@ -182,10 +181,10 @@ def job_results(
 RESULTS_DOCUMENT = "item.json"
 
 
-def _results_document(request: Request, job: Job, status: str) -> JSONResponse:
+def _results_document(request: Request, job: JobInfo, status: str) -> JSONResponse:
     """The job's results as a STAC Item; every href is signed and expires."""
     lifetime = request.app.state.settings.jobs.download_url_seconds
-    run = run_token(job)
+    run = job.run
     expires_at: list[int] = []
 
     def href(name: str) -> str:
@@ -219,8 +218,8 @@ def download(
     """A result file (or the results document) by signed link: works without a token until
     the link expires."""
     jobs = service(request)
-    job = jobs.store.load(job_id)
-    run = run_token(job) if job is not None else ""
+    job = jobs.find(job_id)
+    run = job.run if job is not None else ""
     signer(request).check(job_id, name, expires, signature, run)
     if name == RESULTS_DOCUMENT and job is not None:
         status = job.status if job.status in ("finished", "error", "canceled") else "running"
@@ -236,7 +235,7 @@ def download(
     )
 
 
-def log_json(entry: JobLog) -> dict[str, Any]:
+def log_json(entry: LogRecord) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": str(entry.id),
         "level": entry.level,

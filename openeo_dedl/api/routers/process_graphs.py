@@ -1,9 +1,9 @@
 """User-defined processes: ``GET /process_graphs``, ``GET/PUT/DELETE /process_graphs/{id}``.
 
-A process is checked before it is stored (:func:`check_user_process`): its id, its metadata's
-shape, and its process graph with every call of the user's other processes (and of itself, to
-catch recursion) inlined, validated like any process graph. Stored processes are called in
-process graphs by id, with ``namespace`` ``"user"`` or none.
+A process is checked before it is stored (:class:`~openeo_dedl.user_processes.UserProcesses`):
+its id, its metadata's shape, and its process graph with every call of the user's other
+processes (and of itself, to catch recursion) inlined, prepared like any process graph.
+Stored processes are called in process graphs by id, with ``namespace`` ``"user"`` or none.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.deps import user_processes
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.models import refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
-from openeo_dedl.api.stores import user_processes
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
-from openeo_dedl.storage.udps import UserProcessStore
-from openeo_dedl.udps import check_user_process
+from openeo_dedl.user_processes import UserProcesses
 
 router = APIRouter()
 
@@ -32,7 +31,7 @@ MAX_ID_LENGTH = 255
 # Left out of the list (the spec recommends small list responses).
 _LIST_OMITS = ("process_graph", "exceptions", "examples", "links")
 
-Store = Annotated[UserProcessStore, Depends(user_processes)]
+Store = Annotated[UserProcesses, Depends(user_processes)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
@@ -70,7 +69,6 @@ def get_process_graph(process_graph_id: str, user: CurrentUser, store: Store) ->
 
 @router.put("/process_graphs/{process_graph_id}")
 async def put_process_graph(
-    request: Request,
     process_graph_id: str,
     user: CurrentUser,
     store: Store,
@@ -90,14 +88,7 @@ async def put_process_graph(
     refuse_unstorable_strings(body)
     # The spec: an id in the body is replaced by the one of the path.
     process = {**copy.deepcopy(body), "id": process_graph_id}
-    backend = request.app.state.backend
-
-    def check_and_store() -> None:
-        others = store.all(user.user_id)
-        check_user_process(process, others, backend)
-        store.put(user.user_id, process_graph_id, process)
-
-    await run_in_threadpool(check_and_store)
+    await run_in_threadpool(store.put, user.user_id, process)
     return Response(status_code=200)
 
 

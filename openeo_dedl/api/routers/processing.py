@@ -15,9 +15,9 @@ from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
 from openeo_dedl.api.auth import User, current_user, optional_user
+from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
-from openeo_dedl.api.stores import processes_of
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.workers.sync import SyncRuns
@@ -48,22 +48,19 @@ async def validate(
     """
     backend: Backend = request.app.state.backend
     udps = await run_in_threadpool(processes_of, request, user)
+    plan = None
     try:
-        errors = await run_in_threadpool(backend.validate, body, udps)
+        prepared = await run_in_threadpool(backend.prepare, body, udps)
+        errors = list(prepared.errors)
+        if not errors:
+            # Valid: its plan too (or why it cannot be planned, e.g. a collection's metadata
+            # is unreadable).
+            plan = (await run_in_threadpool(prepared.valid().plan)).to_dict()
     except OpenEOError as exc:
-        # A validator that raises instead of returning still found a problem in the process.
+        # A problem found by raising instead of returning is still a problem of the process.
         if exc.status >= 500:
             raise
         errors = [exc]
-    plan = None
-    if not errors:
-        try:
-            plan = await run_in_threadpool(backend.explain, body, udps)
-        except OpenEOError as exc:
-            # Valid but not plannable (e.g. a collection's metadata is unreadable): say why.
-            if exc.status >= 500:
-                raise
-            errors = [exc]
     return ValidationResult(errors=[ErrorModel.of(e) for e in errors], plan=plan)
 
 
@@ -111,9 +108,9 @@ async def compute_result(
     process = payload.process_dict()
     backend: Backend = request.app.state.backend
     udps = await run_in_threadpool(processes_of, request, user)
-    errors = await run_in_threadpool(backend.validate, process, udps)
-    if errors:
-        raise errors[0]
+    # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
+    # user's processes as they are when it runs.
+    await run_in_threadpool(lambda: backend.prepare(process, udps).valid())
     logger.info("sync run for user %s", user.user_id)
     sync_runs: SyncRuns = request.app.state.sync_runs
     outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)

@@ -1,4 +1,4 @@
-"""User-defined processes (``/process_graphs``): one record per user and process id."""
+"""Stored user-defined processes (`/process_graphs`): one record per user and process id."""
 
 from __future__ import annotations
 

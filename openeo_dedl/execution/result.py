@@ -1,0 +1,17 @@
+"""What a run gives back: the result file, its media type, its usage and its plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class SyncResult:
+    """The outcome of a run (synchronous or a batch job's): the file written and what it cost."""
+
+    path: Path
+    media_type: str
+    # Usage in openEO's `usage` shape plus our per-site figures (bytes moved, seconds per site).
+    usage: dict = field(default_factory=dict)
+    plan: dict = field(default_factory=dict)

@@ -1,0 +1,112 @@
+"""What the job service answers: plain, immutable records, never the database's objects.
+
+The API turns them into openEO JSON; nothing outside ``jobs/`` (and the workers) sees a
+SQLAlchemy ``Job`` or ``JobLog``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openeo_dedl.storage.models import Job, JobLog
+
+
+def token_of_run(started: datetime | None) -> str:
+    """Names one run of a job (its start time): result paths and signed links use it."""
+    return f"r{int(started.timestamp() * 1_000_000)}" if started else ""
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A batch job as its owner may see it."""
+
+    id: str
+    user_id: str
+    title: str | None
+    description: str | None
+    process: dict[str, Any]
+    billing_plan: str | None
+    budget: float | None
+    log_level: str
+    status: str
+    progress: float
+    created: datetime
+    updated: datetime
+    started: datetime | None
+    finished: datetime | None
+    costs: float | None
+    # Our usage figures (``RunReport.to_usage``): bytes between sites, seconds per site, ...
+    usage: dict[str, Any] | None
+    # ``{"code", "message"}`` of a job in ``error``.
+    error: dict[str, Any] | None
+    # One dict per result file: name, run, size, type, roles, proj, bbox_wgs84, ...
+    results: list[dict[str, Any]] | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobInfo:
+        return cls(
+            id=job.id,
+            user_id=job.user_id,
+            title=job.title,
+            description=job.description,
+            process=job.process,
+            billing_plan=job.billing_plan,
+            budget=job.budget,
+            log_level=job.log_level or "info",
+            status=job.status,
+            progress=job.progress or 0.0,
+            created=job.created,
+            updated=job.updated,
+            started=job.started,
+            finished=job.finished,
+            costs=job.costs,
+            usage=job.usage,
+            error=job.error,
+            results=job.results,
+        )
+
+    @property
+    def run(self) -> str:
+        """The current run's token (empty before the first start)."""
+        return token_of_run(self.started)
+
+    @property
+    def wall_seconds(self) -> float | None:
+        """Seconds from start to finish of the last run, when it finished."""
+        if self.started and self.finished:
+            return max(0.0, (self.finished - self.started).total_seconds())
+        return None
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One entry of a job's log."""
+
+    id: int
+    level: str
+    message: str
+    time: datetime
+    code: str | None = None
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, entry: JobLog) -> LogRecord:
+        return cls(
+            id=entry.id,
+            level=entry.level,
+            message=entry.message,
+            time=entry.time,
+            code=entry.code,
+            data=entry.data,
+        )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Log entries after an offset, and whether more follow."""
+
+    level: str
+    entries: list[LogRecord]
+    more: bool

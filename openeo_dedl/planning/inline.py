@@ -1,0 +1,299 @@
+"""User-defined processes in process graphs: checking their calls and inlining them.
+
+A node calls a user-defined process when its ``process_id`` is one of the user's processes and
+its ``namespace`` is ``"user"`` or absent (the spec: without namespace, user-defined processes
+are preferred; storing one with a predefined process's id is refused, so this only matters for
+processes added to the backend later). :func:`inline_calls` checks the calls (required and
+unknown arguments, recursion, size after expansion) and returns the process with every call
+replaced by the called process's nodes (:func:`inline_user_processes`), so validation, planning
+and execution see predefined processes only. :func:`openeo_dedl.planning.prepare.prepare` is
+its one caller outside tests.
+
+Pure: no I/O; the caller passes the user's processes (``id -> process``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from openeo_dedl.errors import (
+    OpenEOError,
+    ProcessGraphComplexity,
+    ProcessGraphInvalid,
+    ProcessParameterRequired,
+    ProcessParameterUnsupported,
+)
+
+# Nodes a process graph may have once every call is inlined.
+MAX_INLINED_NODES = 20_000
+# Deeper nesting is taken for recursion (a process calling itself) and refused.
+MAX_NESTING = 16
+
+# Parameter names that callbacks of predefined processes declare themselves: inside a callback
+# they name the callback's own parameter, not the user process's (the callback's take precedence).
+CALLBACK_PARAMETERS = frozenset(
+    {"data", "x", "y", "value", "context", "index", "label", "dimension", "labels"}
+)
+
+
+def _is_call(node: dict, user_processes: Mapping[str, dict]) -> bool:
+    return node.get("process_id") in user_processes and node.get("namespace") in (None, "user")
+
+
+def _renamed(ref: Any, rename: Mapping[str, str]) -> Any:
+    # A reference that is not a string is left for FlatGraph to refuse as invalid.
+    return rename.get(ref, ref) if isinstance(ref, str) else ref
+
+
+def _substitute(value: Any, params: Mapping[str, Any], rename: Mapping[str, str], inside: bool):
+    if isinstance(value, dict):
+        if set(value) == {"from_parameter"}:
+            name = value["from_parameter"]
+            if name in params and not (inside and name in CALLBACK_PARAMETERS):
+                return copy.deepcopy(params[name])
+            return value
+        if set(value) == {"from_node"} and not inside:
+            return {"from_node": _renamed(value["from_node"], rename)}
+        if isinstance(value.get("process_graph"), dict):
+            graph = {
+                k: {**n, "arguments": _substitute(n.get("arguments", {}), params, rename, True)}
+                for k, n in value["process_graph"].items()
+            }
+            return {**value, "process_graph": graph}
+        return {k: _substitute(v, params, rename, inside) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, params, rename, inside) for v in value]
+    return value
+
+
+def _map_callbacks(value: Any, fn) -> Any:
+    if isinstance(value, dict):
+        if isinstance(value.get("process_graph"), dict):
+            return {**value, "process_graph": fn(value["process_graph"])}
+        return {k: _map_callbacks(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_callbacks(v, fn) for v in value]
+    return value
+
+
+def _rename_refs(value: Any, rename: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"from_node"}:
+            return {"from_node": _renamed(value["from_node"], rename)}
+        if "process_graph" in value:
+            return value
+        return {k: _rename_refs(v, rename) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename_refs(v, rename) for v in value]
+    return value
+
+
+def inline_user_processes(
+    process_graph: dict, user_processes: Mapping[str, dict], _depth: int = 0
+) -> dict:
+    """``process_graph`` with every call of a user-defined process replaced by its nodes.
+
+    ``user_processes`` maps id → process (``{"parameters": [...], "process_graph": {...}}``).
+    Inlined nodes are named ``<call node>__<inner node>``; references to the call node now
+    point to the inlined result node. Callbacks are inlined too.
+    """
+    if _depth > MAX_NESTING:
+        raise ProcessGraphInvalid(
+            f"User-defined processes are nested deeper than {MAX_NESTING} levels (recursion?)."
+        )
+    if not any(
+        isinstance(n, dict) and _is_call(n, user_processes) for n in process_graph.values()
+    ) and not _has_callbacks(process_graph):
+        return process_graph
+    taken = set(process_graph)
+    out: dict[str, dict] = {}
+    replaced: dict[str, str] = {}
+
+    def inline_callback(graph: dict) -> dict:
+        return inline_user_processes(graph, user_processes, _depth + 1)
+
+    for node_id, node in process_graph.items():
+        node = {**node, "arguments": _map_callbacks(node.get("arguments", {}), inline_callback)}
+        if not _is_call(node, user_processes):
+            out[node_id] = node
+            continue
+        udp = user_processes[node["process_id"]]
+        body = inline_user_processes(udp.get("process_graph") or {}, user_processes, _depth + 1)
+        params = {
+            p["name"]: p["default"]
+            for p in udp.get("parameters") or []
+            if isinstance(p, dict) and "default" in p
+        }
+        params.update(node.get("arguments", {}))
+        rename: dict[str, str] = {}
+        for inner_id in body:
+            new_id, i = f"{node_id}__{inner_id}", 1
+            while new_id in taken:
+                i += 1
+                new_id = f"{node_id}__{inner_id}_{i}"
+            taken.add(new_id)
+            rename[inner_id] = new_id
+        results = [k for k, n in body.items() if n.get("result")]
+        if len(results) != 1:
+            raise ProcessGraphInvalid(
+                f"User-defined process '{node['process_id']}' needs exactly one result node."
+            )
+        for inner_id, inner in body.items():
+            new = {k: v for k, v in inner.items() if k != "result"}
+            new["arguments"] = _substitute(inner.get("arguments", {}), params, rename, False)
+            out[rename[inner_id]] = new
+        replaced[node_id] = rename[results[0]]
+        if node.get("result"):
+            out[rename[results[0]]]["result"] = True
+    if replaced:
+        out = {
+            k: {**n, "arguments": _rename_refs(n.get("arguments", {}), replaced)}
+            for k, n in out.items()
+        }
+    return out
+
+
+def _has_callbacks(process_graph: dict) -> bool:
+    def walk(value: Any) -> bool:
+        if isinstance(value, dict):
+            if isinstance(value.get("process_graph"), dict):
+                return True
+            return any(walk(v) for v in value.values())
+        if isinstance(value, list):
+            return any(walk(v) for v in value)
+        return False
+
+    return any(isinstance(n, dict) and walk(n.get("arguments", {})) for n in process_graph.values())
+
+
+def _graphs(process_graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """``process_graph`` and every callback graph nested in its arguments."""
+    yield process_graph
+
+    def walk(value: Any) -> Iterator[Mapping[str, Any]]:
+        if isinstance(value, dict):
+            if isinstance(value.get("process_graph"), dict):
+                yield from _graphs(value["process_graph"])
+            else:
+                for v in value.values():
+                    yield from walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(v)
+
+    for node in process_graph.values():
+        if isinstance(node, dict):
+            yield from walk(node.get("arguments"))
+
+
+def _calls(process_graph: Mapping[str, Any], user_processes: Mapping[str, dict]):
+    """(node id, node) of every call of a user-defined process, callbacks included."""
+    for graph in _graphs(process_graph):
+        for node_id, node in graph.items():
+            if isinstance(node, dict) and _is_call(node, user_processes):
+                yield node_id, node
+
+
+def _graph_of(process: Mapping[str, Any]) -> Mapping[str, Any]:
+    graph = process.get("process_graph")
+    return graph if isinstance(graph, dict) else {}
+
+
+def _check_arguments(node_id: str, node: dict, process: Mapping[str, Any]) -> list[OpenEOError]:
+    pid = node["process_id"]
+    params = {p.get("name"): p for p in process.get("parameters") or [] if isinstance(p, dict)}
+    args = node.get("arguments") or {}
+    errors: list[OpenEOError] = []
+    for name, param in params.items():
+        required = not param.get("optional", False) and "default" not in param
+        if required and name not in args:
+            errors.append(
+                ProcessParameterRequired(
+                    f"Process '{pid}' parameter '{name}' is required (node '{node_id}')."
+                )
+            )
+    for name in args:
+        if name not in params:
+            errors.append(
+                ProcessParameterUnsupported(
+                    f"Process '{pid}' does not support parameter '{name}' (node '{node_id}')."
+                )
+            )
+    return errors
+
+
+def _expanded_size(process_graph: Mapping[str, Any], user_processes: Mapping[str, dict]) -> int:
+    """Nodes after inlining; ProcessGraphInvalid when a process calls itself (directly or not)."""
+    sizes: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def size_of_graph(graph: Mapping[str, Any]) -> int:
+        total = sum(len(g) for g in _graphs(graph))
+        for _, node in _calls(graph, user_processes):
+            total += size_of(node["process_id"])
+        return total
+
+    def size_of(pid: str) -> int:
+        if pid in sizes:
+            return sizes[pid]
+        if pid in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(pid) :], pid])
+            raise ProcessGraphInvalid(
+                f"User-defined processes call themselves ({cycle}): recursion is not supported."
+            )
+        visiting.append(pid)
+        sizes[pid] = size_of_graph(_graph_of(user_processes[pid]))
+        visiting.pop()
+        if sizes[pid] > MAX_INLINED_NODES:
+            raise ProcessGraphComplexity(
+                f"User-defined process '{pid}' expands to more than {MAX_INLINED_NODES} nodes."
+            )
+        return sizes[pid]
+
+    return size_of_graph(process_graph)
+
+
+def call_errors(
+    process_graph: Mapping[str, Any], user_processes: Mapping[str, dict]
+) -> list[OpenEOError]:
+    """Problems of the calls of user-defined processes in ``process_graph`` (and in the called
+    processes): missing or unknown arguments, recursion, too large an expansion."""
+    errors: list[OpenEOError] = []
+    try:
+        if _expanded_size(process_graph, user_processes) > MAX_INLINED_NODES:
+            errors.append(
+                ProcessGraphComplexity(
+                    f"The process graph expands to more than {MAX_INLINED_NODES} nodes."
+                )
+            )
+    except OpenEOError as exc:
+        return [exc]
+    seen: set[str] = set()
+    pending = [process_graph]
+    while pending:
+        graph = pending.pop()
+        for node_id, node in _calls(graph, user_processes):
+            errors.extend(_check_arguments(node_id, node, user_processes[node["process_id"]]))
+            if node["process_id"] not in seen:
+                seen.add(node["process_id"])
+                pending.append(_graph_of(user_processes[node["process_id"]]))
+    return errors
+
+
+def inline_calls(process: Any, user_processes: Mapping[str, dict] | None) -> Any:
+    """``process`` with every call of a user-defined process inlined; raises the first problem.
+
+    Anything that is not a process with a process graph is returned unchanged (validation
+    reports it).
+    """
+    if not user_processes or not isinstance(process, dict):
+        return process
+    graph = process.get("process_graph")
+    if not isinstance(graph, dict) or not any(True for _ in _calls(graph, user_processes)):
+        return process
+    errors = call_errors(graph, user_processes)
+    if errors:
+        raise errors[0]
+    return {**process, "process_graph": inline_user_processes(graph, user_processes)}
