@@ -79,6 +79,10 @@ class _Slot:
     memory_checked: float = 0.0
     wanted_checked: float = 0.0
     cancel_sent: float | None = None
+    # Worker processes of this slot that died before they were ready, in a row, and when the
+    # next may start (a worker that cannot start must not be restarted in a tight loop).
+    failed_starts: int = 0
+    next_start: float = 0.0
 
 
 class WorkerPool:
@@ -180,7 +184,8 @@ class WorkerPool:
             if task is None:
                 break
             self._hand_over(slot, task)
-        missing = [s for s in self.slots if s.process is None]
+        now = time.monotonic()
+        missing = [s for s in self.slots if s.process is None and s.next_start <= now]
         if missing and (self.prestart or (not idle and self.queue.has_work())):
             for slot in missing if self.prestart else missing[:1]:
                 self._spawn(slot)
@@ -221,6 +226,15 @@ class WorkerPool:
         self._read_messages(slot)
         if not slot.process.is_alive():
             task, code = slot.task, slot.process.exitcode
+            if not slot.ready:
+                slot.failed_starts += 1
+                slot.next_start = now + min(60.0, 2.0**slot.failed_starts)
+                logger.error(
+                    "worker process %d exited (code %s) before it was ready; next start in %.0f s",
+                    slot.index,
+                    code,
+                    slot.next_start - now,
+                )
             self._forget(slot)
             if task is not None:
                 logger.error("worker process %d died (exit code %s)", slot.index, code)
@@ -247,7 +261,7 @@ class WorkerPool:
             while slot.conn.poll():
                 message = slot.conn.recv()
                 if message[0] == "ready":
-                    slot.ready = True
+                    slot.ready, slot.failed_starts = True, 0
                 elif message[0] == "done" and slot.task is not None and message[1] == slot.task.id:
                     slot.task, slot.deadline, slot.cancel_sent = None, None, None
         except (EOFError, OSError):
