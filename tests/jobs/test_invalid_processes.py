@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.jobs.conftest import API, SCALAR_GRAPH, create_job
+from tests.jobs.conftest import API, SCALAR_GRAPH, create_job, wait_for
 
 
 def _add(**arguments) -> dict:
@@ -71,7 +71,6 @@ INVALID = {
         "ProcessParameterUnsupported",
         400,
     ),
-    "unknown collection": ({"l": _load("NO_SUCH_COLLECTION")}, "CollectionNotFound", 404),
 }
 
 
@@ -115,6 +114,19 @@ def test_update_refuses_an_invalid_process_like_validation(client, alice, name):
     job = client.get(f"{API}/jobs/{job_id}", headers=alice).json()
     # Nothing of a refused update is applied.
     assert job["process"] == {"process_graph": SCALAR_GRAPH} and job["title"] == "kept"
+
+
+def test_a_job_on_a_collection_not_in_the_catalog_yet_is_created_and_fails_at_start(client, alice):
+    """Catalogs change (a STAC API adds collections): an unknown collection is the one error
+    a job may be created with; /validation names it, and the job fails with it when started."""
+    graph = {"l": _load("NO_SUCH_COLLECTION")}
+    assert _validation_code(client, alice, graph) == "CollectionNotFound"
+    job_id = create_job(client, alice, graph)
+    assert client.post(f"{API}/jobs/{job_id}/results", headers=alice).status_code == 202
+    job = wait_for(client, alice, job_id, {"error", "finished"})
+    assert job["status"] == "error"
+    logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    assert any(e.get("code") == "CollectionNotFound" for e in logs), logs
 
 
 def test_another_users_job_is_not_found_before_its_update_is_checked(client, alice, bob):

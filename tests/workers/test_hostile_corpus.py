@@ -21,6 +21,17 @@ import requests
 from tests.workers.conftest import API, base_env, descendants, login, start_api, stop
 
 FAST = 1.0
+# Found only when the process runs (values computed at run time, files and URLs, geometries,
+# extents the planner reads): POST /jobs may create these jobs (they fail when started); every
+# other case is refused at creation too. An unknown collection is accepted at creation on
+# purpose (catalogs change; see jobs/service.py).
+RUN_TIME_ONLY = {
+    "array-create-computed", "date-shift-bad-date", "kernel-even", "temporal-garbage",
+    "temporal-huge-year", "undefined-parameter", "unknown-collection", "polygon-unclosed",
+    "polygon-garbage-coords", "geometry-unknown-type", "geometry-nan", "fetch-loopback",
+    "fetch-localhost", "fetch-closed-port", "fetch-metadata", "fetch-private", "file-shadow",
+    "file-missing", "file-other-user", "path-traversal", "path-absolute",
+}  # fmt: skip
 # Resident memory of the server and its worker processes together, at most.
 MEMORY_BOUND = 6 * 1024**3
 
@@ -464,7 +475,10 @@ def test_every_hostile_request_is_a_quick_4xx(server, listener):
             peak = max(peak, _tree_rss(proc.pid))
             assert peak < MEMORY_BOUND, (name, peak)
             if path == "/jobs" and resp.status_code == 201:
-                problems.append((name, path, 201, "an invalid process was accepted as a job"))
+                if name not in RUN_TIME_ONLY:
+                    problems.append((name, path, 201, "an invalid process was accepted as a job"))
+                job = resp.headers["OpenEO-Identifier"]
+                requests.delete(f"{url}{API}/jobs/{job}", headers=auth, timeout=30)
                 continue
             try:
                 error = resp.json()
