@@ -60,11 +60,16 @@ def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path)
 def test_failed_job_shows_its_error(connection):
     # An invalid process is no job: refused when created, as /result refuses it.
     with pytest.raises(openeo.rest.OpenEoApiError) as refused:
-        connection.create_job(
-            {"load": {"process_id": "load_collection", "arguments": {"id": "NOPE",
-             "spatial_extent": None, "temporal_extent": None}, "result": True}}
-        )  # fmt: skip
-    assert refused.value.code == "CollectionNotFound"
+        connection.create_job({"a": {"process_id": "nope", "arguments": {}, "result": True}})
+    assert refused.value.code == "ProcessUnsupported"
+    # A collection the catalog does not hold (yet) is the exception: the job fails at start.
+    missing = connection.create_job(
+        {"load": {"process_id": "load_collection", "arguments": {"id": "NOPE",
+         "spatial_extent": None, "temporal_extent": None}, "result": True}}
+    )  # fmt: skip
+    with pytest.raises(openeo.rest.JobFailedException):
+        missing.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+    assert missing.logs(level="error")[-1]["code"] == "CollectionNotFound"
     # A process valid when the job was created fails when it runs if it became invalid since:
     # the user-defined process it calls was deleted.
     udp = connection.save_user_defined_process(
