@@ -215,10 +215,12 @@ async def process_body(request: Request) -> Any:
         raise bad_request("The request body is not UTF-8 encoded JSON.", JSON_INVALID) from None
     except RecursionError:
         raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID) from None
-    if not request.url.path.endswith("/validation"):
-        # /validation answers even such a graph with 200 and the error in its list (its spec).
+    # /validation answers even such graphs with 200 and the error in its list (its spec).
+    refuse_early = not request.url.path.endswith("/validation")
+    if refuse_early:
         _refuse_too_many_nodes(body, limits.max_nodes)
-    if _json_depth(body, limits.max_json_depth) > limits.max_json_depth:
+    max_list = limits.max_array_length if refuse_early else None
+    if _json_depth(body, limits.max_json_depth, max_list) > limits.max_json_depth:
         raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID)
     return body
 
@@ -236,8 +238,10 @@ def _refuse_too_many_nodes(body: Any, max_nodes: int) -> None:
 _TOO_DEEP = "The request body is nested too deeply: more than limits.max_json_depth = {} levels."
 
 
-def _json_depth(value: Any, limit: int) -> int:
-    """Nesting depth of arrays and objects in ``value``, counted up to ``limit + 1``.
+def _json_depth(value: Any, limit: int, max_list: int | None = None) -> int:
+    """Nesting depth of arrays and objects in ``value``, counted up to ``limit + 1``; with
+    ``max_list``, an array longer than that is refused (``limits.max_array_length``) before
+    its elements are looked at.
 
     Iterative (the body may be nested far beyond Python's recursion limit), linear in size.
     """
@@ -252,6 +256,8 @@ def _json_depth(value: Any, limit: int) -> int:
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
         elif isinstance(item, list):
+            if max_list is not None and len(item) > max_list:
+                raise exceeded("max_array_length", len(item), max_list, "The length of an array")
             stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
     return deepest
 
