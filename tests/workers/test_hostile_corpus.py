@@ -26,11 +26,8 @@ FAST = 1.0
 # other case is refused at creation too. An unknown collection is accepted at creation on
 # purpose (catalogs change; see jobs/service.py).
 RUN_TIME_ONLY = {
-    "array-create-computed", "date-shift-bad-date", "kernel-even", "temporal-garbage",
-    "temporal-huge-year", "undefined-parameter", "unknown-collection", "polygon-unclosed",
-    "polygon-garbage-coords", "geometry-unknown-type", "geometry-nan", "fetch-loopback",
-    "fetch-localhost", "fetch-closed-port", "fetch-metadata", "fetch-private", "file-shadow",
-    "file-missing", "file-other-user", "path-traversal", "path-absolute",
+    "array-create-computed", "undefined-parameter", "unknown-collection", "polygon-unclosed",
+    "polygon-garbage-coords", "geometry-unknown-type", "geometry-nan",
 }  # fmt: skip
 # Resident memory of the server and its worker processes together, at most.
 MEMORY_BOUND = 6 * 1024**3
