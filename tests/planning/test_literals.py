@@ -208,3 +208,52 @@ def test_literals_inside_callbacks_are_checked():
         }
     }
     assert [e.code for e in _errors(graph)] == ["ProcessParameterInvalid"]
+
+
+# -- geometries -----------------------------------------------------------------------------
+
+UNCLOSED = {"type": "Polygon", "coordinates": [[[67, 26], [68, 26]]]}
+BAD_GEOMETRIES = [
+    UNCLOSED,
+    {"type": "Polygon", "coordinates": "abc"},
+    {"type": "Point", "coordinates": ["a", "b"]},
+    {"type": "Hexagon", "coordinates": [1, 2]},
+    {"type": "LineString", "coordinates": [[67, 26]]},
+    {"type": "Feature", "properties": {}, "geometry": UNCLOSED},
+    {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": UNCLOSED}]},
+    {"type": "GeometryCollection", "geometries": [{"type": "Hexagon", "coordinates": [1, 2]}]},
+]
+GOOD_GEOMETRIES = [
+    {"type": "Polygon", "coordinates": [[[67, 26], [68, 26], [68, 27], [67, 26]]]},
+    {"type": "Point", "coordinates": [67.5, 26.5]},
+    {"type": "FeatureCollection", "features": []},
+    # A feature without a geometry: the run refuses it with its own message.
+    {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None}]},
+    # References inside are only known when the graph runs.
+    {"type": "Point", "coordinates": [{"from_parameter": "x"}, 26.5]},
+]
+
+
+@pytest.mark.parametrize("geometry", BAD_GEOMETRIES)
+@pytest.mark.parametrize(
+    ("process_id", "name"),
+    [
+        ("aggregate_spatial", "geometries"),
+        ("filter_spatial", "geometries"),
+        ("mask_polygon", "mask"),
+    ],
+)
+def test_a_geometry_shapely_cannot_build_is_refused(process_id, name, geometry):
+    [error] = _errors(_location_graph(process_id, name, geometry))
+    assert error.code == "ProcessParameterInvalid" and error.status == 400
+    assert f"parameter '{name}' in process '{process_id}'" in error.message
+
+
+@pytest.mark.parametrize("geometry", GOOD_GEOMETRIES)
+def test_geometries_shapely_builds_or_references_pass(geometry):
+    assert _errors(_location_graph("filter_spatial", "geometries", geometry)) == []
+
+
+def test_load_geojson_passes_geometries_on_as_the_run_does():
+    # Its run accepts an unclosed ring (it builds no geometry): not refused before.
+    assert _errors(_location_graph("load_geojson", "data", UNCLOSED)) == []
