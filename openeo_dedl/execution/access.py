@@ -21,7 +21,6 @@ answers. An allowed URL that cannot be read gives one other message (the reason 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import logging
 import socket
@@ -30,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
 from openeo_dedl.errors import (
     FileNotFound,
@@ -39,6 +38,16 @@ from openeo_dedl.errors import (
     OpenEOError,
     ProcessParameterInvalid,
 )
+from openeo_dedl.locations import (  # noqa: F401 - re-exported: the policy's names
+    DEFAULT_PORTS,
+    LOCATION_PARAMETERS,
+    Refused,
+    UrlPrefix,
+    check_url_syntax,
+    is_public_address,
+    is_url,
+    refusal,
+)
 
 if TYPE_CHECKING:
     from openeo_dedl.config import Settings
@@ -46,29 +55,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Process id -> its parameters whose string values name a location of GeoJSON (a user file or
-# an allowed URL). Other values (GeoJSON objects, vector cubes) pass untouched. Processes that
-# name locations otherwise (load_stac, load_url, load_uploaded_files, load_result, run_udf,
-# export_workspace, ...) are not offered here; tests/security/test_policy.py fails when one
-# becomes available without an entry here.
-LOCATION_PARAMETERS: dict[str, frozenset[str]] = {
-    "aggregate_spatial": frozenset({"geometries"}),
-    "filter_spatial": frozenset({"geometries"}),
-    "mask_polygon": frozenset({"mask"}),
-    "load_geojson": frozenset({"data"}),
-}
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 
 Resolver = Callable[[str, int], list[str]]
 Connector = Callable[[str, int, float], socket.socket]
-
-
-class Refused(Exception):
-    """The policy does not allow this location (internal; becomes the refusal error)."""
 
 
 class Unreadable(Exception):
@@ -88,71 +80,6 @@ def resolve_host(host: str, port: int) -> list[str]:
 def connect(address: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to exactly ``address`` (no name resolution)."""
     return socket.create_connection((address, port), timeout=timeout)
-
-
-def is_public_address(address: str) -> bool:
-    """Whether ``address`` is a public unicast address (IPv4-mapped and 6to4 IPv6 addresses are
-    judged by the IPv4 address inside)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is not None and not is_public_address(str(inner)):
-            return False
-        if ip.teredo is not None and not all(is_public_address(str(a)) for a in ip.teredo):
-            return False
-    return ip.is_global and not (
-        ip.is_loopback
-        or ip.is_link_local
-        or ip.is_private
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
-
-
-@dataclass(frozen=True)
-class UrlPrefix:
-    """An allowed URL prefix, parsed: scheme, host and port must match exactly, the path must
-    start with ``path`` at a segment boundary."""
-
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @classmethod
-    def parse(cls, prefix: str) -> UrlPrefix:
-        """The prefix of ``prefix``; ValueError unless it is an http(s) URL with a host and
-        without credentials, query or fragment."""
-        parts = urlsplit(prefix)
-        try:
-            port = _port(parts) if parts.scheme in DEFAULT_PORTS else 0
-        except Refused:
-            raise ValueError(f"allowed URL {prefix!r} has a bad port") from None
-        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise ValueError(f"allowed URL {prefix!r} must be an http or https URL with a host")
-        if parts.username is not None or parts.query or parts.fragment:
-            raise ValueError(f"allowed URL {prefix!r} must have no credentials, query or fragment")
-        return cls(parts.scheme, parts.hostname, port, parts.path or "/")
-
-    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
-        """Whether the URL with these parts lies under this prefix."""
-        if (scheme, host, port) != (self.scheme, self.host, self.port):
-            return False
-        if self.path.endswith("/"):
-            return (path or "/").startswith(self.path)
-        return path == self.path or path.startswith(self.path + "/")
-
-
-def _port(parts) -> int:
-    try:
-        port = parts.port
-    except ValueError:
-        raise Refused(f"bad port in {parts.netloc!r}") from None
-    return port if port is not None else DEFAULT_PORTS[parts.scheme]
 
 
 @dataclass(frozen=True)
@@ -205,11 +132,7 @@ class DataAccess:
     @staticmethod
     def refusal(process_id: str, parameter: str) -> OpenEOError:
         """The one error for every location the policy does not allow."""
-        return ProcessParameterInvalid(
-            f"The value passed for parameter '{parameter}' in process '{process_id}' is invalid: "
-            "it is neither the relative path of a file in your workspace nor a URL that this "
-            "back-end allows (see its security documentation).",
-        )
+        return refusal(process_id, parameter)
 
     @staticmethod
     def unreadable(process_id: str, parameter: str) -> OpenEOError:
@@ -223,7 +146,7 @@ class DataAccess:
     def read(self, location: str, process_id: str, parameter: str) -> bytes:
         """The bytes at ``location`` if the policy allows it; the refusal error otherwise."""
         try:
-            if ":" in location:  # a scheme (workspace paths never contain a colon)
+            if is_url(location):
                 return self._fetch(location)
             return self._read_file(location)
         except Refused as exc:
@@ -265,33 +188,15 @@ class DataAccess:
 
         Only an allowed host is looked up in DNS; every address it resolves to must be public.
         """
-        if any(c in url for c in "\\\r\n\t ") or any(ord(c) < 0x20 for c in url):
-            raise Refused("bad characters")
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS:
-            raise Refused(f"scheme {scheme!r}")
-        host = parts.hostname
-        if not host or parts.username is not None or parts.password is not None:
-            raise Refused("no host, or credentials in the URL")
-        port = _port(parts)
-        path = parts.path or "/"
-        # Dot segments (also percent-encoded) would leave an allowed prefix on the server.
-        if any(seg in (".", "..") for seg in unquote(path).split("/")):
-            raise Refused("dot segments in the path")
-        if not any(p.matches(scheme, host, port, path) for p in self.allowed_urls):
-            raise Refused("not in security.allowed_urls")
-        try:
-            addresses = [str(ipaddress.ip_address(host))]  # a literal address: no lookup
-        except ValueError:
-            addresses = self.resolve(host, port)
+        parts = check_url_syntax(url, self.allowed_urls)
+        addresses = [parts.address] if parts.address else self.resolve(parts.host, parts.port)
         if not addresses:
-            raise Unreadable(f"{host!r} has no address")
+            raise Unreadable(f"{parts.host!r} has no address")
         bad = [a for a in addresses if not is_public_address(a)]
         if bad:
-            raise Refused(f"{host!r} resolves to non-public {bad}")
-        request_path = path + (f"?{parts.query}" if parts.query else "")
-        return Target(url, scheme, host, port, request_path, tuple(addresses))
+            raise Refused(f"{parts.host!r} resolves to non-public {bad}")
+        request_path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return Target(url, parts.scheme, parts.host, parts.port, request_path, tuple(addresses))
 
     def _fetch(self, url: str) -> bytes:
         deadline = time.monotonic() + self.timeout

@@ -11,6 +11,7 @@ from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, OpenEOError
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.facts import collection_facts
+from openeo_dedl.locations import UrlPrefix
 from openeo_dedl.planning import CollectionFacts, Environment
 
 
@@ -37,4 +38,5 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         result_site=settings.default_site,
         collection_error=collection_error,
         collection_facts=facts_of,
+        allowed_urls=tuple(UrlPrefix.parse(u) for u in settings.security.allowed_urls),
     )

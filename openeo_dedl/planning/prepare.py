@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
+from openeo_dedl.locations import UrlPrefix
 from openeo_dedl.planning.facts import CollectionFacts, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
@@ -36,6 +37,9 @@ class Environment:
     collection_error: Callable[[str], OpenEOError | None]
     # The planner's facts of a known collection (sites, footprint, time steps, bands).
     collection_facts: Callable[[str], CollectionFacts]
+    # The URL prefixes the data-access policy allows (``security.allowed_urls``), so that a
+    # literal URL outside them is refused before a run; None: not known (not checked then).
+    allowed_urls: tuple[UrlPrefix, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,12 @@ def prepare(
         graph = _process_graph_of(inlined)
     except OpenEOError as exc:
         return _refused(exc)
-    errors = validate_process_graph(graph, environment.specs, environment.collection_error)
+    errors = validate_process_graph(
+        graph,
+        environment.specs,
+        environment.collection_error,
+        allowed_urls=environment.allowed_urls,
+    )
     if errors:
         return Invalid(tuple(errors))
     return Prepared(process=inlined, environment=environment)

@@ -10,8 +10,10 @@ from openeo_dedl.errors import (
     ProcessParameterUnsupported,
     ProcessUnsupported,
 )
+from openeo_dedl.locations import UrlPrefix
 from openeo_dedl.planning.graph import FlatGraph, iter_callbacks
 from openeo_dedl.planning.limits import GraphLimits, check_limits
+from openeo_dedl.planning.literals import check_literals
 
 
 def validate_process_graph(
@@ -20,21 +22,29 @@ def validate_process_graph(
     collection_exists=None,
     *,
     limits: GraphLimits | None = None,
+    allowed_urls: tuple[UrlPrefix, ...] | None = None,
 ) -> list[OpenEOError]:
     """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
 
     ``specs`` maps process id → openEO process spec. ``collection_exists(id) -> OpenEOError|None``
     checks ``load_collection`` ids when given. First the graph (user-defined processes already
     inlined) is checked against ``limits`` (default: ``planning.limits.active_limits()``); an
-    exceeded limit is the only error reported, nothing else is looked at.
+    exceeded limit is the only error reported, nothing else is looked at. Literal arguments
+    that the run would refuse are reported too (``planning.literals``; ``allowed_urls``: the
+    deployment's URL prefixes, None when not known).
     """
     errors = check_limits(process_graph, limits)
     if any(e.code == "ProcessGraphComplexity" for e in errors):
         return errors
-    return errors + _validate(process_graph, specs, collection_exists)
+    return errors + _validate(process_graph, specs, collection_exists, allowed_urls)
 
 
-def _validate(process_graph: dict, specs: Mapping[str, dict], collection_exists) -> list:
+def _validate(
+    process_graph: dict,
+    specs: Mapping[str, dict],
+    collection_exists,
+    allowed_urls: tuple[UrlPrefix, ...] | None,
+) -> list:
     errors: list[OpenEOError] = []
     try:
         graph = FlatGraph(process_graph)
@@ -74,6 +84,7 @@ def _validate(process_graph: dict, specs: Mapping[str, dict], collection_exists)
                 err = collection_exists(cid)
                 if err is not None:
                     errors.append(err)
+        errors.extend(check_literals(node_id, pid, args, allowed_urls))
         for _, callback in iter_callbacks(args):
-            errors.extend(_validate(callback, specs, collection_exists))
+            errors.extend(_validate(callback, specs, collection_exists, allowed_urls))
     return errors

@@ -37,13 +37,11 @@ from openeo_dedl.errors import (
     StorageFailure,
 )
 
+# The path rule is shared with planning, which finds bad literal paths before a run.
+from openeo_dedl.locations import MAX_NAME_BYTES, MAX_PATH_BYTES, clean_path  # noqa: F401
+
 logger = logging.getLogger(__name__)
 
-MAX_PATH_BYTES = 1024
-MAX_NAME_BYTES = 255
-# The spec's pattern forbids \ : ' " and line breaks; glob characters would make fsspec expand
-# a path into several; control characters have no place in a file name.
-_FORBIDDEN = re.compile(r"[\\:'\"*?\[\]\x00-\x1f\x7f]")
 _SAFE_FOLDER = re.compile(r"^[A-Za-z0-9_.~\-]{1,200}$")
 
 
@@ -65,29 +63,6 @@ class FileInfo:
 
 def _invalid(reason: str) -> FilePathInvalid:
     return FilePathInvalid(f"File path is invalid: {reason}")
-
-
-def clean_path(raw: str) -> str:
-    """``raw`` if it is a safe file path relative to a user's folder; FilePathInvalid otherwise."""
-    if not raw:
-        raise _invalid("it is empty.")
-    if raw.startswith("/"):
-        raise _invalid("it must be relative to your workspace (no leading '/').")
-    if raw.endswith("/"):
-        raise _invalid("it names a folder; only files can be read, written or deleted.")
-    if _FORBIDDEN.search(raw):
-        raise _invalid(
-            "it contains a character that is not allowed (\\ : ' \" * ? [ ] or a "
-            "control character)."
-        )
-    if len(raw.encode()) > MAX_PATH_BYTES:
-        raise _invalid(f"it is longer than {MAX_PATH_BYTES} bytes.")
-    for part in raw.split("/"):
-        if part in ("", ".", ".."):
-            raise _invalid("it must not contain empty, '.' or '..' segments.")
-        if len(part.encode()) > MAX_NAME_BYTES:
-            raise _invalid(f"a name is longer than {MAX_NAME_BYTES} bytes.")
-    return raw
 
 
 def user_folder(user_id: str) -> str:

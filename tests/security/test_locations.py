@@ -203,15 +203,24 @@ def test_own_files_serve_every_geometry_process(client, bob):
         assert by_path.content == inline.content, process_id
 
 
-def test_batch_jobs_follow_the_same_policy(client, alice, bob, listener):
-    """Jobs run with their owner's policy too: bob's path works, alice's forms are refused."""
+def test_batch_jobs_follow_the_same_policy(client, make_client, alice, bob, listener):
+    """Jobs run with their owner's policy too: bob's path works; alice's forms that the policy
+    refuses without a lookup are refused when the job is created, and a host that resolves to
+    loopback makes the job fail when it starts."""
     _, job = run_job(client, bob, graph("aggregate_spatial", "secret.geojson")["process_graph"])
     assert job["status"] == "finished", job
     expected = DataAccess.refusal("aggregate_spatial", "geometries").message
     for location in ("../bob/secret.geojson", f"{listener.base}/geo.json"):
-        job_id, job = run_job(client, alice, graph("aggregate_spatial", location)["process_graph"])
-        assert job["status"] == "error", job
-        logs = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
-        assert any(expected in entry["message"] for entry in logs), logs
+        body = {"process": graph("aggregate_spatial", location)}
+        resp = client.post(f"{API}/jobs", json=body, headers=alice)
+        assert assert_openeo_error(resp, 400, "ProcessParameterInvalid")["message"] == expected
+
+    allowing = make_client(allowed_urls=[f"http://localhost:{listener.port}/"])
+    auth = login(allowing, "alice")
+    location = f"http://localhost:{listener.port}/geo.json"  # allowed, but only DNS says where
+    job_id, job = run_job(allowing, auth, graph("aggregate_spatial", location)["process_graph"])
+    assert job["status"] == "error", job
+    logs = allowing.get(f"{API}/jobs/{job_id}/logs", headers=auth).json()["logs"]
+    assert any(expected in entry["message"] for entry in logs), logs
     wait_briefly()
     assert listener.connections == 0

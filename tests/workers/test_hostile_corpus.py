@@ -21,17 +21,12 @@ import requests
 from tests.workers.conftest import API, base_env, descendants, login, start_api, stop
 
 FAST = 1.0
-# Found only when the process runs (values computed at run time, files and URLs, geometries,
-# extents the planner reads): POST /jobs may create these jobs (they fail when started); every
-# other case is refused at creation too. An unknown collection is accepted at creation on
+# Found only when the process runs (values computed at run time, files that may not exist,
+# hosts that only DNS tells about): POST /jobs may create these jobs (they fail when started);
+# every other case is refused at creation too (literal kernels, dates, geometries and locations
+# the run would refuse: planning/literals.py). An unknown collection is accepted at creation on
 # purpose (catalogs change; see jobs/service.py).
-RUN_TIME_ONLY = {
-    "array-create-computed", "date-shift-bad-date", "kernel-even", "temporal-garbage",
-    "temporal-huge-year", "undefined-parameter", "unknown-collection", "polygon-unclosed",
-    "polygon-garbage-coords", "geometry-unknown-type", "geometry-nan", "fetch-loopback",
-    "fetch-localhost", "fetch-closed-port", "fetch-metadata", "fetch-private", "file-shadow",
-    "file-missing", "file-other-user", "path-traversal", "path-absolute",
-}  # fmt: skip
+RUN_TIME_ONLY = {"array-create-computed", "undefined-parameter", "unknown-collection"}
 # Resident memory of the server and its worker processes together, at most.
 MEMORY_BOUND = 6 * 1024**3
 

@@ -12,6 +12,7 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.dates import not_a_date, parse_date
 from openeo_dedl.planning.limits import date_shift_problem
 
 _UNITS = {
@@ -39,18 +40,11 @@ def _parse(value: Any) -> tuple[dt.datetime, bool]:
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC), True
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                d = dt.date.fromisoformat(text)
-                return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC), True
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)), False
+        parsed = parse_date(value)
+        if parsed is not None:
+            return parsed
     raise OpenEOError(
-        f"'{value}' is not a date or date-time (RFC 3339).",
+        f"{not_a_date(value)}.",
         code="ProcessParameterInvalid",
         status=400,
     )

@@ -1,0 +1,210 @@
+"""What a location string may name, decided without any lookup (pure: no I/O, no DNS).
+
+The syntax half of the data-access policy (``execution/access.py``): a plain relative path of a
+user's workspace (:func:`clean_path`, also used by ``storage/workspace.py``) or an http(s) URL
+under an allowed prefix (:class:`UrlPrefix`, :func:`check_url_syntax`). The policy adds what
+needs the world (the user's files, DNS); planning uses :func:`static_refusal` so that a literal
+location the policy would refuse is found before anything runs, with the same one message
+(:func:`refusal`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from openeo_dedl.errors import FilePathInvalid, OpenEOError, ProcessParameterInvalid
+
+# Process id -> its parameters whose string values name a location of GeoJSON (a user file or
+# an allowed URL). Other values (GeoJSON objects, vector cubes) pass untouched. Processes that
+# name locations otherwise (load_stac, load_url, load_uploaded_files, load_result, run_udf,
+# export_workspace, ...) are not offered here; tests/security/test_policy.py fails when one
+# becomes available without an entry here.
+LOCATION_PARAMETERS: dict[str, frozenset[str]] = {
+    "aggregate_spatial": frozenset({"geometries"}),
+    "filter_spatial": frozenset({"geometries"}),
+    "mask_polygon": frozenset({"mask"}),
+    "load_geojson": frozenset({"data"}),
+}
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+MAX_PATH_BYTES = 1024
+MAX_NAME_BYTES = 255
+# The spec's pattern forbids \ : ' " and line breaks; glob characters would make fsspec expand
+# a path into several; control characters have no place in a file name.
+_FORBIDDEN = re.compile(r"[\\:'\"*?\[\]\x00-\x1f\x7f]")
+
+
+class Refused(Exception):
+    """The policy does not allow this location (internal; becomes the refusal error)."""
+
+
+def refusal(process_id: str, parameter: str) -> OpenEOError:
+    """The one error for every location the policy does not allow."""
+    return ProcessParameterInvalid(
+        f"The value passed for parameter '{parameter}' in process '{process_id}' is invalid: "
+        "it is neither the relative path of a file in your workspace nor a URL that this "
+        "back-end allows (see its security documentation).",
+    )
+
+
+# -- workspace paths ----------------------------------------------------------------------------
+
+
+def _invalid(reason: str) -> FilePathInvalid:
+    return FilePathInvalid(f"File path is invalid: {reason}")
+
+
+def clean_path(raw: str) -> str:
+    """``raw`` if it is a safe file path relative to a user's folder; FilePathInvalid otherwise."""
+    if not raw:
+        raise _invalid("it is empty.")
+    if raw.startswith("/"):
+        raise _invalid("it must be relative to your workspace (no leading '/').")
+    if raw.endswith("/"):
+        raise _invalid("it names a folder; only files can be read, written or deleted.")
+    if _FORBIDDEN.search(raw):
+        raise _invalid(
+            "it contains a character that is not allowed (\\ : ' \" * ? [ ] or a "
+            "control character)."
+        )
+    if len(raw.encode()) > MAX_PATH_BYTES:
+        raise _invalid(f"it is longer than {MAX_PATH_BYTES} bytes.")
+    for part in raw.split("/"):
+        if part in ("", ".", ".."):
+            raise _invalid("it must not contain empty, '.' or '..' segments.")
+        if len(part.encode()) > MAX_NAME_BYTES:
+            raise _invalid(f"a name is longer than {MAX_NAME_BYTES} bytes.")
+    return raw
+
+
+# -- URLs ---------------------------------------------------------------------------------------
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is a public unicast address (IPv4-mapped and 6to4 IPv6 addresses are
+    judged by the IPv4 address inside)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is not None and not is_public_address(str(inner)):
+            return False
+        if ip.teredo is not None and not all(is_public_address(str(a)) for a in ip.teredo):
+            return False
+    return ip.is_global and not (
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+def _port(parts: SplitResult) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        raise Refused(f"bad port in {parts.netloc!r}") from None
+    return port if port is not None else DEFAULT_PORTS[parts.scheme]
+
+
+@dataclass(frozen=True)
+class UrlPrefix:
+    """An allowed URL prefix, parsed: scheme, host and port must match exactly, the path must
+    start with ``path`` at a segment boundary."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def parse(cls, prefix: str) -> UrlPrefix:
+        """The prefix of ``prefix``; ValueError unless it is an http(s) URL with a host and
+        without credentials, query or fragment."""
+        parts = urlsplit(prefix)
+        try:
+            port = _port(parts) if parts.scheme in DEFAULT_PORTS else 0
+        except Refused:
+            raise ValueError(f"allowed URL {prefix!r} has a bad port") from None
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError(f"allowed URL {prefix!r} must be an http or https URL with a host")
+        if parts.username is not None or parts.query or parts.fragment:
+            raise ValueError(f"allowed URL {prefix!r} must have no credentials, query or fragment")
+        return cls(parts.scheme, parts.hostname, port, parts.path or "/")
+
+    def matches(self, scheme: str, host: str, port: int, path: str) -> bool:
+        """Whether the URL with these parts lies under this prefix."""
+        if (scheme, host, port) != (self.scheme, self.host, self.port):
+            return False
+        if self.path.endswith("/"):
+            return (path or "/").startswith(self.path)
+        return path == self.path or path.startswith(self.path + "/")
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """A URL that passed :func:`check_url_syntax`: what the connection needs."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    query: str
+    # The address when the host is a literal IP address (checked: public), else None.
+    address: str | None
+
+
+def check_url_syntax(url: str, allowed: tuple[UrlPrefix, ...] | None) -> UrlParts:
+    """The parts of ``url`` if the policy may permit it without looking anything up; raises
+    Refused otherwise. ``allowed`` None: the allow-list is not known, so it is not checked."""
+    if any(c in url for c in "\\\r\n\t ") or any(ord(c) < 0x20 for c in url):
+        raise Refused("bad characters")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise Refused(f"scheme {scheme!r}")
+    host = parts.hostname
+    if not host or parts.username is not None or parts.password is not None:
+        raise Refused("no host, or credentials in the URL")
+    port = _port(parts)
+    path = parts.path or "/"
+    # Dot segments (also percent-encoded) would leave an allowed prefix on the server.
+    if any(seg in (".", "..") for seg in unquote(path).split("/")):
+        raise Refused("dot segments in the path")
+    if allowed is not None and not any(p.matches(scheme, host, port, path) for p in allowed):
+        raise Refused("not in security.allowed_urls")
+    try:
+        address: str | None = str(ipaddress.ip_address(host))  # a literal address: no lookup
+    except ValueError:
+        address = None
+    if address is not None and not is_public_address(address):
+        raise Refused(f"{host!r} is a non-public address")
+    return UrlParts(scheme, host, port, path, parts.query, address)
+
+
+def is_url(location: str) -> bool:
+    """Whether ``location`` is read as a URL (workspace paths never contain a colon)."""
+    return ":" in location
+
+
+def static_refusal(location: str, allowed: tuple[UrlPrefix, ...] | None) -> str | None:
+    """Why the policy refuses ``location`` whoever asks and whatever exists (None: it may
+    allow it, which only reading it tells)."""
+    try:
+        if is_url(location):
+            check_url_syntax(location, allowed)
+        else:
+            clean_path(location)
+    except Refused as exc:
+        return str(exc)
+    except FilePathInvalid as exc:
+        return exc.message
+    return None
