@@ -202,7 +202,8 @@ class LimitsConfig(BaseModel):
 
 
 class SecurityConfig(BaseModel):
-    """What processes may read and fetch (see docs/security.md and execution/access.py)."""
+    """What processes may read and fetch (see docs/security.md, locations.py and
+    execution/access.py)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -217,7 +218,7 @@ class SecurityConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_urls(self) -> SecurityConfig:
-        from openeo_dedl.execution.access import UrlPrefix
+        from openeo_dedl.locations import UrlPrefix
 
         for url in self.allowed_urls:
             UrlPrefix.parse(url)
