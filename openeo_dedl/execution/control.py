@@ -100,6 +100,8 @@ class RunControl:
         tasks on the others.
         """
         self.check()
+        # Before the graph is sent: a worker lost while it is sent counts too.
+        workers = _workers_of(client)
         future = client.compute(value)
         with self._lock:
             self._futures.add(future)
@@ -107,7 +109,7 @@ class RunControl:
             # A canceled run may have missed this future: cancel it now rather than wait.
             if self.canceled:
                 future.cancel(force=True)
-            self._wait_watching_workers(client, future, timeout, site)
+            self._wait_watching_workers(client, future, timeout, site, workers)
             started = time.perf_counter()
             result = future.result(timeout=timeout)
             return result, time.perf_counter() - started
@@ -121,11 +123,12 @@ class RunControl:
             with self._lock:
                 self._futures.discard(future)
 
-    def _wait_watching_workers(self, client, future, timeout: float | None, site) -> None:
+    def _wait_watching_workers(
+        self, client, future, timeout: float | None, site, known: set[str]
+    ) -> None:
         from distributed import wait
 
         deadline = None if timeout is None else time.monotonic() + timeout
-        known = _workers_of(client)
         while True:
             step = WORKER_WATCH_SECONDS
             if deadline is not None:

@@ -53,6 +53,12 @@ def test_a_lost_dask_worker_is_in_the_job_log(tmp_path, demo_catalog_dir, module
             time.sleep(0.2)
         workers = _dask_workers(client.app.state.workers)
         assert len(workers) == 2, workers  # leonardo's two (the other sites start none yet)
+        # Kill one once the run's tasks are at work on them (the graph has reached the site).
+        start = sum(w.cpu_times().user for w in workers)
+        deadline = time.monotonic() + 120
+        while sum(w.cpu_times().user for w in workers) - start < 1.0:
+            assert time.monotonic() < deadline, "the run never reached leonardo's workers"
+            time.sleep(0.2)
         workers[0].kill()
         deadline = time.monotonic() + 60
         while True:
