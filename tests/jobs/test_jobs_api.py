@@ -9,8 +9,10 @@ import warnings
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import numpy as np
+import pytest
 import rasterio
 
+from openeo_dedl.api.app import create_app
 from openeo_dedl.jobs.store import run_token
 from tests.e2e import direct
 from tests.jobs.conftest import (
@@ -18,9 +20,14 @@ from tests.jobs.conftest import (
     RASTER_GRAPH,
     SCALAR_GRAPH,
     create_job,
+    login,
     run_job,
     wait_for,
 )
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 
 def assert_error(resp, status: int, code: str) -> dict:
@@ -362,7 +369,18 @@ def test_update_changes_only_what_is_sent(client, alice):
                  "ProcessGraphMissing")  # fmt: skip
 
 
-def test_update_of_a_queued_job_is_locked(client, alice):
+@pytest.fixture
+def client_without_workers(settings):
+    """The app with no worker processes: a queued job stays queued (as behind a busy pool)."""
+    quiet = settings.model_copy(update={"workers": settings.workers.model_copy(
+        update={"embedded": 0})})  # fmt: skip
+    with TestClient(create_app(quiet)) as c:
+        yield c
+
+
+def test_update_of_a_queued_job_is_locked(client_without_workers):
+    client = client_without_workers
+    alice = login(client, "alice")
     job_id = create_job(client, alice, SCALAR_GRAPH)
     # Queued without a worker seeing it: the state a busy pool leaves jobs in.
     assert client.app.state.jobs.store.transition(job_id, ["created"], "queued")
