@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import free_port, wait_until_serving  # noqa: E402
+from tests.workers.conftest import cpu_bound_graph  # noqa: E402
 
 USERS = {"alice": "alice-pw", "mallory": "mallory-pw"}
 ORDINARY = 40
@@ -90,25 +91,7 @@ def ordinary_graphs() -> list[dict]:
 
 def hostile_bodies() -> list[bytes]:
     """Ten hostile request bodies (JSON bytes)."""
-    cpu = {
-        "c": {"process_id": "array_create", "arguments": {"data": [1], "repeat": 1_000_000}},
-        "a": {
-            "process_id": "array_apply",
-            "arguments": {
-                "data": {"from_node": "c"},
-                "process": {
-                    "process_graph": {
-                        "m": {
-                            "process_id": "multiply",
-                            "arguments": {"x": {"from_parameter": "x"}, "y": 3},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-        },
-        "s": {"process_id": "sum", "arguments": {"data": {"from_node": "a"}}, "result": True},
-    }
+    cpu = cpu_bound_graph(3, repeat=1_000_000)
     wide = {f"n{i}": {"process_id": "add", "arguments": {"x": i, "y": 1}} for i in range(60_000)}
     wide["n0"]["result"] = True
     graphs = [

@@ -134,6 +134,23 @@ class JobStore:
                 self._add_log(s, job_id, log.level, log.message, log.code, log.data)
             return changed
 
+    def fail(
+        self, job_id: str, run: datetime | None, code: str, message: str, **fields: Any
+    ) -> bool:
+        """End a running job (of ``run``) in ``error`` with ``code``/``message`` and a log
+        entry saying it, in one transaction; ``fields`` are set along (usage, say)."""
+        return self.transition(
+            job_id,
+            ["running"],
+            "error",
+            run=run,
+            finished=utcnow(),
+            worker_id=None,
+            error={"code": code, "message": message},
+            log=LogEntry("error", message, code=code),
+            **fields,
+        )
+
     def set(self, job_id: str, run: datetime | None = None, **fields: Any) -> None:
         """Update fields of a job whatever its state (no-op when it was deleted, or with
         ``run``, when the job was started again since)."""

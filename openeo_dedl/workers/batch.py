@@ -152,14 +152,4 @@ class BatchRunner:
         else:
             logger.exception("job %s failed", job_id)
             error = Internal(f"Server error: {type(exc).__name__}: {exc}")
-        self.store.transition(
-            job_id,
-            ["running"],
-            "error",
-            run=run,
-            finished=utcnow(),
-            worker_id=None,
-            error={"code": error.code, "message": error.message},
-            usage=progress.usage(),
-            log=LogEntry("error", error.message, code=error.code),
-        )
+        self.store.fail(job_id, run, error.code, error.message, usage=progress.usage())

@@ -339,29 +339,11 @@ class WorkQueue:
             f"{reason}, {job.attempts} time(s): it is not run again "
             f"(jobs.max_attempts = {max_attempts})."
         )
-        self.jobs.transition(
-            job_id,
-            ["running"],
-            "error",
-            run=job.started,
-            finished=utcnow(),
-            worker_id=None,
-            error={"code": "JobInterrupted", "message": message},
-            log=LogEntry("error", message, code="JobInterrupted"),
-        )
+        self.jobs.fail(job_id, job.started, "JobInterrupted", message)
 
     def fail_job(self, job_id: str, run: datetime | None, error: OpenEOError) -> bool:
         """End a running job with ``error`` (and a log entry saying it)."""
-        return self.jobs.transition(
-            job_id,
-            ["running"],
-            "error",
-            run=run,
-            finished=utcnow(),
-            worker_id=None,
-            error={"code": error.code, "message": error.message},
-            log=LogEntry("error", error.message, code=error.code),
-        )
+        return self.jobs.fail(job_id, run, error.code, error.message)
 
     def still_wanted(self, task: Task) -> bool:
         """Whether ``task`` is still running as claimed (not canceled, deleted or restarted)."""

@@ -7,48 +7,15 @@ import time
 
 import openeo
 import psutil
-import pytest
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e.conftest import start_server, stop_server
 from tests.gateway.test_gateway_sites import sites_env, wait_for
+from tests.jobs.conftest import slow_graph
 
-# ERA5 (site lumi) upsampled twenty-fold over three years, its median over time: minutes of
-# Dask work at lumi's Gateway cluster.
-SLOW_AT_LUMI = {
-    "load": {
-        "process_id": "load_collection",
-        "arguments": {
-            "id": "ERA5_LAND",
-            "spatial_extent": None,
-            "temporal_extent": None,
-            "bands": ["total_precipitation"],
-        },
-    },
-    "fine": {
-        "process_id": "resample_spatial",
-        "arguments": {"data": {"from_node": "load"}, "resolution": 0.005},
-    },
-    "median": {
-        "process_id": "reduce_dimension",
-        "arguments": {
-            "data": {"from_node": "fine"},
-            "dimension": "t",
-            "reducer": {
-                "process_graph": {
-                    "m": {
-                        "process_id": "median",
-                        "arguments": {"data": {"from_parameter": "data"}},
-                        "result": True,
-                    }
-                }
-            },
-        },
-        "result": True,
-    },
-}
-
-pytestmark = pytest.mark.e2e
+# ERA5 (site lumi) upsampled twenty-fold, its median over time: minutes of Dask work at lumi's
+# Gateway cluster.
+SLOW_AT_LUMI = slow_graph(0.005, "ERA5_LAND", bands=["total_precipitation"])
 
 
 def _scheduler_tasks(gateway_server) -> int:

@@ -61,13 +61,19 @@ RASTER_GRAPH = {
 }
 
 
-def slow_graph(resolution: float = 20.0) -> dict:
-    """S1 soil moisture upsampled to ``resolution`` metres over three years, its median over
-    time: seconds to minutes of real Dask work, for tests that cancel or interrupt a run."""
+def slow_graph(resolution: float = 20.0, collection: str = "S1_SSM", **load) -> dict:
+    """A collection (S1 soil moisture at leonardo unless told) upsampled to ``resolution``
+    (in its CRS' units) over all its years, its median over time: seconds to minutes of real
+    Dask work, for tests that cancel or interrupt a run. ``load``: more load arguments."""
     return {
         "load": {
             "process_id": "load_collection",
-            "arguments": {"id": "S1_SSM", "spatial_extent": None, "temporal_extent": None},
+            "arguments": {
+                "id": collection,
+                "spatial_extent": None,
+                "temporal_extent": None,
+                **load,
+            },
         },
         "fine": {
             "process_id": "resample_spatial",
