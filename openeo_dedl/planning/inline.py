@@ -22,9 +22,8 @@ from openeo_dedl.errors import (
     OpenEOError,
     ProcessGraphComplexity,
     ProcessGraphInvalid,
-    ProcessParameterRequired,
-    ProcessParameterUnsupported,
 )
+from openeo_dedl.planning.validate import argument_errors
 
 # Nodes a process graph may have once every call is inlined.
 MAX_INLINED_NODES = 20_000
@@ -201,29 +200,6 @@ def _graph_of(process: Mapping[str, Any]) -> Mapping[str, Any]:
     return graph if isinstance(graph, dict) else {}
 
 
-def _check_arguments(node_id: str, node: dict, process: Mapping[str, Any]) -> list[OpenEOError]:
-    pid = node["process_id"]
-    params = {p.get("name"): p for p in process.get("parameters") or [] if isinstance(p, dict)}
-    args = node.get("arguments") or {}
-    errors: list[OpenEOError] = []
-    for name, param in params.items():
-        required = not param.get("optional", False) and "default" not in param
-        if required and name not in args:
-            errors.append(
-                ProcessParameterRequired(
-                    f"Process '{pid}' parameter '{name}' is required (node '{node_id}')."
-                )
-            )
-    for name in args:
-        if name not in params:
-            errors.append(
-                ProcessParameterUnsupported(
-                    f"Process '{pid}' does not support parameter '{name}' (node '{node_id}')."
-                )
-            )
-    return errors
-
-
 def _expanded_size(process_graph: Mapping[str, Any], user_processes: Mapping[str, dict]) -> int:
     """Nodes after inlining; ProcessGraphInvalid when a process calls itself (directly or not)."""
     sizes: dict[str, int] = {}
@@ -275,7 +251,7 @@ def call_errors(
     while pending:
         graph = pending.pop()
         for node_id, node in _calls(graph, user_processes):
-            errors.extend(_check_arguments(node_id, node, user_processes[node["process_id"]]))
+            errors.extend(argument_errors(node_id, node, user_processes[node["process_id"]]))
             if node["process_id"] not in seen:
                 seen.add(node["process_id"])
                 pending.append(_graph_of(user_processes[node["process_id"]]))

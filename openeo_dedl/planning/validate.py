@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from openeo_dedl.errors import (
     OpenEOError,
@@ -63,21 +64,7 @@ def _validate(
             )
             continue
         args = graph.arguments(node_id)
-        params = {p["name"]: p for p in spec.get("parameters", [])}
-        for name, param in params.items():
-            if not param.get("optional", False) and "default" not in param and name not in args:
-                errors.append(
-                    ProcessParameterRequired(
-                        f"Process '{pid}' parameter '{name}' is required (node '{node_id}')."
-                    )
-                )
-        for name in args:
-            if name not in params:
-                errors.append(
-                    ProcessParameterUnsupported(
-                        f"Process '{pid}' does not support parameter '{name}' (node '{node_id}')."
-                    )
-                )
+        errors.extend(argument_errors(node_id, node, spec))
         if pid == "load_collection" and collection_exists is not None:
             cid = args.get("id")
             if isinstance(cid, str):
@@ -87,4 +74,29 @@ def _validate(
         errors.extend(check_literals(node_id, pid, args, allowed_urls))
         for _, callback in iter_callbacks(args):
             errors.extend(_validate(callback, specs, collection_exists, allowed_urls))
+    return errors
+
+
+def argument_errors(node_id: str, node: dict, process: Mapping[str, Any]) -> list[OpenEOError]:
+    """Missing required and unknown arguments of ``node`` calling ``process`` (a process spec
+    or a user-defined process: its ``parameters``)."""
+    pid = node["process_id"]
+    params = {p.get("name"): p for p in process.get("parameters") or [] if isinstance(p, dict)}
+    args = node.get("arguments") or {}
+    errors: list[OpenEOError] = []
+    for name, param in params.items():
+        required = not param.get("optional", False) and "default" not in param
+        if required and name not in args:
+            errors.append(
+                ProcessParameterRequired(
+                    f"Process '{pid}' parameter '{name}' is required (node '{node_id}')."
+                )
+            )
+    for name in args:
+        if name not in params:
+            errors.append(
+                ProcessParameterUnsupported(
+                    f"Process '{pid}' does not support parameter '{name}' (node '{node_id}')."
+                )
+            )
     return errors
