@@ -24,6 +24,7 @@ from tests.jobs.conftest import (
     run_job,
     wait_for,
 )
+from tests.postgres import create_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -370,10 +371,15 @@ def test_update_changes_only_what_is_sent(client, alice):
 
 
 @pytest.fixture
-def client_without_workers(settings):
-    """The app with no worker processes: a queued job stays queued (as behind a busy pool)."""
-    quiet = settings.model_copy(update={"workers": settings.workers.model_copy(
-        update={"embedded": 0})})  # fmt: skip
+def client_without_workers(settings, module_database_url, request, tmp_path):
+    """The app with no worker processes: a queued job stays queued (as behind a busy pool).
+    Its own database: the module's app has live workers that would claim the queued job."""
+    if module_database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'quiet.db'}"
+    else:
+        database_url = create_database(request.getfixturevalue("postgres_server_url"))
+    quiet = settings.model_copy(update={"database_url": database_url, "workers": settings.workers
+                                        .model_copy(update={"embedded": 0})})  # fmt: skip
     with TestClient(create_app(quiet)) as c:
         yield c
 
