@@ -9,7 +9,7 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.api.conftest import basic
+from tests.support.users import basic
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from tests.compliance.suite import GROUPS, HERE, REPO, SUITE_REQUIREMENT, run_group
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 DOC = REPO / "docs" / "compliance.md"
 KIND_TITLES = {

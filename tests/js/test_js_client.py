@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -89,10 +89,8 @@ def node_modules() -> Path:
 
 @pytest.fixture(scope="module")
 def js_server(tmp_path_factory, demo_catalog_dir):
-    data_dir = tmp_path_factory.mktemp("js-server")
-    proc, url, _ = start_server(data_dir, demo_catalog_dir)
-    yield url
-    stop_server(proc)
+    with running_server(tmp_path_factory.mktemp("js-server"), demo_catalog_dir) as url:
+        yield url
 
 
 def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):
