@@ -33,11 +33,6 @@ async function main() {
   // store/index.js `connect`: well-known, capabilities, then the login dialog's providers.
   const con = await OpenEO.connect(url, { addNamespaceToProcess: true });
   const providers = await con.listAuthProviders();
-  const providerInfo = providers.map((p) => ({
-    type: p.getType(),
-    // The login dialog asks OIDC providers about the client credentials grant.
-    supportsClientCredentials: typeof p.supportsClientCredentials,
-  }));
   const basic = providers.find((p) => p.getType() === "basic");
   await basic.login("demo", "demo");
 
@@ -95,7 +90,7 @@ async function main() {
   console.log(
     JSON.stringify({
       requests,
-      providers: providerInfo,
+      providers: providers.map((p) => p.getType()),
       collections: collections.collections.map((c) => c.id),
       processes: processes.processes.map((p) => p.id),
       user_id: account.user_id,
