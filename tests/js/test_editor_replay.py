@@ -146,7 +146,7 @@ def test_the_editor_runs_a_job_and_reads_its_results_and_logs(replay):
     assert any(m.startswith("Job finished") for m in messages), messages
 
 
-def test_the_map_preview_reads_the_geotiff_by_ranges(replay):
+def test_the_map_preview_reads_the_geotiff_by_ranges(replay, tmp_path):
     reads = replay["reads"]
     href = reads["href"]
     whole = requests.get(href, timeout=30)
@@ -174,14 +174,11 @@ def test_the_map_preview_reads_the_geotiff_by_ranges(replay):
     assert reads["beyond"]["headers"]["content-range"] == f"bytes */{size}"
 
     # GDAL reads it the way map viewers do: by ranges of the signed URL, never the whole file.
-    local = Path(os.environ.get("TMPDIR", "/tmp")) / f"editor-replay-{replay['job_id']}.tif"
+    local = tmp_path / "result.tif"
     local.write_bytes(whole.content)
     env = rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR", GDAL_HTTP_MAX_RETRY="0")
-    try:
-        with env, rasterio.open(f"/vsicurl/{href}") as remote, rasterio.open(local) as src:
-            assert (remote.height, remote.width) == (src.height, src.width) == (60, 60)
-            assert remote.crs == src.crs
-            np.testing.assert_array_equal(remote.read(), src.read())
-            assert np.isfinite(src.read(1)).mean() > 0.5
-    finally:
-        local.unlink(missing_ok=True)
+    with env, rasterio.open(f"/vsicurl/{href}") as remote, rasterio.open(local) as src:
+        assert (remote.height, remote.width) == (src.height, src.width) == (60, 60)
+        assert remote.crs == src.crs
+        np.testing.assert_array_equal(remote.read(), src.read())
+        assert np.isfinite(src.read(1)).mean() > 0.5
