@@ -68,6 +68,9 @@ EXPOSED_HEADERS = [
     "Link",
     "Content-Length",
     "Content-Disposition",
+    # Ranged reads of result files (the Web Editor's GeoTIFF preview): api/ranges.py.
+    "Accept-Ranges",
+    "Content-Range",
     processing.USAGE_HEADER,
 ]
 
