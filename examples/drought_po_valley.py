@@ -68,7 +68,7 @@ def main() -> None:
         vmax=limit,
     )
 
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     x = np.arange(len(months))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -79,8 +79,8 @@ def main() -> None:
     ax.set_xticks(x, [m[:7] for m in months], rotation=45, ha="right")
     ax.set_ylabel(f"soil-moisture anomaly vs {ref} [%]")
     ax.set_title(f"Soil-moisture anomaly on agricultural land per province, {DROUGHT_YEAR}")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    # Beside the plot: inside it would hide the lines of the first months.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.savefig(out / "drought_chart.png", dpi=120)
     plt.close(fig)
 

@@ -50,7 +50,7 @@ def test_first_validation_after_start_is_fast(fresh_server):
     first = time.monotonic() - start
     assert answer.status_code == 200, answer.text
     assert answer.json()["errors"] == []
-    assert first < 1.5, f"the first POST /validation took {first:.2f} s"
+    assert first < 2.0, f"the first POST /validation took {first:.2f} s"
 
 
 def test_each_request_is_logged_once(fresh_server):
