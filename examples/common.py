@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import sys
 import textwrap
 from pathlib import Path
 
@@ -16,13 +17,17 @@ matplotlib.use("Agg")  # files only, no display
 import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import openeo  # noqa: E402
+import requests  # noqa: E402
 from graphs import adapt_graph, read_graph, use_case_extents  # noqa: E402
 
 
 def parse_args(description: str, default_out: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "url", nargs="?", default="http://127.0.0.1:8000", help="openeo-dedl server"
+        "url",
+        nargs="?",
+        default="http://127.0.0.1:8000",
+        help="openeo-dedl server (default: %(default)s, where `make serve` listens)",
     )
     parser.add_argument("--user", default="demo")
     parser.add_argument("--password", default="demo")
@@ -36,7 +41,14 @@ def parse_args(description: str, default_out: str) -> argparse.Namespace:
 
 
 def connect(args: argparse.Namespace) -> openeo.Connection:
-    return openeo.connect(args.url).authenticate_basic(args.user, args.password)
+    """The authenticated connection; exits with a hint when no server answers at the URL."""
+    try:
+        return openeo.connect(args.url).authenticate_basic(args.user, args.password)
+    except requests.ConnectionError:
+        sys.exit(
+            f"no openeo-dedl server answers at {args.url}: start one with `make serve` "
+            "(http://127.0.0.1:8000) or pass the URL of yours as the first argument"
+        )
 
 
 def prepared_graph(

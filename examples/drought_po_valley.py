@@ -6,7 +6,10 @@ openEO Python client and writes, into ``--out``: result.json (the server's answe
 drought_map.png (the S1 anomaly per province in ``--month``) and drought_chart.png (the regional
 time series of both anomalies).
 
-    python examples/drought_po_valley.py [http://127.0.0.1:8000] [--out drought-output]
+    .venv/bin/python examples/drought_po_valley.py [URL] [--out drought-output]
+
+URL defaults to http://127.0.0.1:8000, where ``make serve`` listens; the scripts need the
+packages of the project's ``.venv`` (matplotlib, geopandas, the openEO client).
 """
 
 from __future__ import annotations

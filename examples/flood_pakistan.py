@@ -5,7 +5,10 @@ Python client and writes, into ``--out``: result.json (the server's answer), usa
 that crossed sites), districts.csv, flood_map.png (flooded built-up area per district) and
 flood_chart.png (flooded built-up area and mean accumulated precipitation per district).
 
-    python examples/flood_pakistan.py [http://127.0.0.1:8000] [--out flood-output]
+    .venv/bin/python examples/flood_pakistan.py [URL] [--out flood-output]
+
+URL defaults to http://127.0.0.1:8000, where ``make serve`` listens; the scripts need the
+packages of the project's ``.venv`` (matplotlib, geopandas, the openEO client).
 """
 
 from __future__ import annotations
