@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 from tests.e2e.scenarios import flood_window
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
