@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.servers import start_server, stop_server
 from tests.e2e.scenarios import flood_window
+from tests.support.servers import start_server, stop_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
