@@ -33,6 +33,8 @@ CASES_PER_COLLECTION = 8
 KINDS = ("small", "edge", "inside", "corner", "sliver", "around", "span", "edge")
 # Pixels per time step a case may load at most (keeps the module fast).
 MAX_PIXELS = 400_000
+# Time steps a case may load at most (the server reads each item on its own).
+MAX_DATES = 12
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def _native_box(collection: Collection, kind: str, rng: random.Random):
             collection.y0 - (a[1] + a[3]) * r for a in areas
         ]
         lo_x, hi_x, lo_y, hi_y = min(xs), max(xs), min(ys), max(ys)
-        if (hi_x - lo_x) / r > 1000 or (hi_y - lo_y) / r > 1000:  # far apart (ERA5's two boxes)
+        if (hi_x - lo_x) / r > 600 or (hi_y - lo_y) / r > 600:  # far apart (ERA5's two boxes)
             return _native_box(collection, "edge", rng)
         x = (
             lo_x + rng.uniform(0.2, 0.5) * (hi_x - lo_x),
@@ -143,31 +145,31 @@ def _day(d: np.datetime64) -> dt.date:
 
 
 def _interval(collection: Collection, area, rng: random.Random) -> tuple[tuple[str, str], str]:
-    """A date interval: all dates, a partial window (reaching before the first or after the
-    last date, or a part of the series), or a single day."""
+    """A date interval of at most ``MAX_DATES`` of the area's dates: all dates, a window
+    reaching before the first or after the last date, a part of the series, or a single day."""
     dates = [_day(d) for d in collection.area_dates(area)]
-    one = dt.timedelta(days=1)
-    choice = rng.choice(
-        ("all", "before", "after", "part", "day")
-        if len(dates) > 2
-        else ("all", "before", "after", "day")
-    )
+    n, one = len(dates), dt.timedelta(days=1)
+    kinds = ["before", "after", "day"]
+    kinds += ["all"] if n <= MAX_DATES else []
+    kinds += ["part"] if n > 2 else []
+    # A single day is a weak test of a reducer: less often.
+    choice = rng.choices(kinds, weights=[1 if k == "day" else 3 for k in kinds])[0]
     if choice == "all":
         start, end = dates[0], dates[-1] + one
     elif choice == "before":
         start = dates[0] - dt.timedelta(days=rng.randint(1, 40))
-        end = dates[rng.randrange(len(dates))] + one
+        end = dates[rng.randrange(min(n, MAX_DATES))] + one
     elif choice == "after":
-        start = dates[rng.randrange(len(dates))]
+        start = dates[rng.randrange(max(0, n - MAX_DATES), n)]
         end = dates[-1] + dt.timedelta(days=rng.randint(2, 40))
     elif choice == "part":
-        i = rng.randrange(len(dates) - 1)
-        j = rng.randrange(i + 1, len(dates))
-        # Start and end between dates too, not only on them.
+        i = rng.randrange(n - 1)
+        j = rng.randrange(i + 1, min(n, i + MAX_DATES))
+        # Starts before a date and ends on one (excluded): the interval's edges matter.
         start = dates[i] - dt.timedelta(days=rng.randint(0, 1))
         end = dates[j]
     else:
-        start = dates[rng.randrange(len(dates))]
+        start = dates[rng.randrange(n)]
         end = start + one
     return (start.isoformat(), end.isoformat()), choice
 
@@ -185,9 +187,12 @@ def _acceptable(collection: Collection, case: Case) -> bool:
         return False
     start, end = (np.datetime64(v, "ns") for v in case.interval)
     # Some layer in the interval must have pixels in the selection (else NoDataAvailable).
-    return any(
-        start <= layer.date < end and touches(layer, sel) for layer in collection.layers[case.band]
-    )
+    dates = {
+        layer.date
+        for layer in collection.layers[case.band]
+        if start <= layer.date < end and touches(layer, sel)
+    }
+    return 0 < len(dates) <= MAX_DATES
 
 
 def make_case(collection: Collection, index: int) -> Case:

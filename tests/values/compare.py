@@ -113,22 +113,19 @@ def compare(
             and not math.isnan(nodata)
             and (result.fill is None or result.fill != nodata)
         )
-        for idx in zip(*np.nonzero(bad), strict=True):
-            w, g, a = want[idx], got[idx], alt[idx]
-            if math.isnan(w) and nodata_written and raw[idx] == nodata:
-                cause = "(c)"
-            elif math.isnan(w) and g == 0:
-                cause = "(b)"
-            elif _close(np.array(g), np.array(a)):
-                cause = "(a)"
-            else:
-                cause = "other"
-                if len(report.examples) < 5:
-                    report.examples.append(
-                        f"  other at {tuple(int(i) for i in idx)}: server {g} spec {w} "
-                        f"(nodata counted as data: {a})"
-                    )
-            report.causes[cause] += 1
+        no_value = np.isnan(want)
+        is_c = bad & no_value & nodata_written & (raw == (nodata if nodata_written else 0))
+        is_b = bad & ~is_c & no_value & (got == 0)
+        is_a = bad & ~is_c & ~is_b & _close(got, alt)
+        other = bad & ~is_a & ~is_b & ~is_c
+        for name, mask in (("(a)", is_a), ("(b)", is_b), ("(c)", is_c), ("other", other)):
+            if mask.any():
+                report.causes[name] = int(mask.sum())
+        for idx in list(zip(*np.nonzero(other), strict=True))[:5]:
+            report.examples.append(
+                f"  other at {tuple(int(i) for i in idx)}: server {got[idx]} spec {want[idx]} "
+                f"(nodata counted as data: {alt[idx]})"
+            )
         report.problems.append(
             f"{report.wrong} of {bad.size} pixels wrong, max error {report.max_error:g} "
             f"(result dtype {result.dtype}, declared no-data {result.fill})"
@@ -139,3 +136,41 @@ def compare(
             "declares no _FillValue/nodata"
         )
     return report
+
+
+def load_expectation(
+    dates: list[np.datetime64],
+    values: np.ndarray,
+    raw: np.ndarray,
+    nodata: float | None,
+    in_interval: list[np.datetime64],
+    result: Result,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """What a load's result should hold at its own time labels: (problems with the labels,
+    expected values, the stored numbers) from the oracle's stack (``dates``, ``values``,
+    ``raw``) and the collection's dates in the interval.
+
+    The labels must include every date with data in the selection and only dates of the
+    collection in the interval; a label without data in the selection holds no-data only.
+    """
+    problems = []
+    if result.times is None:
+        return ["a load's result has no time dimension"], values, raw
+    with_data = [d for i, d in enumerate(dates) if not np.isnan(values[i]).all()]
+    missing = [str(d) for d in with_data if d not in result.times]
+    if missing:
+        problems.append(f"dates with data missing: {missing}")
+    outside = [str(t) for t in result.times if t not in in_interval]
+    if outside:
+        problems.append(f"dates outside the interval or the collection: {outside}")
+    shape = values.shape[1:]
+    empty = np.full(shape, np.nan)
+    empty_raw = np.full(shape, np.nan if nodata is None else nodata)
+    by_date = dict(zip(dates, values, strict=True))
+    raw_by_date = dict(zip(dates, raw, strict=True))
+    times = result.times
+    if not times:
+        return [*problems, "no time labels"], values[:0], raw[:0]
+    expected = np.stack([by_date.get(t, empty) for t in times])
+    counting = np.stack([raw_by_date.get(t, empty_raw) for t in times])
+    return problems, expected, counting

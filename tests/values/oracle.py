@@ -138,13 +138,18 @@ def read_catalog(catalog_dir: Path) -> dict[str, Collection]:
 
 
 def native_bbox(
-    collection: Collection, bbox_wgs84: Sequence[float], densify: int = 21
+    collection: Collection,
+    bbox: Sequence[float],
+    densify: int = 21,
+    crs: int | str | None = None,
 ) -> tuple[float, float, float, float]:
-    """The WGS84 box in the collection's CRS: the bounding box of its densified edges."""
-    if collection.crs == CRS.from_epsg(4326):
-        return tuple(float(v) for v in bbox_wgs84)  # type: ignore[return-value]
-    transformer = Transformer.from_crs("EPSG:4326", collection.crs, always_xy=True)
-    return transformer.transform_bounds(*bbox_wgs84, densify_pts=densify)
+    """A box (in ``crs``, default WGS84) in the collection's CRS: the bounding box of its
+    densified edges; unchanged if it is in the collection's CRS already."""
+    source = CRS.from_user_input(crs if crs is not None else 4326)
+    if source == collection.crs:
+        return tuple(float(v) for v in bbox)  # type: ignore[return-value]
+    transformer = Transformer.from_crs(source, collection.crs, always_xy=True)
+    return transformer.transform_bounds(*bbox, densify_pts=densify)
 
 
 @dataclass(frozen=True)
