@@ -106,8 +106,10 @@ def compare(
     nodata = collection.nodata[band]
     if bad.any():
         report.wrong = int(bad.sum())
-        err = np.abs(np.where(np.isnan(got) | np.isnan(want), np.inf, got - want))[bad]
-        report.max_error = float(err.max())
+        # The error where the spec has a value (no-data where it has none is counted apart).
+        valued = bad & ~np.isnan(want)
+        err = np.abs(np.where(np.isnan(got), np.inf, got - want))[valued]
+        report.max_error = float(err.max()) if err.size else 0.0
         nodata_written = (
             nodata is not None
             and not math.isnan(nodata)
@@ -127,8 +129,9 @@ def compare(
                 f"(nodata counted as data: {alt[idx]})"
             )
         report.problems.append(
-            f"{report.wrong} of {bad.size} pixels wrong, max error {report.max_error:g} "
-            f"(result dtype {result.dtype}, declared no-data {result.fill})"
+            f"{report.wrong} of {bad.size} pixels wrong: {int(valued.sum())} where the spec has "
+            f"a value (max error {report.max_error:g}), {int((bad & ~valued).sum())} where it has "
+            f"none (result dtype {result.dtype}, declared no-data {result.fill})"
         )
     if np.isnan(want).any() and result.fill is None:
         report.problems.append(
