@@ -25,12 +25,12 @@ from tests.values.oracle import (
     touches,
 )
 
-CASES_PER_COLLECTION = 8
+CASES_PER_COLLECTION = 7
 # small: a few pixels inside an area; inside: a larger part of an area; edge/corner: across an
 # area's edge or corner (partly outside the data); sliver: a box a few pixels wide across an
 # edge; around: an area and a margin of no-data around it; span: across the gap between two
 # areas of the collection (one area's dates are the other's no-data), where it has two.
-KINDS = ("small", "edge", "inside", "corner", "sliver", "around", "span", "edge")
+KINDS = ("small", "edge", "inside", "corner", "sliver", "around", "span")
 # Pixels per time step a case may load at most (keeps the module fast).
 MAX_PIXELS = 400_000
 # Time steps a case may load at most (the server reads each item on its own).

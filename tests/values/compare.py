@@ -65,9 +65,14 @@ def compare(
     result: Result,
     expected: np.ndarray,
     counting_nodata: np.ndarray,
+    covered: np.ndarray,
 ) -> Report:
     """Compare ``result`` with ``expected`` (y, x) or (t, y, x) on ``sel``; ``counting_nodata``
-    is the diagnostic reduction with nodata counted as data (same shape)."""
+    is the diagnostic reduction with nodata counted as data (same shape), ``covered`` (y, x)
+    the pixels of ``sel`` inside the data's footprint.
+
+    The result may leave out rows and columns of the selection that hold no data (a cube
+    clipped to the data), but no others, and must not hold pixels outside the selection."""
     report = Report()
     if result.crs is None or result.crs != collection.crs:
         report.problems.append(f"CRS {result.crs and result.crs.to_string()} != collection's")
@@ -86,18 +91,24 @@ def compare(
         "N": sel.row0 - rows[0],
         "S": rows[-1] + 1 - sel.row1,
     }
-    if any(extra.values()):
-        cause = "(d)" if all(0 <= v <= 2 for v in extra.values()) else "other"
-        report.problems.append(
-            f"{cause} shape {len(rows)}x{len(cols)} (spec {sel.shape[0]}x{sel.shape[1]}), "
-            "extra rows/columns by side " + " ".join(f"{k}{v:+d}" for k, v in extra.items())
-        )
+    shape = f"shape {len(rows)}x{len(cols)} (spec {sel.shape[0]}x{sel.shape[1]})"
+    sides = " ".join(f"{k}{v:+d}" for k, v in extra.items())
+    if any(v > 0 for v in extra.values()):
+        cause = "(d)" if all(v <= 2 for v in extra.values()) else "other"
+        report.problems.append(f"{cause} {shape}, extra rows/columns by side {sides}")
     # The pixels both have.
     c0, c1 = max(sel.col0, cols[0]), min(sel.col1, cols[-1] + 1)
     r0, r1 = max(sel.row0, rows[0]), min(sel.row1, rows[-1] + 1)
     if c0 >= c1 or r0 >= r1:
-        report.problems.append("no pixel in common with the spec's selection")
+        report.problems.append(f"other {shape}: no pixel in common with the spec's selection")
         return report
+    kept = np.zeros(sel.shape, dtype=bool)
+    kept[r0 - sel.row0 : r1 - sel.row0, c0 - sel.col0 : c1 - sel.col0] = True
+    if (covered & ~kept).any():
+        report.problems.append(
+            f"other {shape}, extra rows/columns by side {sides}: leaves out "
+            f"{int((covered & ~kept).sum())} pixels inside the data"
+        )
     mine = (..., slice(r0 - sel.row0, r1 - sel.row0), slice(c0 - sel.col0, c1 - sel.col0))
     theirs = (..., slice(r0 - rows[0], r1 - rows[0]), slice(c0 - cols[0], c1 - cols[0]))
     want, alt = expected[mine], counting_nodata[mine]

@@ -5,7 +5,8 @@ Nothing here imports openeo_dedl or odc: the point is a second, plain computatio
 server's results against. The rules (see tests/values/test_values.py for why these):
 
 - The result grid is the collection's native grid (the COGs' CRS, pixel size and pixel lattice),
-  extended beyond the data where a box reaches outside it (those pixels are no-data).
+  extended beyond the data where a box reaches outside it (those pixels are no-data; the
+  comparison lets a result leave them out, see tests/values/compare.py).
 - A box given in WGS84 is reprojected to the native CRS as the bounding box of its densified edges
   (``pyproj.Transformer.transform_bounds``), and a pixel is selected when its centre lies in that
   box: west/south edges included, east/north edges excluded.
@@ -223,12 +224,14 @@ class Stack:
     """One band over a selection: a (t, y, x) float64 array, NaN where no-data.
 
     ``raw`` holds the stored numbers (the nodata value where there is none, also outside the
-    data), as a loader that does not mask would see them.
+    data), as a loader that does not mask would see them; ``covered`` (y, x) tells the pixels
+    inside some layer's footprint.
     """
 
     dates: list[np.datetime64]
     values: np.ndarray
     raw: np.ndarray
+    covered: np.ndarray
 
 
 def stack(
@@ -247,6 +250,7 @@ def stack(
     dates = sorted(by_date)
     fill = math.nan if nodata is None else nodata
     raw = np.full((len(dates), *sel.shape), fill, dtype="float64")
+    covered = np.zeros(sel.shape, dtype=bool)
     for i, date in enumerate(dates):
         for layer in by_date[date]:
             rows, cols, window = _overlap(layer, sel)  # type: ignore[misc]
@@ -257,8 +261,9 @@ def stack(
             # value would win.
             empty = _invalid(target, nodata)
             target[empty] = block[empty]
+            covered[rows, cols] = True
     values = np.where(_invalid(raw, nodata), np.nan, raw)
-    return Stack(dates, values, raw)
+    return Stack(dates, values, raw, covered)
 
 
 def _invalid(a: np.ndarray, nodata: float | None) -> np.ndarray:

@@ -100,7 +100,7 @@ def test_use_case_load_matches_the_oracle(collections, client, tmp_path, use_cas
         st.dates, st.values, st.raw, collection.nodata[band], in_interval, result
     )
     assert not problems, f"{use_case} {node_id}: {problems}"
-    report = compare(collection, band, sel, result, expected, counting)
+    report = compare(collection, band, sel, result, expected, counting, st.covered)
     assert not report.problems, f"{use_case} {node_id} {args['id']}:\n{report.summary()}"
 
 
@@ -138,5 +138,6 @@ def test_drought_agricultural_share_matches_the_oracle(collections, client, tmp_
 
     path = client.result(_save(_upstream(graph, resample_id), resample_id), tmp_path / "s.nc")
     result = read_result(path, "netCDF", "data")
-    report = compare(target, "data", Selection(0, cols, 0, rows), result, share, share)
+    everywhere = np.ones((rows, cols), dtype=bool)
+    report = compare(target, "data", Selection(0, cols, 0, rows), result, share, share, everywhere)
     assert not report.problems, f"resample_spatial {resample}:\n{report.summary()}"
