@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 from tests.values.oracle import Collection, read_catalog
 
 
