@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.servers import start_server, stop_server
+from tests.support.servers import running_server
 from tests.values.oracle import Collection, read_catalog
 
 
@@ -33,11 +33,8 @@ class ResultClient:
 
 @pytest.fixture(scope="session")
 def values_server(tmp_path_factory, demo_catalog_dir):
-    data_dir = tmp_path_factory.mktemp("values-server")
-    proc, url, log_path = start_server(data_dir, demo_catalog_dir)
-    yield url
-    stop_server(proc)
-    print(log_path.read_text()[-3000:])
+    with running_server(tmp_path_factory.mktemp("values-server"), demo_catalog_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
