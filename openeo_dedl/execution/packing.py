@@ -2,9 +2,10 @@
 
 openEO arithmetic and comparisons make float64 cubes of values that fit in far fewer bytes: a
 mask is 0, 1 and NaN; a count is a small integer; an integer band with a nodata value is loaded
-as floats with NaN for no-data (``nodata.py``), whole numbers of its own (8 or 16 bit) range. The producing site packs such a cube before it
-leaves (``pack``), the consuming side restores the original dtype (``unpack``), so the values
-the next partition sees are exactly those computed, and only the packed bytes cross sites.
+as floats with NaN for no-data (``nodata.py``), whole numbers of its own 8 or 16 bit range. The
+producing site packs such a cube before it leaves (``pack``), the consuming side restores the
+original dtype (``unpack``), so the values the next partition sees are exactly those computed,
+and only the packed bytes cross sites.
 """
 
 from __future__ import annotations

@@ -61,10 +61,10 @@ def random_facts(pick: Chooser, collection_id: str, layout: str | None = None) -
     days = pick.integer(2, 12)
     times = tuple(START + timedelta(days=3 * i) for i in range(days))
     side = pick.choice([60, 600, 3000])
-    bands = tuple(
-        BandFacts(f"b{i}", pick.choice(["uint8", "uint16", "float32"]))
-        for i in range(pick.integer(1, 4))
-    )
+    # Integer bands with and without a nodata value (with one they are loaded as floats with
+    # NaN for no-data, see execution/nodata.py), float bands with NaN.
+    kinds = [("uint8", None), ("uint8", 255), ("uint16", None), ("uint16", 0), ("float32", None)]
+    bands = tuple(BandFacts(f"b{i}", *pick.choice(kinds)) for i in range(pick.integer(1, 4)))
     home = pick.choice(SITES)
     sites: tuple[str, ...] = (home,)
     items = None
