@@ -684,5 +684,7 @@ def test_split_of_an_integer_collection_with_nodata_gives_the_unsplit_result(
     # Values from both tiles, and no-data (never 0) where no tile has data.
     assert np.isfinite(values).sum() > 1000 and np.isnan(values).sum() > 1000
     assert np.nanmin(values) > 0, "B04's valid values start at 1: a 0 would be its nodata"
-    moved = {t.node for t in report.transfers}
-    assert moved and all(graph.process_id(n) != "load_collection" for n in moved), moved
+    # What crossed sites is what the plan said would cross (a part of 3 dates of uint16 moves
+    # in fewer bytes than a mean's sums and counts: the planner may move it instead).
+    planned = {(t.node, t.from_site, t.to_site) for t in plan.transfers}
+    assert planned and {(t.node, t.from_site, t.to_site) for t in report.transfers} == planned
