@@ -18,7 +18,7 @@ from openeo_dedl.errors import (
     ProcessParameterInvalid,
 )
 from openeo_dedl.execution.band_units import UNITS_ATTR, collection_units
-from openeo_dedl.execution.nodata import as_missing, read_itemsize
+from openeo_dedl.execution.nodata import as_missing, loaded_itemsize, read_itemsize
 from openeo_dedl.execution.properties import item_matches
 
 logger = logging.getLogger(__name__)
@@ -233,7 +233,8 @@ CHUNK_ALIGN = 512
 def load_chunks(ds: xr.Dataset, target: int = CHUNK_BYTES) -> dict[str, int]:
     """odc-stac ``chunks`` for ``ds`` (a lazy load): square spatial chunks of about ``target``
     bytes, or the whole grid when smaller, then as many time steps as fit into ``target``."""
-    itemsize = max((ds[b].dtype.itemsize for b in ds.data_vars), default=4)
+    # Sized as processes see the values: a band with nodata is float (execution/nodata.py).
+    itemsize = max((loaded_itemsize(ds[b]) for b in ds.data_vars), default=4)
     ny, nx = ds.odc.geobox.shape
     side = max(CHUNK_ALIGN, int((target / itemsize) ** 0.5) // CHUNK_ALIGN * CHUNK_ALIGN)
     cy, cx = min(ny, side), min(nx, side)

@@ -51,6 +51,13 @@ def float_dtype_for(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype.itemsize <= 2 else np.dtype(np.float64)
 
 
+def loaded_itemsize(band: xr.DataArray) -> int:
+    """Bytes per value of ``band`` once its no-data is NaN (``band_as_missing``)."""
+    if _declared(band.attrs.get(NODATA_ATTR)) is None:
+        return band.dtype.itemsize
+    return float_dtype_for(band.dtype).itemsize
+
+
 def band_as_missing(band: xr.DataArray) -> xr.DataArray:
     """``band`` with its no-data value (attribute ``nodata``) as NaN, in a float dtype (see the
     module's docstring); a band without a nodata value is returned as it is."""
