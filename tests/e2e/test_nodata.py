@@ -254,3 +254,72 @@ def test_netcdf_results_declare_nan_fill_and_hold_nodata(connection, demo_catalo
     assert values.shape == expected.shape
     np.testing.assert_array_equal(values, expected)
     assert np.isnan(values).sum() > 1000
+
+
+# -- aggregate_spatial ----------------------------------------------------------------------------
+
+# Rectangles on Sentinel-2's 10 m grid (EPSG:32632, edges on pixel edges): across bolzano's east
+# edge (half in the gap), wholly in the gap between the tiles, across the north tile's west edge.
+S2_RECTANGLES = [
+    (678500.0, 5149000.0, 679300.0, 5149500.0),
+    (679000.0, 5150000.0, 679500.0, 5150500.0),
+    (679500.0, 5151200.0, 680000.0, 5151600.0),
+]
+
+
+def _wgs84_polygon(west, south, east, north) -> dict:
+    from pyproj import Transformer
+
+    to_wgs84 = Transformer.from_crs("EPSG:32632", "EPSG:4326", always_xy=True)
+    ring = [(west, south), (east, south), (east, north), (west, north), (west, south)]
+    return {"type": "Polygon", "coordinates": [[list(to_wgs84.transform(x, y)) for x, y in ring]]}
+
+
+@pytest.mark.parametrize("reducer", ["mean", "sum", "max"])
+def test_aggregate_spatial_skips_nodata_and_gives_null_without_any_value(
+    connection, demo_catalog_dir, tmp_path, reducer
+):
+    """The mean of B04 over dates, then ``reducer`` over each rectangle's pixels: nodata (0) is
+    skipped at both steps, and a rectangle without any valid pixel gives null in JSON."""
+    graph = reduce_graph("SENTINEL2_L2A", S2_BOX, S2_DATES, "B04", "mean", fmt="JSON")
+    reduce_node = {
+        "process_graph": {
+            "r": {
+                "process_id": reducer,
+                "arguments": {"data": {"from_parameter": "data"}},
+                "result": True,
+            }
+        }
+    }
+    graph["zones"] = {
+        "process_id": "aggregate_spatial",
+        "arguments": {
+            "data": {"from_node": "reduce"},
+            "geometries": {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {}, "geometry": _wgs84_polygon(*r)}
+                    for r in S2_RECTANGLES
+                ],
+            },
+            "reducer": reduce_node,
+        },
+    }
+    graph["save"]["arguments"]["data"] = {"from_node": "zones"}
+    out = tmp_path / "zones.json"
+    connection.download(graph, out)
+    got = np.array(json.loads(out.read_text())["data"], dtype=float).ravel()
+
+    expected = []
+    for west, south, east, north in S2_RECTANGLES:
+        xs, ys = np.meshgrid(np.arange(west + 5, east, 10.0), np.arange(north - 5, south, -10.0))
+        stack = sampled_stack(
+            demo_catalog_dir, "SENTINEL2_L2A", "B04", S2_DATES, xs, ys, "EPSG:32632"
+        )
+        pixels = reduce_stack(stack, "mean").ravel()
+        pixels = pixels[np.isfinite(pixels)]
+        reduce = {"mean": np.mean, "sum": np.sum, "max": np.max}[reducer]
+        expected.append(reduce(pixels) if pixels.size else np.nan)
+    expected = np.array(expected)
+    assert np.isnan(expected[1]) and np.isfinite(expected[[0, 2]]).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
