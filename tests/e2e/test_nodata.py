@@ -323,3 +323,37 @@ def test_aggregate_spatial_skips_nodata_and_gives_null_without_any_value(
     expected = np.array(expected)
     assert np.isnan(expected[1]) and np.isfinite(expected[[0, 2]]).all()
     np.testing.assert_allclose(got, expected, rtol=1e-5, equal_nan=True)
+
+
+# -- aggregate_temporal ---------------------------------------------------------------------------
+
+S2_INTERVALS = [
+    ["2022-06-01", "2022-06-10"],
+    ["2022-06-10", "2022-06-20"],
+    ["2022-06-20", "2022-07-01"],
+]
+
+
+def test_aggregate_temporal_skips_nodata_per_interval(connection, demo_catalog_dir, tmp_path):
+    """The minimum per interval: each interval's dates cover parts of the box; nodata (0) is never
+    the minimum, a pixel no date of the interval covers is no-data."""
+    graph = reduce_graph("SENTINEL2_L2A", S2_BOX, S2_DATES, "B04", "min")
+    graph["reduce"] = {
+        "process_id": "aggregate_temporal",
+        "arguments": {
+            "data": {"from_node": "load"},
+            "intervals": S2_INTERVALS,
+            "reducer": graph["reduce"]["arguments"]["reducer"],
+        },
+    }
+    out = tmp_path / "intervals.tif"
+    connection.download(graph, out)
+    with rasterio.open(out) as src:
+        got = src.read().astype(float)  # one band per interval (and band B04)
+    xs, ys, crs = _pixel_centres(out)
+    assert got.shape[0] == len(S2_INTERVALS)
+    for i, (start, end) in enumerate(S2_INTERVALS):
+        stack = sampled_stack(demo_catalog_dir, "SENTINEL2_L2A", "B04", (start, end), xs, ys, crs)
+        expected = reduce_stack(stack, "min")
+        assert np.isnan(expected).sum() > 1000 and np.isfinite(expected).sum() > 1000
+        np.testing.assert_array_equal(got[i], expected)
