@@ -17,6 +17,8 @@ from openeo_dedl.errors import (
     ProcessGraphComplexity,
     ProcessParameterInvalid,
 )
+from openeo_dedl.execution.band_units import UNITS_ATTR, collection_units
+from openeo_dedl.execution.nodata import as_missing, loaded_itemsize, read_itemsize
 from openeo_dedl.execution.properties import item_matches
 
 logger = logging.getLogger(__name__)
@@ -185,6 +187,8 @@ def load_collection_from_catalog(
         own = [i for i in items if _read_at(catalog, record, i, unavailable_sites) == site]
         ds = _load_site_part(probe, own, bands or available, load_kwargs)
         items = own
+    itemsize = read_itemsize(ds)
+    ds = as_missing(ds)  # a band's nodata becomes NaN before any process sees it
     cube = ds.to_dataarray(dim="bands")
     if site is not None:
         # The merge of the per-site parts tells missing values by it (to_dataarray drops it).
@@ -205,8 +209,9 @@ def load_collection_from_catalog(
             keep &= times < np.datetime64(end)
         cube = cube.isel({tdim: keep})
     if budget is not None:
-        budget.charge(int(cube.nbytes), collection_id)
+        budget.charge(int(cube.size) * itemsize, collection_id)
     cube.attrs["openeo_dedl:collection"] = collection_id
+    cube.attrs[UNITS_ATTR] = collection_units(doc)
     logger.info(
         "load_collection %s: %d items, shape %s, %.1f MB",
         collection_id,
@@ -228,7 +233,8 @@ CHUNK_ALIGN = 512
 def load_chunks(ds: xr.Dataset, target: int = CHUNK_BYTES) -> dict[str, int]:
     """odc-stac ``chunks`` for ``ds`` (a lazy load): square spatial chunks of about ``target``
     bytes, or the whole grid when smaller, then as many time steps as fit into ``target``."""
-    itemsize = max((ds[b].dtype.itemsize for b in ds.data_vars), default=4)
+    # Sized as processes see the values: a band with nodata is float (execution/nodata.py).
+    itemsize = max((loaded_itemsize(ds[b]) for b in ds.data_vars), default=4)
     ny, nx = ds.odc.geobox.shape
     side = max(CHUNK_ALIGN, int((target / itemsize) ** 0.5) // CHUNK_ALIGN * CHUNK_ALIGN)
     cy, cx = min(ny, side), min(nx, side)

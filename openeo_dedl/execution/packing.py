@@ -1,9 +1,11 @@
 """Lossless narrowing of cubes that cross sites: ship the smallest dtype that holds the values.
 
 openEO arithmetic and comparisons make float64 cubes of values that fit in far fewer bytes: a
-mask is 0, 1 and NaN; a count is a small integer. The producing site packs such a cube before it
-leaves (``pack``), the consuming side restores the original dtype (``unpack``), so the values
-the next partition sees are exactly those computed, and only the packed bytes cross sites.
+mask is 0, 1 and NaN; a count is a small integer; an integer band with a nodata value is loaded
+as floats with NaN for no-data (``nodata.py``), whole numbers of its own 8 or 16 bit range. The
+producing site packs such a cube before it leaves (``pack``), the consuming side restores the
+original dtype (``unpack``), so the values the next partition sees are exactly those computed,
+and only the packed bytes cross sites.
 """
 
 from __future__ import annotations
@@ -16,17 +18,24 @@ import xarray as xr
 PACKED_ATTR = "openeo_dedl:packed"
 # The uint8 code of NaN when a float cube holds only small non-negative integers and NaN.
 NAN_CODE = 255
+# Unsigned integer codes of whole numbers and NaN, narrowest first: the dtype and its NaN code
+# (its largest value, which the values must stay below).
+WHOLE_NUMBER_CODES = ((np.uint8, NAN_CODE), (np.uint16, 2**16 - 1))
 
 
 def _narrow_float(data: np.ndarray) -> tuple[np.ndarray, dict] | None:
     finite = np.isfinite(data)
     values = data[finite]
-    # Small whole numbers and NaN (masks, classes, counts) as uint8; -0.0 would lose its sign,
-    # infinities have no code.
-    if not np.isinf(data).any() and _small_whole_numbers(values):
-        codes = np.full(data.shape, NAN_CODE, dtype=np.uint8)
-        codes[finite] = values.astype(np.uint8)
-        return codes, {"dtype": data.dtype.str, "nan_code": NAN_CODE}
+    # Whole numbers and NaN (masks, classes, counts, integer bands with no-data) as uint8 or
+    # uint16 when narrower; -0.0 would lose its sign, infinities have no code.
+    if not np.isinf(data).any():
+        for code_dtype, nan_code in WHOLE_NUMBER_CODES:
+            if np.dtype(code_dtype).itemsize >= data.dtype.itemsize:
+                break
+            if _small_whole_numbers(values, nan_code):
+                codes = np.full(data.shape, nan_code, dtype=code_dtype)
+                codes[finite] = values.astype(code_dtype)
+                return codes, {"dtype": data.dtype.str, "nan_code": nan_code}
     if data.dtype == np.float64:
         single = data.astype(np.float32)
         if np.array_equal(single.astype(np.float64), data, equal_nan=True):
@@ -34,10 +43,10 @@ def _narrow_float(data: np.ndarray) -> tuple[np.ndarray, dict] | None:
     return None
 
 
-def _small_whole_numbers(values: np.ndarray) -> bool:
+def _small_whole_numbers(values: np.ndarray, nan_code: int = NAN_CODE) -> bool:
     if values.size == 0:
         return True
-    if values.min() < 0 or values.max() >= NAN_CODE:
+    if values.min() < 0 or values.max() >= nan_code:
         return False
     if not np.array_equal(values, np.floor(values)):
         return False

@@ -14,6 +14,7 @@ import xarray as xr
 from affine import Affine
 
 from openeo_dedl.errors import FormatUnsupported, ProcessParameterInvalid
+from openeo_dedl.execution.band_units import UNITS_ATTR
 
 FORMATS = {"gtiff": "GTiff", "geotiff": "GTiff", "netcdf": "netCDF", "nc": "netCDF", "json": "JSON"}
 MEDIA_TYPES = {
@@ -102,8 +103,13 @@ def _write_netcdf(cube: xr.DataArray, path: Path) -> None:
     else:
         ds = cube.to_dataset(name=cube.name or "data")
     ds = ds.drop_vars([v for v in ("spatial_ref",) if v in ds.coords])
+    nodata = result_nodata(cube)
+    units = _units(cube)
     for name in ds.data_vars:
-        ds[name].attrs = {}
+        ds[name].attrs = {"units": units[name]} if name in units else {}
+        # Float variables get xarray's default _FillValue (NaN); integers only a declared one,
+        # and none when they hold no missing values.
+        ds[name].encoding["_FillValue"] = nodata
     ds.attrs = {"Conventions": "CF-1.9", "source": "openeo-dedl"}
     if crs is not None:
         ds = ds.rio.write_crs(crs)
@@ -148,7 +154,61 @@ def _write_gtiff(cube: xr.DataArray, path: Path) -> None:
     arr.name = None
     arr = arr.rio.write_crs(cube.rio.crs) if cube.rio.crs is not None else arr
     arr = arr.rio.write_transform(_pixel_transform(cube))
-    arr.rio.to_raster(path, driver="COG", recalc_transform=False)
+    nodata = result_nodata(cube)
+    if nodata is not None:
+        arr = arr.rio.write_nodata(nodata, encoded=False)
+    units = _units(cube)
+    inner = [n.rsplit("|", 1)[-1] for n in names] if band_dim is not None else []
+    _write_cog(arr, path, [units.get(n) for n in inner])
+
+
+def _write_cog(arr: xr.DataArray, path: Path, units: list[str | None]) -> None:
+    """``arr`` as a Cloud Optimized GeoTIFF with its nodata tag, band descriptions and units,
+    and the bands' statistics (``STATISTICS_MINIMUM`` & co., no-data skipped) that viewers
+    stretch by.
+
+    rioxarray writes no band units, and a COG is written in one go (GDAL's COG driver only
+    copies a finished dataset): so a tiled GTiff is written first, labelled, and copied to the
+    COG, whose driver computes the statistics (``STATISTICS=YES``).
+    """
+    import rasterio
+    import rasterio.shutil
+
+    draft = path.with_name(f".{path.stem}.draft.tif")
+    try:
+        arr.rio.to_raster(draft, driver="GTiff", tiled=True, recalc_transform=False)
+        if any(units):
+            with rasterio.open(draft, "r+") as dst:
+                dst.units = tuple(u or "" for u in units)
+        rasterio.shutil.copy(draft, path, driver="COG", STATISTICS="YES")
+    finally:
+        draft.unlink(missing_ok=True)
+        Path(f"{draft}.aux.xml").unlink(missing_ok=True)
+
+
+def result_nodata(cube: xr.DataArray) -> float | int | None:
+    """The no-data value a result file declares: NaN for floating point data (missing values
+    are NaN from the load on, see ``nodata.py``), the cube's own nodata for integers when it has
+    one (integers hold no NaN; without a declared nodata they hold no missing values)."""
+    if np.issubdtype(cube.dtype, np.floating):
+        return math.nan
+    nodata = cube.attrs.get("nodata")
+    if not np.issubdtype(cube.dtype, np.integer) or not isinstance(nodata, int | float | np.number):
+        return None
+    if math.isnan(float(nodata)) or not float(nodata).is_integer():
+        return None
+    info = np.iinfo(cube.dtype)
+    return int(nodata) if info.min <= int(nodata) <= info.max else None
+
+
+def _units(cube: xr.DataArray) -> dict[str, str]:
+    """Band label → unit, for the labels of the cube's band dimension that the loaded collection
+    gave a unit (see ``band_units.py``)."""
+    recorded = cube.attrs.get(UNITS_ATTR)
+    band_dim = _band_dim(cube)
+    if not isinstance(recorded, dict) or band_dim is None:
+        return {}
+    return {str(b): recorded[str(b)] for b in cube[band_dim].values if str(b) in recorded}
 
 
 def _pixel_transform(cube: xr.DataArray) -> Affine:

@@ -17,16 +17,18 @@ merge node. The graph is rewritten as follows (``L`` the user's load, ``s`` a si
   sum of the sums over the sum of the counts: exactly ``mean``'s result. Other reducers (median,
   ...) are not decomposable: the parts merge before them.
 - When the parts are by area (a *spatial* split), each part lies on the whole grid and is NaN
-  outside its own items, provided the bands read are floating point with NaN (or no) nodata.
-  Then the chain of per-pixel nodes that keep NaN NaN (filters, ``apply`` of arithmetic,
-  ``ndvi``, ``mask_polygon`` without replacement, reductions over bands with a NaN-skipping
-  reducer) is copied per site, and so is a following ``reduce_dimension`` over time with a
-  reducer that skips NaN and gives NaN where everything is NaN (``mean``, ``median``, ``min``,
-  ``max``, ``first``, ``last``): a part's result is the whole's in its area and NaN elsewhere,
-  and the parts do not overlap, so taking the first valid value is exact. ``sum`` gives 0 where
-  a part has nothing, so the parts' sums are added. Integer bands (nodata values, which
-  arithmetic changes), comparisons (NaN becomes a value), ``count``, ``sd`` and resampling
-  (neighbours across the border) stop the chain: the parts merge before them.
+  outside its own items, provided every band read has a missing value: floating point bands, and
+  integer bands with a nodata value, which the loader turns into floats with NaN for no-data
+  (``execution/nodata.py``). Then the chain of per-pixel nodes that keep NaN NaN (filters,
+  ``apply`` of arithmetic, ``ndvi``, ``mask_polygon`` without replacement, reductions over bands
+  with a NaN-skipping reducer) is copied per site, and so is a following ``reduce_dimension`` over
+  time with a reducer that skips NaN and gives NaN where everything is NaN (``mean``, ``median``,
+  ``min``, ``max``, ``first``, ``last``, ``sum``): a part's result is the whole's in its area and
+  NaN elsewhere, and the parts do not overlap, so taking the first valid value is exact (``sum``
+  is combined as a sum of its parts, which is the same there). Integer bands without a nodata
+  value (the loader fills a part's empty area with 0), comparisons (NaN becomes a value),
+  ``count``, ``sd`` and resampling (neighbours across the border) stop the chain: the parts
+  merge before them.
 - The last node of that chain (or L itself) keeps its id and becomes ``dedl_merge_sites(cube1,
   cube2, combine)``; with more than two sites, a chain of merges (``N__merge1`` ...).
   ``combine`` is ``concat`` (along time), ``first`` (first valid value per element, for parts on
@@ -38,7 +40,6 @@ Consumers of L (or of the last copied node) keep referring to the same id, now t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -171,8 +172,10 @@ def _decomposable_reducer(reducer) -> str | None:
 
 
 def _float_bands(coll: CollectionFacts, args: Mapping) -> bool:
-    """Whether every band the load reads is floating point with NaN (or no) nodata: then a part
-    of an area split is NaN wherever the part has no items."""
+    """Whether every band the load reads is missing (NaN) where it has no data: floating point
+    bands, and integer bands with a nodata value (the loader makes them floats with NaN, see
+    ``execution/nodata.py``). Then a part of an area split is NaN wherever the part has no
+    items."""
     names = args.get("bands")
     if not isinstance(names, list | tuple):
         names = [b.name for b in coll.bands]
@@ -180,11 +183,9 @@ def _float_bands(coll: CollectionFacts, args: Mapping) -> bool:
         return False
     for name in names:
         band = coll.band(name) if isinstance(name, str) else None
-        if band is None or not str(band.dtype).startswith("float"):
+        if band is None:
             return False
-        if band.nodata is not None and not (
-            isinstance(band.nodata, float) and math.isnan(band.nodata)
-        ):
+        if band.nodata is None and not str(band.dtype).startswith("float"):
             return False
     return True
 
@@ -353,7 +354,7 @@ def _split(
                 reducer = _single_reducer(args.get("reducer"))
                 if reducer in MISSING_PRESERVING:
                     chain.append(nxt)
-                elif reducer == "sum":  # 0 where a part has nothing: parts add up
+                elif reducer == "sum":  # NaN where a part has nothing: parts add up
                     chain.append(nxt)
                     combine = "sum"
             break

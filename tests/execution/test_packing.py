@@ -34,7 +34,11 @@ def _round_trip(cube: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
         ([[0.1, 0.2], [0.3, np.nan]], np.float64),  # not exact in float32: left alone
         ([[1.0, np.inf], [0.0, 1.0]], np.float32),  # infinities never become codes
         ([[-0.0, 1.0], [0.0, 1.0]], np.float32),  # -0.0 keeps its sign
-        ([[255.0, 1.0], [0.0, 1.0]], np.float32),  # 255 is the NaN code, not a value
+        ([[255.0, 1.0], [0.0, 1.0]], np.uint16),  # 255 is uint8's NaN code, not a value
+        # An integer band with no-data as loaded (nodata.py): its whole numbers and NaN.
+        (np.array([[1.0, 10000.0], [np.nan, 65534.0]], dtype=np.float32), np.uint16),
+        (np.array([[1.0, 65535.0], [np.nan, 2.0]], dtype=np.float32), np.float32),
+        (np.array([[0.0, 1.0], [np.nan, 1.0]], dtype=np.float32), np.uint8),
         (np.array([[1, 2], [3, 4]], dtype=np.int64), np.uint8),
         (np.array([[-5, 2], [300, 4]], dtype=np.int64), np.int16),
         (np.array([[0, 70000]], dtype=np.int64), np.uint32),

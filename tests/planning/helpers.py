@@ -25,10 +25,11 @@ def facts(
     *sites: str,
     side: int = 100,
     days: int = 10,
-    bands: tuple[tuple[str, str], ...] = (("b1", "float32"), ("b2", "float32")),
+    bands: tuple[tuple, ...] = (("b1", "float32"), ("b2", "float32")),
     items: tuple[ItemFacts, ...] | None = None,
 ) -> CollectionFacts:
-    """A collection of ``side`` × ``side`` pixels over BBOX, one time step a day."""
+    """A collection of ``side`` × ``side`` pixels over BBOX, one time step a day; ``bands``:
+    (name, dtype) or (name, dtype, nodata)."""
     return CollectionFacts(
         id=cid,
         sites=sites,
@@ -37,7 +38,7 @@ def facts(
         native_bbox=BBOX,
         resolution=(1.0 / side, 1.0 / side),
         times=tuple(day(i) for i in range(days)),
-        bands=tuple(BandFacts(n, d) for n, d in bands),
+        bands=tuple(BandFacts(*band) for band in bands),
         items=items,
     )
 

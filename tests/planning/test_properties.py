@@ -165,15 +165,21 @@ def _float_part(plan: Plan, part: str, facts) -> bool:
     if coll is None:
         return False
     names = plan.graph.arguments(part).get("bands") or [b.name for b in coll.bands]
-    return all(coll.band(n) is not None and coll.band(n).dtype.startswith("float") for n in names)
+    # Float bands, and integer bands with a nodata value (loaded as floats with NaN).
+    return all(
+        coll.band(n) is not None
+        and (coll.band(n).dtype.startswith("float") or coll.band(n).nodata is not None)
+        for n in names
+    )
 
 
 def check_split_parts(plan: Plan, facts=None) -> None:
     """No raw split part crosses sites when a decomposable reduction over time follows it
     (directly or after per-pixel steps that can run per site): neither a part's load, nor the
     steps before the reduction, nor the merged raw cube move, when the reduction is not larger
-    than what it reduces. Splits by area count when ``facts`` tell that the bands are floats
-    (integer parts hold nodata, not NaN, outside their area and merge first)."""
+    than what it reduces. Splits by area count when ``facts`` tell that the bands are missing
+    (NaN) outside a part's area: floats, or integers with a nodata value (integer parts without
+    one hold 0 there and merge first)."""
     graph = plan.graph
     moved = {t.node for t in plan.transfers}
     for split in plan.splits:

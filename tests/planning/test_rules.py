@@ -153,7 +153,7 @@ NOT_NAN_SAFE["process_graph"]["g"]["result"] = True
         ([reduce("l", "t", "max")], ("n0",), "first"),
         ([reduce("l", "t", "mean")], ("n0",), "first"),
         ([reduce("l", "t", "median")], ("n0",), "first"),
-        # A sum is 0 where a part has nothing: the parts' sums add up.
+        # A sum is no-data where a part has nothing: the parts' sums add up.
         ([reduce("l", "t", "sum")], ("n0",), "sum"),
         # Per-pixel work that keeps NaN NaN goes along.
         (
@@ -200,11 +200,26 @@ def test_area_split_runs_nan_preserving_work_and_reductions_over_time_per_part(
 
 
 def test_area_split_of_integer_bands_merges_right_after_the_loads():
-    """Parts of integer bands hold nodata, not NaN, outside their area: merge first."""
+    """Parts of integer bands without a nodata value hold 0, not NaN, outside their area (they
+    are not made floats): merge first."""
     collection = facts("C", "lumi", bands=(("b1", "uint8"),), items=AREA_ITEMS)
     p = plan({"l": load("C"), "r": reduce("l", "t", "max"), "s": save("r")}, {"C": collection})
     (split,) = p.splits
     assert (split.combine, split.pushed_down) == ("first", ())
+
+
+@pytest.mark.parametrize("reducer", ["max", "mean", "sum"])
+def test_area_split_of_integer_bands_with_nodata_runs_reductions_per_part(reducer):
+    """Integer bands with a nodata value are loaded as floats with NaN for no-data
+    (execution/nodata.py): a part is NaN outside its area, as for float bands."""
+    bands = (("b1", "uint16", 0), ("b2", "uint8", 255))
+    collection = facts("C", "lumi", bands=bands, items=AREA_ITEMS)
+    p = plan({"l": load("C"), "r": reduce("l", "t", reducer), "s": save("r")}, {"C": collection})
+    (split,) = p.splits
+    combine = "sum" if reducer == "sum" else "first"
+    assert (split.kind, split.combine, split.pushed_down) == ("spatial", combine, ("r",))
+    moved = [t.node for t in p.transfers]
+    assert moved and all(p.graph.process_id(n) != "load_collection" for n in moved)
 
 
 def test_time_split_mean_runs_as_sums_and_counts_at_each_site():

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from openeo_dedl.execution.processes._json import for_json_values, is_number
 
 
@@ -70,7 +72,18 @@ def is_nan(x):
     return not is_number(x) or math.isnan(x)
 
 
-@for_json_values("is_nodata")
+def _is_nodata_array(x):
+    """``is_nodata`` on arrays: NaN is the no-data value of every cube from the load on
+    (execution/nodata.py); openeo-processes-dask's answers one ``False`` for a whole array."""
+    if isinstance(x, list | tuple):
+        x = np.asarray(x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.issubdtype(dtype, np.floating):
+        return np.isnan(x)
+    return np.zeros_like(x, dtype=bool)
+
+
+@for_json_values("is_nodata", cube=_is_nodata_array)
 def is_nodata(x):
     return x is None
 

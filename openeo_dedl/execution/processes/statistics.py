@@ -24,7 +24,9 @@ def _values(data: Sequence, ignore_nodata: bool) -> list | None:
     return values
 
 
-def _reducer(process_id: str, reduce: Callable[[list], Any], minimum: int = 1) -> Callable:
+def _reducer(
+    process_id: str, reduce: Callable[[list], Any], minimum: int = 1, cube: Callable | None = None
+) -> Callable:
     def json_impl(data, ignore_nodata=True):
         values = _values(data, ignore_nodata)
         if values is None or len(values) < minimum:
@@ -32,7 +34,33 @@ def _reducer(process_id: str, reduce: Callable[[list], Any], minimum: int = 1) -
         return python_value(reduce(values))
 
     json_impl.__name__ = process_id
-    return for_json_values(process_id)(json_impl)
+    return for_json_values(process_id, cube=cube)(json_impl)
+
+
+def _missing_where_all_missing(process_id: str) -> Callable:
+    """openeo-processes-dask's ``sum``/``product`` on arrays, with no-data (NaN) where every
+    value is no-data: ``np.nansum`` gives 0 there and ``np.nanprod`` 1, the spec no-data ("An
+    array with solely no-data values returns the no-data value")."""
+
+    def cube_impl(data, ignore_nodata=True, axis=None, keepdims=False):
+        from openeo_dedl.execution.registry import standard_implementation
+
+        result = standard_implementation(process_id)(
+            data, ignore_nodata=ignore_nodata, axis=axis, keepdims=keepdims
+        )
+        if not ignore_nodata:
+            return result  # np.sum/np.prod: any NaN already makes the result NaN
+        dtype = getattr(data, "dtype", None)
+        if dtype is None:
+            data = np.asarray(data)  # a list of arrays (e.g. sum(data=[x, y]))
+            dtype = data.dtype
+        if not np.issubdtype(dtype, np.floating):
+            return result  # integers hold no NaN: no element is no-data
+        empty = np.all(np.isnan(data), axis=axis, keepdims=keepdims)
+        return np.where(empty, np.asarray(np.nan, dtype=np.result_type(result)), result)
+
+    cube_impl.__name__ = process_id
+    return cube_impl
 
 
 def _product(values: list) -> float:
@@ -134,8 +162,8 @@ def implementations() -> dict[str, Callable]:
     return {
         "mean": _reducer("mean", lambda v: sum(v) / len(v)),
         "median": _reducer("median", lambda v: np.median(np.asarray(v, float))),
-        "sum": _reducer("sum", sum),
-        "product": _reducer("product", _product),
+        "sum": _reducer("sum", sum, cube=_missing_where_all_missing("sum")),
+        "product": _reducer("product", _product, cube=_missing_where_all_missing("product")),
         "min": _reducer("min", min),
         "max": _reducer("max", max),
         "variance": _reducer("variance", _variance, minimum=1),
