@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from openeo_dedl.planning.walk import is_literal
+
 LITERAL_PARAMETER_PREFIX = "dedl_literal_"
 _CUBE_SUBTYPES = {"datacube", "raster-cube", "vector-cube"}
 _COMBINATORS = {"anyOf", "oneOf", "allOf"}
@@ -44,17 +46,6 @@ def cube_parameters(spec: Mapping) -> frozenset[str]:
         if alternatives and all(s.get("subtype") in _CUBE_SUBTYPES for s in alternatives):
             names.add(p["name"])
     return frozenset(names)
-
-
-def is_literal(value: Any) -> bool:
-    """JSON without references or callbacks anywhere inside."""
-    if isinstance(value, dict):
-        if {"from_node", "from_parameter", "process_graph"} & set(value):
-            return False
-        return all(is_literal(v) for v in value.values())
-    if isinstance(value, list):
-        return all(is_literal(v) for v in value)
-    return True
 
 
 def protect_literals(

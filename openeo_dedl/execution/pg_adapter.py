@@ -57,6 +57,8 @@ from openeo_pg_parser_networkx.pg_schema import (
 from openeo_pg_parser_networkx.process_registry import Process
 from openeo_pg_parser_networkx.utils import ProcessGraphUnflattener, find_result_node
 
+from openeo_dedl.planning.walk import is_callback
+
 # A partition deeper than this would be evaluated wrongly or not at all (see the docstring).
 MAX_CHAIN_DEPTH = 1000
 
@@ -89,8 +91,7 @@ class _ValidatingUnflattener(ProcessGraphUnflattener):
         # A callback passed as an argument becomes a ProcessGraph: validate its nodes once too.
         # Process graphs deeper inside an argument (e.g. load_collection's ``properties``) stay
         # plain dicts as upstream leaves them (utils.py line 132), which their users expect.
-        is_callback = isinstance(value, dict) and "process_graph" in value
-        if is_callback and not {"from_node", "from_parameter"} & value.keys():
+        if is_callback(value):
             result_node_id, _ = find_result_node(value["process_graph"])
             return self._process_child_graph(
                 node_name=result_node_id, child_graph=type(self).unflatten(value["process_graph"])

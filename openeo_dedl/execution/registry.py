@@ -24,6 +24,7 @@ from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
 from openeo_dedl.errors import ProcessParameterUnsupported
+from openeo_dedl.planning.traits import traits_of
 
 if TYPE_CHECKING:
     from openeo_dedl.execution.access import DataAccess
@@ -41,13 +42,6 @@ DISABLED = {
 # pystac-client, odc-stac on user-given URLs): never registered; ours replace them, or the
 # process is not offered (tests/security/test_policy.py finds such implementations by their code).
 OPENS_LOCATIONS = frozenset({"aggregate_spatial", "load_stac", "load_url", "load_vector_cube"})
-
-# Optional parameters of the current specs that the implementations do not support: listed (the
-# specs stay those of openeo-processes), refused with ProcessParameterUnsupported unless null.
-UNSUPPORTED_PARAMETERS = {
-    "filter_bands": {"wavelengths"},
-    "resample_spatial": {"align"},
-}
 
 # Parameters that take more than their spec's data cubes here: save_result delivers any value
 # as JSON (the spec stays the standard one, which the compliance suite checks).
@@ -98,8 +92,9 @@ def _standard_specs() -> dict[str, dict]:
     return specs
 
 
-def _refusing_unsupported(process_id: str, impl: Callable) -> Callable:
-    names = UNSUPPORTED_PARAMETERS[process_id]
+def _refusing_unsupported(process_id: str, names: frozenset[str], impl: Callable) -> Callable:
+    """``impl`` refusing the optional parameters ``names`` (traits: ``unsupported``) unless null:
+    the specs stay those of openeo-processes, the implementations do not support them."""
 
     @functools.wraps(impl)
     def wrapper(*args, **kwargs):
@@ -168,8 +163,9 @@ def build_registry(ours: dict[str, Callable], access: DataAccess | None = None) 
             raise RuntimeError(f"openeo-processes-dask's {pid} opens URLs itself")
         if pid in LOCATION_PARAMETERS:
             impl = resolving_locations(pid, LOCATION_PARAMETERS[pid], access, impl)
-        if pid in UNSUPPORTED_PARAMETERS:
-            impl = _refusing_unsupported(pid, impl)
+        unsupported = traits_of(pid).unsupported
+        if unsupported:
+            impl = _refusing_unsupported(pid, unsupported, impl)
         impl = requiring_cubes(pid, spec, impl, except_for=BEYOND_CUBES.get(pid, ()))
         registry["predefined", pid] = Process(spec=spec, implementation=impl)
     return registry

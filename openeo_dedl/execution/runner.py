@@ -32,6 +32,7 @@ from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
 from openeo_dedl.planning import FlatGraph, Partition, Plan
+from openeo_dedl.planning.walk import replace_references
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +81,6 @@ def input_parameter(node_id: str) -> str:
     return f"{INPUT_PARAMETER_PREFIX}{node_id}"
 
 
-def _replace_references(value: Any, external: set[str]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"from_node"} and value["from_node"] in external:
-            return {"from_parameter": input_parameter(value["from_node"])}
-        if "process_graph" in value:
-            return value  # callbacks cannot reference the enclosing graph's nodes
-        return {k: _replace_references(v, external) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_references(v, external) for v in value]
-    return value
-
-
 def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence[str]) -> dict:
     """The flat graph computing ``outputs`` from this partition's nodes and external inputs.
 
@@ -106,13 +95,14 @@ def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence
             if producer in members and producer not in needed:
                 needed.add(producer)
                 stack.append(producer)
-    external = set(partition.inputs)
+    # Values of other partitions come in as parameters.
+    external = {node: {"from_parameter": input_parameter(node)} for node in partition.inputs}
     sub = {}
     for node_id in partition.nodes:
         if node_id not in needed:
             continue
         node = dict(graph.nodes[node_id])
-        node["arguments"] = _replace_references(node.get("arguments", {}), external)
+        node["arguments"] = replace_references(node.get("arguments", {}), external)
         node["result"] = len(outputs) == 1 and node_id == outputs[0]
         sub[node_id] = node
     return sub if len(outputs) == 1 else with_outputs_node(sub, list(outputs))

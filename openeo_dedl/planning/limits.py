@@ -34,6 +34,7 @@ from openeo_dedl.errors import (
     ProcessGraphInvalid,
     ProcessParameterInvalid,
 )
+from openeo_dedl.planning.walk import is_callback, is_reference
 
 LOG2_10 = math.log2(10)
 
@@ -165,10 +166,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_reference(value: Any) -> bool:
-    return isinstance(value, dict) and bool({"from_node", "from_parameter"} & set(value))
-
-
 def _is_literal_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -257,7 +254,13 @@ class _Walk:
             if d > limits.max_json_depth:
                 self.refuse("max_json_depth", d, f"The JSON nesting depth (node '{node_id}')")
             if type(value) is dict:
-                if "process_graph" in value and d > depth and type(value["process_graph"]) is dict:
+                # A callback (planning/walk.py) whose graph is an object: walked as a graph.
+                if (
+                    "process_graph" in value
+                    and d > depth
+                    and is_callback(value)
+                    and type(value["process_graph"]) is dict
+                ):
                     if level + 1 > limits.max_callback_depth:
                         self.refuse(
                             "max_callback_depth",
@@ -462,7 +465,7 @@ def _check_text_concat(walk: _Walk, graph: dict, node_id: str, args: Mapping) ->
 def _check_resample_spatial(walk: _Walk, graph: dict, node_id: str, args: Mapping) -> None:
     pid = "resample_spatial"
     resolution = args.get("resolution", 0)
-    if _is_reference(resolution):
+    if is_reference(resolution):
         res = None
     elif _is_number(resolution):
         res = (resolution, resolution)
@@ -479,7 +482,7 @@ def _check_resample_spatial(walk: _Walk, graph: dict, node_id: str, args: Mappin
         )
         return
     projection = args.get("projection")
-    if projection is not None and not _is_reference(projection):
+    if projection is not None and not is_reference(projection):
         problem = crs_problem(projection)
         if problem:
             walk.errors.append(_invalid(node_id, pid, "projection", problem))
@@ -493,7 +496,7 @@ def _check_resample_spatial(walk: _Walk, graph: dict, node_id: str, args: Mappin
     width, height = abs(e - w), abs(n - s)
     if (
         projection is not None
-        and not _is_reference(projection)
+        and not is_reference(projection)
         and not is_geographic_crs(projection)
     ):
         # Metres: a degree is at least ~1.1 km here (cos of the latitude farthest out).
@@ -552,9 +555,9 @@ def _check_date_shift(walk: _Walk, graph: dict, node_id: str, args: Mapping) -> 
 
 
 def _check_bbox(walk: _Walk, node_id: str, pid: str, name: str, extent: Any) -> None:
-    if not isinstance(extent, dict) or "type" in extent or _is_reference(extent):
+    if not isinstance(extent, dict) or "type" in extent or is_reference(extent):
         return  # GeoJSON, a reference or null: not a bounding box
-    if "process_graph" in extent:
+    if is_callback(extent):
         return
     for key in ("west", "south", "east", "north"):
         v = extent.get(key)
@@ -563,13 +566,13 @@ def _check_bbox(walk: _Walk, node_id: str, pid: str, name: str, extent: Any) -> 
             return
         if isinstance(v, float) and not math.isfinite(v):
             return  # the walk reports every number that is not finite
-        if not _is_reference(v) and not (_is_number(v) and math.isfinite(v)):
+        if not is_reference(v) and not (_is_number(v) and math.isfinite(v)):
             walk.errors.append(
                 _invalid(node_id, pid, name, f"'{key}' must be a finite number, not {_kind(v)}")
             )
             return
     crs = extent.get("crs")
-    if crs is not None and not _is_reference(crs):
+    if crs is not None and not is_reference(crs):
         problem = crs_problem(crs)
         if problem:
             walk.errors.append(_invalid(node_id, pid, name, f"'crs': {problem}"))
@@ -597,7 +600,7 @@ def _geographic(crs: Any) -> bool:
 def _check_load_collection(walk: _Walk, graph: dict, node_id: str, args: Mapping) -> None:
     _check_bbox(walk, node_id, "load_collection", "spatial_extent", args.get("spatial_extent"))
     bands = args.get("bands")
-    if bands is not None and not _is_reference(bands):
+    if bands is not None and not is_reference(bands):
         if not isinstance(bands, list) or not bands:
             walk.errors.append(
                 _invalid(
@@ -607,7 +610,7 @@ def _check_load_collection(walk: _Walk, graph: dict, node_id: str, args: Mapping
                     f"a non-empty list of band names or null is needed, not {_kind(bands)}",
                 )
             )
-        elif not all(isinstance(b, str) or _is_reference(b) for b in bands):
+        elif not all(isinstance(b, str) or is_reference(b) for b in bands):
             walk.errors.append(
                 _invalid(node_id, "load_collection", "bands", "band names must be strings")
             )

@@ -19,8 +19,9 @@ from openeo_dedl.planning.estimate import Estimate, Estimator
 from openeo_dedl.planning.facts import CollectionFacts
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
-from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
+from openeo_dedl.planning.place import place
 from openeo_dedl.planning.split import SplitLoad, label_loads
+from openeo_dedl.planning.traits import traits_of
 
 # The runner parses and runs each partition as one graph with openeo-pg-parser-networkx, through
 # nested calls; why that needs a bound on the longest path is documented with the parser's other
@@ -205,7 +206,7 @@ def _capped(sizes: Mapping[str, float], graph: FlatGraph) -> dict[str, float]:
     capped = dict(sizes)
     for node_id, size in sizes.items():
         pid = graph.process_id(node_id)
-        if pid in PINNED_REDUCTIONS and pid != PARTIAL_MEAN_PROCESS:
+        if traits_of(pid).pinned and pid != PARTIAL_MEAN_PROCESS:
             inputs = [sizes[p] for p in graph.producers(node_id)]
             if inputs:
                 capped[node_id] = min(size, max(inputs))

@@ -56,61 +56,8 @@ from openeo_dedl.planning.internal import (
     MERGE_PROCESS,
     PARTIAL_MEAN_PROCESS,
 )
-
-# Processes that work on each time step on its own: with parts holding disjoint time steps they
-# give the same result per part as on the whole (unless they touch the time dimension).
-PER_TIME_STEP = frozenset(
-    {
-        "filter_bands",
-        "filter_bbox",
-        "filter_spatial",
-        "filter_temporal",
-        "apply",
-        "apply_dimension",
-        "reduce_dimension",
-        "rename_labels",
-        "ndvi",
-        "resample_spatial",
-        "mask_polygon",
-    }
-)
-
-
-# Per-pixel processes that keep NaN NaN, for the parts of an area split (see _area_step).
-PER_PIXEL = frozenset(
-    {"filter_bands", "filter_bbox", "filter_spatial", "filter_temporal", "rename_labels", "ndvi"}
-)
-
-# Element-wise processes of ``apply`` callbacks that map NaN to NaN.
-NAN_PRESERVING = frozenset(
-    {
-        "absolute",
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "sqrt",
-        "power",
-        "exp",
-        "ln",
-        "log",
-        "sin",
-        "cos",
-        "tan",
-        "floor",
-        "ceil",
-        "round",
-        "sgn",
-        "clip",
-        "linear_scale_range",
-        "normalized_difference",
-    }
-)
-
-# Reducers that skip missing values and give a missing value where all are missing: on a part of
-# an area split they give the whole's result in the part's area and NaN elsewhere, so the parts
-# combine by their first valid value.
-MISSING_PRESERVING = frozenset({"mean", "median", "min", "max", "first", "last"})
+from openeo_dedl.planning.traits import Split, has_split
+from openeo_dedl.planning.walk import callback_graph, renamed, replace_references
 
 
 @dataclass(frozen=True)
@@ -147,9 +94,10 @@ def _ordered_sites(sites, facts: CollectionFacts) -> list[str]:
 def _single_reducer(reducer) -> str | None:
     """The process of a one-node reducer over ``data`` skipping missing values (no other
     arguments; ``ignore_nodata`` absent or true), else None."""
-    if not isinstance(reducer, dict) or not isinstance(reducer.get("process_graph"), dict):
+    graph = callback_graph(reducer)
+    if graph is None:
         return None
-    nodes = list(reducer["process_graph"].values())
+    nodes = list(graph.values())
     if len(nodes) != 1 or not isinstance(nodes[0], dict):
         return None
     node = nodes[0]
@@ -191,9 +139,9 @@ def _float_bands(coll: CollectionFacts, args: Mapping) -> bool:
 
 def _nan_preserving_callback(process) -> bool:
     """Whether a callback of ``apply`` is element-wise arithmetic that maps NaN to NaN."""
-    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
+    graph = callback_graph(process)
+    if graph is None:
         return False
-    graph = process["process_graph"]
 
     def plain(value) -> bool:
         if isinstance(value, bool):
@@ -208,7 +156,7 @@ def _nan_preserving_callback(process) -> bool:
 
     return bool(graph) and all(
         isinstance(node, dict)
-        and node.get("process_id") in NAN_PRESERVING
+        and has_split(node.get("process_id"), Split.NAN_PRESERVING)
         and all(plain(v) for v in (node.get("arguments") or {}).values())
         for node in graph.values()
     )
@@ -219,14 +167,15 @@ def _area_step(coll: CollectionFacts, process_id: str, args: Mapping) -> bool:
     time, and missing (NaN) stays missing, so the part is still NaN outside its own area."""
     if _touches_time(coll, process_id, args):
         return False
-    if process_id in PER_PIXEL:
+    if has_split(process_id, Split.PER_PIXEL):
         return True
     if process_id == "mask_polygon":
         return args.get("replacement") is None
     if process_id == "apply":
         return _nan_preserving_callback(args.get("process"))
     if process_id == "reduce_dimension" and _kind(coll, args.get("dimension")) == "bands":
-        return _single_reducer(args.get("reducer")) in MISSING_PRESERVING
+        reducer = _single_reducer(args.get("reducer"))
+        return reducer is not None and has_split(reducer, Split.MISSING_PRESERVING)
     return False
 
 
@@ -255,19 +204,6 @@ class _Ids:
             candidate = f"{base}_{i}"
         self.taken.add(candidate)
         return candidate
-
-
-def _with_refs(arguments, mapping: Mapping[str, str]):
-    """``arguments`` with ``from_node`` references renamed (not entering callbacks)."""
-    if isinstance(arguments, dict):
-        if set(arguments) == {"from_node"}:
-            return {"from_node": mapping.get(arguments["from_node"], arguments["from_node"])}
-        if "process_graph" in arguments:
-            return arguments
-        return {k: _with_refs(v, mapping) for k, v in arguments.items()}
-    if isinstance(arguments, list):
-        return [_with_refs(v, mapping) for v in arguments]
-    return arguments
 
 
 def label_loads(
@@ -351,13 +287,13 @@ def _split(
             else:
                 # Each part holds its own area at every time step it has (NaN elsewhere).
                 reducer = _single_reducer(args.get("reducer"))
-                if reducer in MISSING_PRESERVING:
+                if reducer is not None and has_split(reducer, Split.MISSING_PRESERVING):
                     chain.append(nxt)
                 elif reducer == "sum":  # 0 where a part has nothing: parts add up
                     chain.append(nxt)
                     combine = "sum"
             break
-        if temporal and (pid not in PER_TIME_STEP or _touches_time(coll, pid, args)):
+        if temporal and (not has_split(pid, Split.PER_TIME_STEP) or _touches_time(coll, pid, args)):
             break
         if by_area and not _area_step(coll, pid, args):
             break
@@ -392,7 +328,7 @@ def _split(
         for original in chain:
             copy_id = ids.fresh(f"{original}__{site}")
             node = {k: v for k, v in nodes[original].items() if k != "result"}
-            node["arguments"] = _with_refs(node.get("arguments", {}), rename)
+            node["arguments"] = replace_references(node.get("arguments", {}), renamed(rename))
             if original == partial_mean:
                 node = {
                     "process_id": PARTIAL_MEAN_PROCESS,
