@@ -51,19 +51,23 @@ def _period_key(seconds: float, period: str) -> tuple | None:
 
 
 def same(data: Estimate, arg) -> Estimate:
+    """The same size as the data."""
     return data
 
 
 def as_float(data: Estimate, arg) -> Estimate:
+    """The data as floating point (integer cubes become float64)."""
     return replace(data, itemsize=float_itemsize(data.itemsize))
 
 
 def filter_bbox(data: Estimate, arg) -> Estimate:
+    """Narrowed to the bounding box."""
     box = ext.bbox_of_extent(arg("extent"))
     return _narrow(data, box)
 
 
 def filter_spatial(data: Estimate, arg) -> Estimate:
+    """Narrowed to the bounding box of the geometries."""
     return _narrow(data, ext.bbox_of_geojson(arg("geometries")))
 
 
@@ -81,6 +85,7 @@ def _narrow(data: Estimate, box: BBox | None) -> Estimate:
 
 
 def filter_temporal(data: Estimate, arg) -> Estimate:
+    """The time steps within the interval (when the labels are known)."""
     interval = ext.interval_of_extent(arg("extent"))
     if interval is None or data.t is None:
         return data
@@ -91,6 +96,7 @@ def filter_temporal(data: Estimate, arg) -> Estimate:
 
 
 def filter_bands(data: Estimate, arg) -> Estimate:
+    """The bands named (those the data has, when its band names are known)."""
     bands = arg("bands")
     if data.bands is None or not isinstance(bands, list | tuple):
         return data
@@ -101,6 +107,7 @@ def filter_bands(data: Estimate, arg) -> Estimate:
 
 
 def reduce_dimension(data: Estimate, arg) -> Estimate:
+    """Without the reduced dimension, as floating point."""
     kind = data.kind_of(arg("dimension"))
     if kind is None:
         return data
@@ -108,10 +115,12 @@ def reduce_dimension(data: Estimate, arg) -> Estimate:
 
 
 def reduce_spatial(data: Estimate, arg) -> Estimate:
+    """Without x and y, as floating point."""
     return as_float(data.without("x").without("y"), arg)
 
 
 def aggregate_temporal(data: Estimate, arg) -> Estimate:
+    """One time step per interval (at most as many as the data has)."""
     intervals = arg("intervals")
     if data.t is None or not isinstance(intervals, list):
         return as_float(data, arg)
@@ -124,6 +133,7 @@ def aggregate_temporal(data: Estimate, arg) -> Estimate:
 
 
 def aggregate_temporal_period(data: Estimate, arg) -> Estimate:
+    """One time step per period that holds a known time label."""
     period = arg("period")
     if data.t is None or data.times is None or not isinstance(period, str):
         return as_float(data, arg)
@@ -134,6 +144,7 @@ def aggregate_temporal_period(data: Estimate, arg) -> Estimate:
 
 
 def aggregate_spatial(data: Estimate, arg) -> Estimate:
+    """A vector cube: geometries × time steps × bands of float64."""
     geometries = arg("geometries")
     if isinstance(geometries, Estimate):
         count = geometries.geometries or DEFAULT_GEOMETRIES
@@ -163,6 +174,7 @@ def _resolution(value: Any) -> tuple[float, float] | None:
 
 
 def resample_spatial(data: Estimate, arg) -> Estimate:
+    """Rescaled to the resolution (in the projection, when given)."""
     if data.x is None or data.y is None:
         return data
     res = _resolution(arg("resolution"))
@@ -187,6 +199,7 @@ def resample_spatial(data: Estimate, arg) -> Estimate:
 
 
 def resample_cube_spatial(data: Estimate, arg) -> Estimate:
+    """On the target's spatial grid."""
     target = arg("target")
     if not isinstance(target, Estimate) or target.x is None or target.y is None:
         return data
@@ -194,6 +207,7 @@ def resample_cube_spatial(data: Estimate, arg) -> Estimate:
 
 
 def resample_cube_temporal(data: Estimate, arg) -> Estimate:
+    """With the target's time steps."""
     target = arg("target")
     if not isinstance(target, Estimate) or target.t is None or data.t is None:
         return data
@@ -201,6 +215,7 @@ def resample_cube_temporal(data: Estimate, arg) -> Estimate:
 
 
 def merge_cubes(data: Estimate, arg) -> Estimate:
+    """The union of both cubes: their footprints, bands and time steps."""
     a, b = arg("cube1"), arg("cube2")
     if not (isinstance(a, Estimate) and a.is_cube and isinstance(b, Estimate) and b.is_cube):
         return data
@@ -242,6 +257,7 @@ def _max(a: float | None, b: float | None) -> float | None:
 
 
 def merge_sites(data: Estimate, arg) -> Estimate:
+    """The combined parts of a split load (planning/split.py)."""
     combine = arg("combine")
     if combine == COMBINE_CONCAT:
         return merge_cubes(data, arg)
@@ -251,13 +267,14 @@ def merge_sites(data: Estimate, arg) -> Estimate:
 
 
 def partial_mean(data: Estimate, arg) -> Estimate:
-    # A sum and a count (float64) per element of the reduced cube.
+    """A sum and a count (float64) per element of the reduced cube."""
     kind = data.kind_of(arg("dimension"))
     reduced = data.without(kind) if kind is not None else data
     return replace(reduced, itemsize=16)
 
 
 def ndvi(data: Estimate, arg) -> Estimate:
+    """One band (or one more, with ``target_band``), as float64."""
     target = arg("target_band")
     if data.bands is None:
         return as_float(data, arg)

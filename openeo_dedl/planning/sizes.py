@@ -77,8 +77,10 @@ SCALAR = Estimate()
 
 def float_itemsize(itemsize: int) -> int:
     # Arithmetic on integer cubes yields float64 in numpy; float32 stays float32.
+    """Bytes per value after arithmetic on values of ``itemsize`` bytes."""
     return itemsize if itemsize >= 4 else 8
 
 
 def steps(times: tuple[float, ...]) -> float:
+    """The number of time steps of these time labels."""
     return float(len(times))
