@@ -19,6 +19,7 @@ from openeo_dedl.planning.walk import (
     renamed,
     replace_references,
 )
+from tests.workers.conftest import cpu_bound_graph
 
 NODE_IDS = st.sampled_from(["a", "b", "c"])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["s", "t"]))
@@ -91,38 +92,14 @@ def _environment() -> Environment:
 def test_a_callback_whose_graph_is_not_an_object_is_refused_before_the_run():
     # Before: valid, and the run failed on it with an AttributeError (a 500).
     for graph in (5, None, ["n"]):
-        pg = {
-            "c": {"process_id": "array_create", "arguments": {"data": [1, 2]}},
-            "n": {
-                "process_id": "array_apply",
-                "arguments": {"data": {"from_node": "c"}, "process": {"process_graph": graph}},
-                "result": True,
-            },
-        }
+        pg = cpu_bound_graph(2, repeat=2)
+        pg["a"]["arguments"]["process"] = {"process_graph": graph}
         prepared = prepare({"process_graph": pg}, {}, _environment())
         assert isinstance(prepared, Invalid), graph
         assert [e.status for e in prepared.errors] == [400]
 
 
 def test_a_valid_callback_still_prepares():
-    pg = {
-        "c": {"process_id": "array_create", "arguments": {"data": [1, 2]}},
-        "n": {
-            "process_id": "array_apply",
-            "arguments": {
-                "data": {"from_node": "c"},
-                "process": {
-                    "process_graph": {
-                        "m": {
-                            "process_id": "multiply",
-                            "arguments": {"x": {"from_parameter": "x"}, "y": 2},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-            "result": True,
-        },
-    }
+    pg = cpu_bound_graph(2, repeat=2)
     assert isinstance(prepare({"process_graph": pg}, {}, _environment()), Prepared)
-    assert FlatGraph(pg).producers("n") == ["c"]
+    assert FlatGraph(pg).producers("a") == ["c"]
