@@ -27,9 +27,9 @@ def _plain(value: Any) -> Any:
 
 def evaluate_condition(process_graph: dict, value: Any) -> bool:
     """Evaluate a small callback graph on one property value with the standard implementations."""
-    from openeo_dedl.execution.registry import _standard_implementations
+    from openeo_dedl.execution.pg_adapter import standard_implementations
 
-    impls = _standard_implementations()
+    impls = standard_implementations()
     results: dict[str, Any] = {}
 
     def resolve(arg: Any) -> Any:

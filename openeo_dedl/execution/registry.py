@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
-import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
 from openeo_dedl.errors import ProcessParameterUnsupported
+from openeo_dedl.execution.pg_adapter import standard_implementations
 from openeo_dedl.planning.traits import traits_of
 
 if TYPE_CHECKING:
@@ -52,24 +52,16 @@ PROCESS_SPECS_DIR = Path(__file__).resolve().parents[2] / "process_specs"
 OPENEO_PROCESSES_DIR = PROCESS_SPECS_DIR / "openeo-processes"
 
 
-@functools.cache
-def _standard_implementations() -> dict[str, Callable]:
-    logging.getLogger("openeo_processes_dask.process_implementations").setLevel(logging.ERROR)
-    module = importlib.import_module("openeo_processes_dask.process_implementations")
-    # Implementations named after Python keywords carry a leading underscore (e.g. `_if`).
-    return {name.strip("_"): func for name, func in inspect.getmembers(module, inspect.isfunction)}
-
-
 def standard_implementation(process_id: str) -> Callable | None:
     """openeo-processes-dask's implementation of ``process_id`` (None when it has none)."""
-    return _standard_implementations().get(process_id)
+    return standard_implementations().get(process_id)
 
 
 @functools.cache
 def _implementations() -> dict[str, Callable]:
     from openeo_dedl.execution.processes import implementations
 
-    return {**_standard_implementations(), **implementations()}
+    return {**standard_implementations(), **implementations()}
 
 
 def _read_specs(paths) -> dict[str, dict]:

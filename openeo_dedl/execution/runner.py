@@ -30,7 +30,6 @@ from openeo_dedl.execution.events import (
     PartitionStarted,
     RunStarted,
 )
-from openeo_dedl.execution.literals import protect_literals
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
 from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed, with_outputs_node
@@ -124,10 +123,8 @@ def evaluate_graph(
 ) -> Any:
     """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``, with
     ``registry`` (from :func:`run_registry`) or else a fresh one."""
-    # Literals of processes on plain values bypass the parser's type guessing.
-    flat_graph, literals = protect_literals(flat_graph, available_specs())
     registry = registry if registry is not None else run_registry(registry_factory)
-    return run_parsed(flat_graph, registry, {**parameters, **literals})
+    return run_parsed(flat_graph, registry, parameters, available_specs())
 
 
 def _on_cluster(client):
