@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid
 from openeo_dedl.planning.prepare import Preparer
+from openeo_dedl.planning.walk import parameter_names
 from openeo_dedl.storage import Database
 from openeo_dedl.storage.process_store import UserProcessStore
 
@@ -140,20 +141,6 @@ def check_definition(process: dict[str, Any], others: Mapping[str, dict], backen
 
 def _top_level_parameters(process_graph: Mapping[str, Any]) -> set[str]:
     """Names in ``from_parameter`` outside callbacks (inside, callbacks bring their own)."""
-    names: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if set(value) == {"from_parameter"} and isinstance(value["from_parameter"], str):
-                names.add(value["from_parameter"])
-            elif "process_graph" not in value:
-                for v in value.values():
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    for node in process_graph.values():
-        if isinstance(node, dict):
-            walk(node.get("arguments"))
-    return names
+    return parameter_names(
+        [node.get("arguments") for node in process_graph.values() if isinstance(node, dict)]
+    )

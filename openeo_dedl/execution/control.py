@@ -13,28 +13,15 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from openeo_dedl.execution.events import RunEvent, WorkerLost
 
 logger = logging.getLogger(__name__)
 
 
 class RunCanceled(Exception):
     """The run was canceled (by the user, or because the server stops)."""
-
-
-@dataclass
-class RunEvent:
-    """Something that happened during a run.
-
-    ``kind`` is one of ``run_started`` (data: partitions, sites), ``partition_started``,
-    ``partition_finished`` (partition, site, nodes, seconds, done, total), ``transfer``
-    (node, from_site, to_site, bytes, seconds), ``computing`` (site, node: a cluster starts
-    computing an output) and ``computed`` (site, node, seconds, bytes).
-    """
-
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 class RunControl:
@@ -96,7 +83,7 @@ class RunControl:
         fetch took once the cluster had it (the hand-over, apart from the computing).
 
         While it computes, a worker of the cluster that disappears is reported
-        (``worker_lost`` event: ``site``, ``workers``, ``remaining``); Dask recomputes its
+        (a ``WorkerLost`` event); Dask recomputes its
         tasks on the others.
         """
         self.check()
@@ -143,19 +130,19 @@ class RunControl:
             lost = sorted(known - now)
             if lost:
                 logger.warning("site %s lost Dask worker(s) %s during a run", site, lost)
-                self.emit("worker_lost", site=site, workers=lost, remaining=len(now))
+                self.emit(WorkerLost(site=site, workers=lost, remaining=len(now)))
             known = now
 
-    def emit(self, kind: str, **data: Any) -> None:
-        """Report an event; a failing listener never breaks the run."""
+    def emit(self, event: RunEvent) -> None:
+        """Report an event (``execution/events.py``); a failing listener never breaks the run."""
         if self._parent is not None:
-            self._parent.emit(kind, **data)
+            self._parent.emit(event)
         if self._on_event is None:
             return
         try:
-            self._on_event(RunEvent(kind, data))
+            self._on_event(event)
         except Exception:
-            logger.exception("run event listener failed on %s", kind)
+            logger.exception("run event listener failed on %s", type(event).__name__)
 
 
 # How often the workers of a cluster are compared while a run waits for it.

@@ -15,6 +15,7 @@ from openeo_dedl.execution.access import DataAccess
 from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.environment import planning_environment
+from openeo_dedl.execution.events import Planned
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.runner import run_plan
@@ -145,7 +146,7 @@ class Executor:
         budget = LoadBudget(max_bytes)
         access = DataAccess.for_user(self.settings, user)  # what the run may read and fetch
         if control is not None:
-            control.emit("planned", plan=plan.to_dict())
+            control.emit(Planned(plan.to_dict()))
 
         def registry_factory():
             return process_registry.build_registry(
@@ -185,7 +186,7 @@ class Executor:
             report.bytes_moved,
         )
         return SyncResult(
-            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_usage(), plan=plan.to_dict()
+            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_dict(), plan=plan.to_dict()
         )
 
     def _staging_urls(self) -> dict[str, str] | None:

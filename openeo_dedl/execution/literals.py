@@ -1,11 +1,8 @@
-"""Literal arguments handed to implementations as the JSON the user sent.
+"""Which parameters of a process spec take data cubes (read from the parameters' schemas).
 
-openeo-pg-parser-networkx converts every argument through a union of types, first match wins:
-``[]`` becomes an empty list of temporal intervals, ``[null, "2020-01-01"]`` a temporal interval,
-``"2020-01-01"`` a date object. Processes on data cubes rely on some of these (bounding boxes,
-temporal extents); processes on plain values must see the values as sent. So the literal
-arguments of processes that take no data cube reach the implementation as parameters, which the
-parser passes through untouched.
+``pg_adapter.protect_literals`` keeps the literal arguments of processes that take no data cube
+from the parser's type guessing; ``processes/_wrap.requiring_cubes`` refuses values that are no
+data cubes where a spec takes only cubes.
 """
 
 from __future__ import annotations
@@ -13,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-LITERAL_PARAMETER_PREFIX = "dedl_literal_"
 _CUBE_SUBTYPES = {"datacube", "raster-cube", "vector-cube"}
 _COMBINATORS = {"anyOf", "oneOf", "allOf"}
 
@@ -44,41 +40,3 @@ def cube_parameters(spec: Mapping) -> frozenset[str]:
         if alternatives and all(s.get("subtype") in _CUBE_SUBTYPES for s in alternatives):
             names.add(p["name"])
     return frozenset(names)
-
-
-def is_literal(value: Any) -> bool:
-    """JSON without references or callbacks anywhere inside."""
-    if isinstance(value, dict):
-        if {"from_node", "from_parameter", "process_graph"} & set(value):
-            return False
-        return all(is_literal(v) for v in value.values())
-    if isinstance(value, list):
-        return all(is_literal(v) for v in value)
-    return True
-
-
-def protect_literals(
-    flat_graph: Mapping[str, dict], specs: Mapping[str, dict]
-) -> tuple[dict[str, dict], dict[str, Any]]:
-    """The graph with literal arguments of processes without cubes replaced by parameter
-    references, and those parameters' values (top-level nodes only; callbacks keep theirs)."""
-    graph: dict[str, dict] = {}
-    values: dict[str, Any] = {}
-    cube_takers: dict[str, bool] = {}  # per process id: walking its schemas per node is slow
-    for node_id, node in flat_graph.items():
-        pid = node.get("process_id")
-        spec = specs.get(pid)
-        if spec is not None and pid not in cube_takers:
-            cube_takers[pid] = takes_cube(spec)
-        if spec is None or cube_takers[pid]:
-            graph[node_id] = node
-            continue
-        arguments = {}
-        for name, value in node.get("arguments", {}).items():
-            if is_literal(value):
-                parameter = f"{LITERAL_PARAMETER_PREFIX}{node_id}_{name}"
-                values[parameter] = value
-                value = {"from_parameter": parameter}
-            arguments[name] = value
-        graph[node_id] = {**node, "arguments": arguments}
-    return graph, values

@@ -1,4 +1,5 @@
-"""The one place for workarounds of openeo-pg-parser-networkx (2026.3.3, ``graph.py``/``utils.py``).
+"""The one place for workarounds of the upstream libraries: openeo-pg-parser-networkx (2026.3.3,
+``graph.py``/``utils.py``) and openeo-processes-dask (at the end).
 
 The runner parses every partition's sub-graph with the parser and calls the callable it builds.
 The parser's own code is quadratic or exponential in places, so :class:`LinearProcessGraph`
@@ -37,13 +38,32 @@ Other workarounds of the parser, kept here so that there is one place for them:
   :func:`add_adapter_processes`), not once per output (quadratic for partitions with many
   outputs).
 
-Literal arguments are protected from the parser's type guessing in ``literals.py``; parameter
-references nested in arrays are resolved in ``processes/_wrap.py``.
+* The parser converts every argument through a union of types, first match wins: ``[]``
+  becomes an empty list of temporal intervals, ``[null, "2020-01-01"]`` a temporal interval,
+  ``"2020-01-01"`` a date object. Processes on data cubes rely on some of these (bounding boxes,
+  temporal extents); processes on plain values must see the values as sent. So
+  :func:`protect_literals` hands the literal arguments of processes that take no data cube to
+  the implementation as parameters, which the parser passes through untouched (in
+  :func:`run_parsed`).
+* What a callback and a reference are is the parser's definition, written once in
+  ``planning/walk.py`` for the planner, the runner and this module.
+
+Workarounds of openeo-processes-dask (2026.9.1, ``process_implementations``):
+
+* Implementations named after Python keywords carry a leading underscore (``_if``, ``_and``):
+  :func:`standard_implementations` lists them by process id, with the package's warnings about
+  every import quietened.
+* Its ``process`` decorator resolves ``{"from_parameter": ...}`` only when it is a whole
+  argument, and passes special arguments (``axis``, ``context``, ...) to implementations that
+  do not take them: ``processes/_wrap.resolve_parameters`` wraps every implementation instead.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -57,8 +77,14 @@ from openeo_pg_parser_networkx.pg_schema import (
 from openeo_pg_parser_networkx.process_registry import Process
 from openeo_pg_parser_networkx.utils import ProcessGraphUnflattener, find_result_node
 
+from openeo_dedl.execution.literals import takes_cube
+from openeo_dedl.planning.walk import is_callback, is_literal
+
 # A partition deeper than this would be evaluated wrongly or not at all (see the docstring).
 MAX_CHAIN_DEPTH = 1000
+
+# Literal arguments protected from the parser's type guessing become these parameters.
+LITERAL_PARAMETER_PREFIX = "dedl_literal_"
 
 # The extra result node of a partition with several outputs; its value is their list.
 OUTPUTS_PROCESS = "dedl_partition_outputs"
@@ -89,8 +115,7 @@ class _ValidatingUnflattener(ProcessGraphUnflattener):
         # A callback passed as an argument becomes a ProcessGraph: validate its nodes once too.
         # Process graphs deeper inside an argument (e.g. load_collection's ``properties``) stay
         # plain dicts as upstream leaves them (utils.py line 132), which their users expect.
-        is_callback = isinstance(value, dict) and "process_graph" in value
-        if is_callback and not {"from_node", "from_parameter"} & value.keys():
+        if is_callback(value):
             result_node_id, _ = find_result_node(value["process_graph"])
             return self._process_child_graph(
                 node_name=result_node_id, child_graph=type(self).unflatten(value["process_graph"])
@@ -259,14 +284,55 @@ def add_adapter_processes(registry: ProcessRegistry) -> None:
     )
 
 
+@functools.cache
+def standard_implementations() -> dict[str, Callable]:
+    """openeo-processes-dask's implementations by process id (see the module docstring)."""
+    logging.getLogger("openeo_processes_dask.process_implementations").setLevel(logging.ERROR)
+    module = importlib.import_module("openeo_processes_dask.process_implementations")
+    return {name.strip("_"): func for name, func in inspect.getmembers(module, inspect.isfunction)}
+
+
 def run_parsed(
-    flat_graph: Mapping[str, dict], registry: ProcessRegistry, named_parameters: dict[str, Any]
+    flat_graph: Mapping[str, dict],
+    registry: ProcessRegistry,
+    named_parameters: dict[str, Any],
+    specs: Mapping[str, dict],
 ) -> Any:
-    """Parse ``flat_graph`` (one result node) and run it with ``named_parameters``.
+    """Parse ``flat_graph`` (one result node) and run it with ``named_parameters``; literal
+    arguments of processes without cubes (by their ``specs``) reach them as sent.
 
     ``registry`` is used as it is (see :func:`add_adapter_processes`), so one can serve many
     graphs, also at the same time; the results cache is this graph's own.
     """
+    flat_graph, literals = protect_literals(flat_graph, specs)
+    named_parameters = {**named_parameters, **literals}
     parsed = LinearProcessGraph({"process_graph": dict(flat_graph)})
     func = parsed.to_callable(registry, results_cache={})
     return func(named_parameters=named_parameters)
+
+
+def protect_literals(
+    flat_graph: Mapping[str, dict], specs: Mapping[str, dict]
+) -> tuple[dict[str, dict], dict[str, Any]]:
+    """The graph with literal arguments of processes without cubes replaced by parameter
+    references, and those parameters' values (top-level nodes only; callbacks keep theirs)."""
+    graph: dict[str, dict] = {}
+    values: dict[str, Any] = {}
+    cube_takers: dict[str, bool] = {}  # per process id: walking its schemas per node is slow
+    for node_id, node in flat_graph.items():
+        pid = node.get("process_id")
+        spec = specs.get(pid)
+        if spec is not None and pid not in cube_takers:
+            cube_takers[pid] = takes_cube(spec)
+        if spec is None or cube_takers[pid]:
+            graph[node_id] = node
+            continue
+        arguments = {}
+        for name, value in node.get("arguments", {}).items():
+            if is_literal(value):
+                parameter = f"{LITERAL_PARAMETER_PREFIX}{node_id}_{name}"
+                values[parameter] = value
+                value = {"from_parameter": parameter}
+            arguments[name] = value
+        graph[node_id] = {**node, "arguments": arguments}
+    return graph, values

@@ -7,6 +7,7 @@ from typing import Any
 import pystac
 
 from openeo_dedl.errors import ProcessParameterInvalid
+from openeo_dedl.planning.walk import callback_graph
 
 
 def _plain(value: Any) -> Any:
@@ -26,9 +27,9 @@ def _plain(value: Any) -> Any:
 
 def evaluate_condition(process_graph: dict, value: Any) -> bool:
     """Evaluate a small callback graph on one property value with the standard implementations."""
-    from openeo_dedl.execution.registry import _standard_implementations
+    from openeo_dedl.execution.pg_adapter import standard_implementations
 
-    impls = _standard_implementations()
+    impls = standard_implementations()
     results: dict[str, Any] = {}
 
     def resolve(arg: Any) -> Any:
@@ -68,8 +69,8 @@ def evaluate_condition(process_graph: dict, value: Any) -> bool:
 def item_matches(item: pystac.Item, properties: dict) -> bool:
     """Whether ``item`` satisfies every condition of ``load_collection``'s ``properties``."""
     for name, condition in _plain(properties).items():
-        graph = condition.get("process_graph") if isinstance(condition, dict) else None
-        if not isinstance(graph, dict):
+        graph = callback_graph(condition)
+        if graph is None:
             raise ProcessParameterInvalid(
                 "The value passed for parameter 'properties' in process 'load_collection' is "
                 f"invalid: property '{name}' needs a process graph."

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
-import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from openeo_pg_parser_networkx import ProcessRegistry
 from openeo_pg_parser_networkx.process_registry import Process
 
 from openeo_dedl.errors import ProcessParameterUnsupported
+from openeo_dedl.execution.pg_adapter import standard_implementations
+from openeo_dedl.planning.traits import traits_of
 
 if TYPE_CHECKING:
     from openeo_dedl.execution.access import DataAccess
@@ -42,13 +43,6 @@ DISABLED = {
 # process is not offered (tests/security/test_policy.py finds such implementations by their code).
 OPENS_LOCATIONS = frozenset({"aggregate_spatial", "load_stac", "load_url", "load_vector_cube"})
 
-# Optional parameters of the current specs that the implementations do not support: listed (the
-# specs stay those of openeo-processes), refused with ProcessParameterUnsupported unless null.
-UNSUPPORTED_PARAMETERS = {
-    "filter_bands": {"wavelengths"},
-    "resample_spatial": {"align"},
-}
-
 # Parameters that take more than their spec's data cubes here: save_result delivers any value
 # as JSON (the spec stays the standard one, which the compliance suite checks).
 BEYOND_CUBES = {"save_result": {"data"}}
@@ -58,24 +52,16 @@ PROCESS_SPECS_DIR = Path(__file__).resolve().parents[2] / "process_specs"
 OPENEO_PROCESSES_DIR = PROCESS_SPECS_DIR / "openeo-processes"
 
 
-@functools.cache
-def _standard_implementations() -> dict[str, Callable]:
-    logging.getLogger("openeo_processes_dask.process_implementations").setLevel(logging.ERROR)
-    module = importlib.import_module("openeo_processes_dask.process_implementations")
-    # Implementations named after Python keywords carry a leading underscore (e.g. `_if`).
-    return {name.strip("_"): func for name, func in inspect.getmembers(module, inspect.isfunction)}
-
-
 def standard_implementation(process_id: str) -> Callable | None:
     """openeo-processes-dask's implementation of ``process_id`` (None when it has none)."""
-    return _standard_implementations().get(process_id)
+    return standard_implementations().get(process_id)
 
 
 @functools.cache
 def _implementations() -> dict[str, Callable]:
     from openeo_dedl.execution.processes import implementations
 
-    return {**_standard_implementations(), **implementations()}
+    return {**standard_implementations(), **implementations()}
 
 
 def _read_specs(paths) -> dict[str, dict]:
@@ -98,8 +84,9 @@ def _standard_specs() -> dict[str, dict]:
     return specs
 
 
-def _refusing_unsupported(process_id: str, impl: Callable) -> Callable:
-    names = UNSUPPORTED_PARAMETERS[process_id]
+def _refusing_unsupported(process_id: str, names: frozenset[str], impl: Callable) -> Callable:
+    """``impl`` refusing the optional parameters ``names`` (traits: ``unsupported``) unless null:
+    the specs stay those of openeo-processes, the implementations do not support them."""
 
     @functools.wraps(impl)
     def wrapper(*args, **kwargs):
@@ -168,8 +155,9 @@ def build_registry(ours: dict[str, Callable], access: DataAccess | None = None) 
             raise RuntimeError(f"openeo-processes-dask's {pid} opens URLs itself")
         if pid in LOCATION_PARAMETERS:
             impl = resolving_locations(pid, LOCATION_PARAMETERS[pid], access, impl)
-        if pid in UNSUPPORTED_PARAMETERS:
-            impl = _refusing_unsupported(pid, impl)
+        unsupported = traits_of(pid).unsupported
+        if unsupported:
+            impl = _refusing_unsupported(pid, unsupported, impl)
         impl = requiring_cubes(pid, spec, impl, except_for=BEYOND_CUBES.get(pid, ()))
         registry["predefined", pid] = Process(spec=spec, implementation=impl)
     return registry

@@ -12,6 +12,7 @@ class SyncResult:
 
     path: Path
     media_type: str
-    # Usage in openEO's `usage` shape plus our per-site figures (bytes moved, seconds per site).
+    # ``execution.usage.Usage.to_dict()``: openEO's `usage` plus our per-site figures (bytes
+    # moved, seconds per site). JSON because a result crosses processes (worker → API, store).
     usage: dict = field(default_factory=dict)
     plan: dict = field(default_factory=dict)

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
 import dask
@@ -24,72 +23,30 @@ from openeo_pg_parser_networkx import ProcessRegistry
 
 from openeo_dedl.errors import SiteUnavailable
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.execution.literals import protect_literals
+from openeo_dedl.execution.events import (
+    Computed,
+    Computing,
+    PartitionFinished,
+    PartitionStarted,
+    RunStarted,
+)
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
 from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed, with_outputs_node
 from openeo_dedl.execution.registry import available_specs
 from openeo_dedl.execution.save import SaveRequest
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
+from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
 from openeo_dedl.planning import FlatGraph, Partition, Plan
+from openeo_dedl.planning.walk import replace_references
 
 logger = logging.getLogger(__name__)
 
 INPUT_PARAMETER_PREFIX = "dedl_input_"
 
 
-@dataclass
-class TransferRecord:
-    node: str
-    from_site: str
-    to_site: str
-    bytes: int
-    seconds: float
-
-
-@dataclass
-class RunReport:
-    """What a run did: seconds per site and every cross-site transfer."""
-
-    site_seconds: dict[str, float] = field(default_factory=dict)
-    transfers: list[TransferRecord] = field(default_factory=list)
-    partitions: list[dict] = field(default_factory=list)
-
-    @property
-    def bytes_moved(self) -> int:
-        return sum(t.bytes for t in self.transfers)
-
-    def to_usage(self) -> dict:
-        """openEO ``usage`` plus our figures (bytes crossing sites, seconds per site)."""
-        return {
-            "duration": {
-                "value": round(sum(self.site_seconds.values()), 3),
-                "unit": "seconds",
-            },
-            "cross_site_bytes": {"value": self.bytes_moved, "unit": "bytes"},
-            "site_seconds": {
-                site: {"value": round(s, 3), "unit": "seconds"}
-                for site, s in self.site_seconds.items()
-            },
-            "transfers": [t.__dict__ for t in self.transfers],
-            "partitions": self.partitions,
-        }
-
-
 def input_parameter(node_id: str) -> str:
     return f"{INPUT_PARAMETER_PREFIX}{node_id}"
-
-
-def _replace_references(value: Any, external: set[str]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"from_node"} and value["from_node"] in external:
-            return {"from_parameter": input_parameter(value["from_node"])}
-        if "process_graph" in value:
-            return value  # callbacks cannot reference the enclosing graph's nodes
-        return {k: _replace_references(v, external) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace_references(v, external) for v in value]
-    return value
 
 
 def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence[str]) -> dict:
@@ -106,13 +63,14 @@ def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence
             if producer in members and producer not in needed:
                 needed.add(producer)
                 stack.append(producer)
-    external = set(partition.inputs)
+    # Values of other partitions come in as parameters.
+    external = {node: {"from_parameter": input_parameter(node)} for node in partition.inputs}
     sub = {}
     for node_id in partition.nodes:
         if node_id not in needed:
             continue
         node = dict(graph.nodes[node_id])
-        node["arguments"] = _replace_references(node.get("arguments", {}), external)
+        node["arguments"] = replace_references(node.get("arguments", {}), external)
         node["result"] = len(outputs) == 1 and node_id == outputs[0]
         sub[node_id] = node
     return sub if len(outputs) == 1 else with_outputs_node(sub, list(outputs))
@@ -165,10 +123,8 @@ def evaluate_graph(
 ) -> Any:
     """Parse one flat graph (a partition's sub-graph) and run it with ``parameters``, with
     ``registry`` (from :func:`run_registry`) or else a fresh one."""
-    # Literals of processes on plain values bypass the parser's type guessing.
-    flat_graph, literals = protect_literals(flat_graph, available_specs())
     registry = registry if registry is not None else run_registry(registry_factory)
-    return run_parsed(flat_graph, registry, {**parameters, **literals})
+    return run_parsed(flat_graph, registry, parameters, available_specs())
 
 
 def _on_cluster(client):
@@ -186,7 +142,7 @@ def run_plan(
     timeout: float | None = None,
     staging: Mapping[str, str] | None = None,
     control: RunControl | None = None,
-) -> tuple[Any, RunReport]:
+) -> tuple[Any, Usage]:
     """Run every partition at its site; return the result node's computed value and a report.
 
     ``clusters.client(site)`` gives the Dask client of a site (see ``SiteClusters.for_run``).
@@ -225,7 +181,7 @@ class _PlanRun:
         self.plan, self.graph, self.clusters = plan, graph, clusters
         self.registry_factory, self.timeout = registry_factory, timeout
         self.staging, self.run_id = staging, run_id
-        self.report = RunReport()
+        self.report = Usage()
         self.values: dict[str, Any] = {}
         # Measured hand-over of outputs that crossed sites (staged, or packed and fetched
         # through this process): node -> (bytes, seconds).
@@ -243,9 +199,10 @@ class _PlanRun:
 
     def run(self) -> Any:
         self.control.emit(
-            "run_started",
-            partitions=len(self.plan.partitions),
-            sites=sorted({p.site for p in self.plan.partitions}),
+            RunStarted(
+                partitions=len(self.plan.partitions),
+                sites=sorted({p.site for p in self.plan.partitions}),
+            )
         )
         for level in dependency_levels(self.plan):
             if len(level) == 1:
@@ -293,7 +250,7 @@ class _PlanRun:
                             node, self.site_of_value[node], partition.site, nbytes, seconds
                         )
                         self.report.transfers.append(record)
-                        self.control.emit("transfer", **record.__dict__)
+                        self.control.emit(record)
             inputs[input_parameter(node)] = value
         return inputs
 
@@ -315,11 +272,12 @@ class _PlanRun:
     def _run_partition(self, partition: Partition) -> None:
         self.control.check()
         self.control.emit(
-            "partition_started",
-            partition=partition.id,
-            site=partition.site,
-            nodes=list(partition.nodes),
-            total=len(self.plan.partitions),
+            PartitionStarted(
+                partition=partition.id,
+                site=partition.site,
+                nodes=list(partition.nodes),
+                total=len(self.plan.partitions),
+            )
         )
         started = time.perf_counter()
         inputs = self._inputs(partition)
@@ -337,27 +295,27 @@ class _PlanRun:
                     self.site_of_value[output] = partition.site
         ended = time.perf_counter()
         with self._lock:
-            site_seconds = self.report.site_seconds
-            site_seconds[partition.site] = site_seconds.get(partition.site, 0.0) + ended - started
+            self.report.add_seconds(partition.site, ended - started)
             self.report.partitions.append(
-                {
-                    "id": partition.id,
-                    "site": partition.site,
-                    "nodes": list(partition.nodes),
-                    "seconds": round(ended - started, 3),
-                    "started": round(started - self._started, 3),
-                    "ended": round(ended - self._started, 3),
-                }
+                PartitionRecord(
+                    id=partition.id,
+                    site=partition.site,
+                    nodes=partition.nodes,
+                    seconds=round(ended - started, 3),
+                    started=round(started - self._started, 3),
+                    ended=round(ended - self._started, 3),
+                )
             )
             done = len(self.report.partitions)
         self.control.emit(
-            "partition_finished",
-            partition=partition.id,
-            site=partition.site,
-            nodes=list(partition.nodes),
-            seconds=round(ended - started, 3),
-            done=done,
-            total=len(self.plan.partitions),
+            PartitionFinished(
+                partition=partition.id,
+                site=partition.site,
+                nodes=list(partition.nodes),
+                seconds=round(ended - started, 3),
+                done=done,
+                total=len(self.plan.partitions),
+            )
         )
 
     def _evaluate(self, partition: Partition, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -378,7 +336,7 @@ class _PlanRun:
         process) the site packs it (smallest lossless dtype), the packed cube is fetched and
         unpacked here, and what crossed is metered."""
         compute_started = time.perf_counter()
-        self.control.emit("computing", site=partition.site, node=output)
+        self.control.emit(Computing(site=partition.site, node=output))
         fetch_seconds = 0.0
         if ship and _is_lazy(value) and client is not None:
             value, fetch_seconds = self.control.compute_and_fetch(
@@ -399,7 +357,7 @@ class _PlanRun:
             " packed" if ship else "",
         )
         self.control.emit(
-            "computed", site=partition.site, node=output, seconds=round(seconds, 3), bytes=nbytes
+            Computed(site=partition.site, node=output, seconds=round(seconds, 3), bytes=nbytes)
         )
         if not ship:
             return value

@@ -37,7 +37,7 @@ class JobInfo:
     started: datetime | None
     finished: datetime | None
     costs: float | None
-    # Our usage figures (``RunReport.to_usage``): bytes between sites, seconds per site, ...
+    # Our usage figures (``Usage.to_dict``): bytes between sites, seconds per site, ...
     usage: dict[str, Any] | None
     # ``{"code", "message"}`` of a job in ``error``.
     error: dict[str, Any] | None

@@ -6,7 +6,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from openeo_dedl.execution.control import RunEvent
+from openeo_dedl.execution.events import (
+    Computed,
+    Computing,
+    PartitionFinished,
+    PartitionStarted,
+    Planned,
+    RunEvent,
+    WorkerLost,
+)
+from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
 
 # Progress (percent) after planning, and the part of the scale the partitions fill.
 PLANNED_PERCENT = 5.0
@@ -25,18 +34,13 @@ def human_bytes(n: float) -> str:
 Log = Callable[..., None]
 
 
-def transfer_text(transfer: dict[str, Any]) -> str:
+def transfer_text(transfer: TransferRecord) -> str:
     """A log line for one cross-site transfer: its bytes and how long it took."""
     return (
-        f"{human_bytes(transfer['bytes'])} moved from site {transfer['from_site']} to site "
-        f"{transfer['to_site']} in {transfer.get('seconds') or 0.0:.2f} s "
-        f"(output of node {transfer['node']})."
+        f"{human_bytes(transfer.bytes)} moved from site {transfer.from_site} to site "
+        f"{transfer.to_site} in {transfer.seconds or 0.0:.2f} s "
+        f"(output of node {transfer.node})."
     )
-
-
-def transfer_seconds(usage: dict[str, Any] | None) -> float:
-    """Seconds all cross-site transfers of a run took (the runner's usage shape)."""
-    return sum(t.get("seconds") or 0.0 for t in (usage or {}).get("transfers", []))
 
 
 class JobProgress:
@@ -57,19 +61,32 @@ class JobProgress:
         self._log, self._set_progress = log, set_progress
         self._still_running, self._cancel = still_running, cancel
         self._lock = threading.Lock()
-        self.site_seconds: dict[str, float] = {}
-        self.bytes_moved = 0
-        self.transfers: list[dict[str, Any]] = []
-        self.partitions: list[dict[str, Any]] = []
+        self._usage = Usage()
 
     def __call__(self, event: RunEvent) -> None:
-        handler = getattr(self, f"_on_{event.kind}", None)
-        if handler is not None:
-            handler(**event.data)
+        match event:
+            case Planned():
+                self._planned(event.plan)
+            case PartitionStarted():
+                self._partition_started(event)
+            case PartitionFinished():
+                self._partition_finished(event)
+            case TransferRecord():
+                self._transfer(event)
+            case Computing(site=site, node=node):
+                self._log(
+                    "debug",
+                    f"Site {site} is computing node {node}.",
+                    data={"site": site, "node": node},
+                )
+            case Computed():
+                self._computed(event)
+            case WorkerLost():
+                self._worker_lost(event)
         if not self._still_running():
             self._cancel()
 
-    def _on_planned(self, plan: dict[str, Any]) -> None:
+    def _planned(self, plan: dict[str, Any]) -> None:
         sites = sorted({p["site"] for p in plan.get("partitions", [])})
         estimated = plan.get("estimated_bytes", {})
         summary = {
@@ -90,95 +107,67 @@ class JobProgress:
         )
         self._set_progress(PLANNED_PERCENT, execution_plan=plan)
 
-    def _on_partition_started(self, partition: str, site: str, nodes: list[str], total: int):
+    def _partition_started(self, event: PartitionStarted) -> None:
         self._log(
             "info",
-            f"Partition {partition} started at site {site} ({len(nodes)} node(s)).",
-            data={"partition": partition, "site": site, "nodes": nodes},
+            f"Partition {event.partition} started at site {event.site} "
+            f"({len(event.nodes)} node(s)).",
+            data={"partition": event.partition, "site": event.site, "nodes": event.nodes},
         )
 
-    def _on_partition_finished(
-        self, partition: str, site: str, nodes: list[str], seconds: float, done: int, total: int
-    ) -> None:
+    def _partition_finished(self, event: PartitionFinished) -> None:
+        partition, site, seconds = event.partition, event.site, event.seconds
         with self._lock:
-            self.site_seconds[site] = self.site_seconds.get(site, 0.0) + seconds
-            self.partitions.append({"id": partition, "site": site, "seconds": seconds})
+            self._usage.add_seconds(site, seconds)
+            self._usage.partitions.append(PartitionRecord(partition, site, seconds))
         self._log(
             "info",
             f"Partition {partition} finished at site {site} in {seconds:.2f} s "
-            f"({done} of {total}).",
-            data={"partition": partition, "site": site, "nodes": nodes, "seconds": seconds},
+            f"({event.done} of {event.total}).",
+            data={"partition": partition, "site": site, "nodes": event.nodes, "seconds": seconds},
         )
-        self._set_progress(PLANNED_PERCENT + PARTITIONS_PERCENT * done / max(total, 1))
+        self._set_progress(PLANNED_PERCENT + PARTITIONS_PERCENT * event.done / max(event.total, 1))
 
-    def _on_transfer(self, node: str, from_site: str, to_site: str, bytes: int, seconds: float):
-        record = {
-            "node": node,
-            "from_site": from_site,
-            "to_site": to_site,
-            "bytes": bytes,
-            "seconds": seconds,
-        }
+    def _transfer(self, record: TransferRecord) -> None:
         with self._lock:
-            self.bytes_moved += bytes
-            self.transfers.append(record)
-        self._log("info", transfer_text(record), data={**record, "site": to_site})
+            self._usage.transfers.append(record)
+        self._log("info", transfer_text(record), data={**record.to_dict(), "site": record.to_site})
 
-    def _on_computing(self, site: str, node: str) -> None:
-        self._log(
-            "debug",
-            f"Site {site} is computing node {node}.",
-            data={"site": site, "node": node},
-        )
-
-    def _on_worker_lost(self, site: str | None, workers: list[str], remaining: int) -> None:
-        where = f"Site {site}" if site else "A site"
+    def _worker_lost(self, event: WorkerLost) -> None:
+        where = f"Site {event.site}" if event.site else "A site"
         self._log(
             "warning",
-            f"{where} lost {len(workers)} Dask worker(s) during the run "
-            f"({', '.join(workers)}); Dask runs their tasks again on the remaining "
-            f"{remaining} worker(s).",
-            data={"site": site, "workers": workers, "remaining": remaining},
+            f"{where} lost {len(event.workers)} Dask worker(s) during the run "
+            f"({', '.join(event.workers)}); Dask runs their tasks again on the remaining "
+            f"{event.remaining} worker(s).",
+            data={"site": event.site, "workers": event.workers, "remaining": event.remaining},
         )
 
-    def _on_computed(self, site: str, node: str, seconds: float, bytes: int) -> None:
+    def _computed(self, event: Computed) -> None:
         self._log(
             "debug",
-            f"Site {site} computed node {node} in {seconds:.2f} s ({human_bytes(bytes)}).",
-            data={"site": site, "node": node, "seconds": seconds, "bytes": bytes},
+            f"Site {event.site} computed node {event.node} in {event.seconds:.2f} s "
+            f"({human_bytes(event.bytes)}).",
+            data={
+                "site": event.site,
+                "node": event.node,
+                "seconds": event.seconds,
+                "bytes": event.bytes,
+            },
         )
 
     def usage(self) -> dict[str, Any]:
-        """What the run used so far, in the runner's usage shape (for failed/canceled runs)."""
+        """What the run used so far, in the usage form (for failed/canceled runs)."""
         with self._lock:
-            return {
-                "duration": {"value": round(sum(self.site_seconds.values()), 3), "unit": "seconds"},
-                "cross_site_bytes": {"value": self.bytes_moved, "unit": "bytes"},
-                "site_seconds": {
-                    s: {"value": round(v, 3), "unit": "seconds"}
-                    for s, v in self.site_seconds.items()
-                },
-                "transfers": list(self.transfers),
-                "partitions": list(self.partitions),
-            }
+            return self._usage.to_dict()
 
 
 def usage_metrics(raw: dict[str, Any] | None, wall_seconds: float | None) -> dict[str, Any]:
-    """openEO ``usage`` (every entry ``{value, unit}``) from the runner's usage dict.
-
-    ``duration``: the job's wall time; ``network``: bytes that crossed sites;
-    ``network_duration``: seconds those transfers took; ``site:<name>``: seconds the job ran at
-    each site.
-    """
-    raw = raw or {}
+    """openEO ``usage`` (every entry ``{value, unit}``) from a stored usage dict: the job's wall
+    time (``duration``) and, for a job that ran, ``Usage.metrics``."""
     out: dict[str, Any] = {}
     if wall_seconds is not None:
         out["duration"] = {"value": round(wall_seconds, 3), "unit": "seconds"}
-    moved = raw.get("cross_site_bytes", {}).get("value")
-    if moved is not None:
-        out["network"] = {"value": moved, "unit": "b"}
-    if "transfers" in raw:
-        out["network_duration"] = {"value": round(transfer_seconds(raw), 3), "unit": "seconds"}
-    for site, metric in sorted(raw.get("site_seconds", {}).items()):
-        out[f"site:{site}"] = {"value": metric["value"], "unit": "seconds"}
+    if raw:
+        out.update(Usage.from_dict(raw).metrics(None))
     return out

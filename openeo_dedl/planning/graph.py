@@ -2,62 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import networkx as nx
 
 from openeo_dedl.errors import ProcessGraphInvalid, ProcessGraphMissing
-
-
-def iter_references(value: Any) -> Iterator[str]:
-    """Node ids referenced by ``from_node`` in an argument value, not entering callbacks.
-
-    Callbacks (``{"process_graph": ...}``) have their own node namespace, so their references are
-    not dependencies of the enclosing graph. A ``from_node`` object must be exactly
-    ``{"from_node": "<node id>"}``: anything else (extra keys, an id that is not a string) raises
-    ProcessGraphInvalid rather than being taken for a literal, which would drop a dependency.
-    """
-    if isinstance(value, dict):
-        if "from_node" in value:
-            ref = value["from_node"]
-            if len(value) != 1:
-                extra = ", ".join(sorted(repr(k) for k in value if k != "from_node"))
-                raise ProcessGraphInvalid(
-                    f"A reference to node {ref!r} has extra keys ({extra}): a 'from_node' "
-                    "reference must be an object with only 'from_node'."
-                )
-            if not isinstance(ref, str):
-                raise ProcessGraphInvalid(
-                    f"Invalid reference {{'from_node': {ref!r}}}: a node id must be a string."
-                )
-            yield ref
-        elif "process_graph" in value:
-            return
-        else:
-            for v in value.values():
-                yield from iter_references(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from iter_references(v)
-
-
-def iter_callbacks(arguments: dict) -> Iterator[tuple[str, dict]]:
-    """(argument name, callback flat graph) for each callback directly in ``arguments``."""
-
-    def walk(name: str, value: Any) -> Iterator[tuple[str, dict]]:
-        if isinstance(value, dict):
-            if isinstance(value.get("process_graph"), dict):
-                yield name, value["process_graph"]
-            else:
-                for v in value.values():
-                    yield from walk(name, v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(name, v)
-
-    for arg_name, arg_value in arguments.items():
-        yield from walk(arg_name, arg_value)
+from openeo_dedl.planning.walk import iter_references
 
 
 class FlatGraph:

@@ -15,7 +15,8 @@ Pure: no I/O; the caller passes the user's processes (``id -> process``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from openeo_dedl.errors import (
@@ -23,18 +24,14 @@ from openeo_dedl.errors import (
     ProcessGraphComplexity,
     ProcessGraphInvalid,
 )
+from openeo_dedl.planning.traits import CALLBACK_PARAMETERS
 from openeo_dedl.planning.validate import argument_errors
+from openeo_dedl.planning.walk import graphs, rebuild, renamed, replace_references
 
 # Nodes a process graph may have once every call is inlined.
 MAX_INLINED_NODES = 20_000
 # Deeper nesting is taken for recursion (a process calling itself) and refused.
 MAX_NESTING = 16
-
-# Parameter names that callbacks of predefined processes declare themselves: inside a callback
-# they name the callback's own parameter, not the user process's (the callback's take precedence).
-CALLBACK_PARAMETERS = frozenset(
-    {"data", "x", "y", "value", "context", "index", "label", "dimension", "labels"}
-)
 
 
 def _is_call(node: dict, user_processes: Mapping[str, dict]) -> bool:
@@ -47,46 +44,26 @@ def _renamed(ref: Any, rename: Mapping[str, str]) -> Any:
 
 
 def _substitute(value: Any, params: Mapping[str, Any], rename: Mapping[str, str], inside: bool):
-    if isinstance(value, dict):
-        if set(value) == {"from_parameter"}:
-            name = value["from_parameter"]
+    """``value`` of an inlined node: parameters of the user process replaced by the call's
+    arguments (inside callbacks not those the callback declares itself), references to nodes
+    of the user process renamed (outside callbacks, whose nodes are their own)."""
+
+    def reference(ref: dict) -> Any:
+        if set(ref) == {"from_parameter"}:
+            name = ref["from_parameter"]
             if name in params and not (inside and name in CALLBACK_PARAMETERS):
                 return copy.deepcopy(params[name])
-            return value
-        if set(value) == {"from_node"} and not inside:
-            return {"from_node": _renamed(value["from_node"], rename)}
-        if isinstance(value.get("process_graph"), dict):
-            graph = {
-                k: {**n, "arguments": _substitute(n.get("arguments", {}), params, rename, True)}
-                for k, n in value["process_graph"].items()
-            }
-            return {**value, "process_graph": graph}
-        return {k: _substitute(v, params, rename, inside) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, params, rename, inside) for v in value]
-    return value
+        elif set(ref) == {"from_node"} and not inside:
+            return {"from_node": _renamed(ref["from_node"], rename)}
+        return dict(ref)
 
+    def callback(graph: dict) -> dict:
+        return {
+            k: {**n, "arguments": _substitute(n.get("arguments", {}), params, rename, True)}
+            for k, n in graph.items()
+        }
 
-def _map_callbacks(value: Any, fn) -> Any:
-    if isinstance(value, dict):
-        if isinstance(value.get("process_graph"), dict):
-            return {**value, "process_graph": fn(value["process_graph"])}
-        return {k: _map_callbacks(v, fn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_map_callbacks(v, fn) for v in value]
-    return value
-
-
-def _rename_refs(value: Any, rename: Mapping[str, str]) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"from_node"}:
-            return {"from_node": _renamed(value["from_node"], rename)}
-        if "process_graph" in value:
-            return value
-        return {k: _rename_refs(v, rename) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rename_refs(v, rename) for v in value]
-    return value
+    return rebuild(value, reference, callback)
 
 
 def inline_user_processes(
@@ -114,7 +91,7 @@ def inline_user_processes(
         return inline_user_processes(graph, user_processes, _depth + 1)
 
     for node_id, node in process_graph.items():
-        node = {**node, "arguments": _map_callbacks(node.get("arguments", {}), inline_callback)}
+        node = {**node, "arguments": rebuild(node.get("arguments", {}), callback=inline_callback)}
         if not _is_call(node, user_processes):
             out[node_id] = node
             continue
@@ -148,48 +125,19 @@ def inline_user_processes(
             out[rename[results[0]]]["result"] = True
     if replaced:
         out = {
-            k: {**n, "arguments": _rename_refs(n.get("arguments", {}), replaced)}
+            k: {**n, "arguments": replace_references(n.get("arguments", {}), renamed(replaced))}
             for k, n in out.items()
         }
     return out
 
 
 def _has_callbacks(process_graph: dict) -> bool:
-    def walk(value: Any) -> bool:
-        if isinstance(value, dict):
-            if isinstance(value.get("process_graph"), dict):
-                return True
-            return any(walk(v) for v in value.values())
-        if isinstance(value, list):
-            return any(walk(v) for v in value)
-        return False
-
-    return any(isinstance(n, dict) and walk(n.get("arguments", {})) for n in process_graph.values())
-
-
-def _graphs(process_graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """``process_graph`` and every callback graph nested in its arguments."""
-    yield process_graph
-
-    def walk(value: Any) -> Iterator[Mapping[str, Any]]:
-        if isinstance(value, dict):
-            if isinstance(value.get("process_graph"), dict):
-                yield from _graphs(value["process_graph"])
-            else:
-                for v in value.values():
-                    yield from walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(v)
-
-    for node in process_graph.values():
-        if isinstance(node, dict):
-            yield from walk(node.get("arguments"))
+    return next(itertools.islice(graphs(process_graph), 1, None), None) is not None
 
 
 def _calls(process_graph: Mapping[str, Any], user_processes: Mapping[str, dict]):
     """(node id, node) of every call of a user-defined process, callbacks included."""
-    for graph in _graphs(process_graph):
+    for graph in graphs(process_graph):
         for node_id, node in graph.items():
             if isinstance(node, dict) and _is_call(node, user_processes):
                 yield node_id, node
@@ -206,7 +154,7 @@ def _expanded_size(process_graph: Mapping[str, Any], user_processes: Mapping[str
     visiting: list[str] = []
 
     def size_of_graph(graph: Mapping[str, Any]) -> int:
-        total = sum(len(g) for g in _graphs(graph))
+        total = sum(len(g) for g in graphs(graph))
         for _, node in _calls(graph, user_processes):
             total += size_of(node["process_id"])
         return total

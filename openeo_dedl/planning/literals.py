@@ -17,6 +17,7 @@ from typing import Any
 from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
 from openeo_dedl.locations import LOCATION_PARAMETERS, UrlPrefix, refusal, static_refusal
 from openeo_dedl.planning.dates import not_a_date, parse_date
+from openeo_dedl.planning.walk import is_literal
 
 # Date parameters whose literal strings the run parses with ``planning.dates.parse_date``.
 # (``date_between`` is not here: the run answers false for values that are not dates.)
@@ -68,19 +69,6 @@ def kernel_problem(kernel: Any) -> OpenEOError | None:
     return None
 
 
-def _has_reference(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "from_node" in item or "from_parameter" in item or "process_graph" in item:
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def _geometries(value: dict) -> list[Any]:
     kind = value.get("type")
     if kind == "FeatureCollection":
@@ -102,7 +90,7 @@ def geometry_problem(value: Any) -> str | None:
     """Why shapely cannot build the literal GeoJSON ``value`` (a geometry, Feature or
     FeatureCollection) as the run does; None when it can, or when ``value`` is not literal
     GeoJSON (a reference, a vector cube, a location string)."""
-    if not isinstance(value, dict) or "type" not in value or _has_reference(value):
+    if not isinstance(value, dict) or "type" not in value or not is_literal(value):
         return None
     import shapely.geometry
     from shapely.errors import ShapelyError

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import networkx as nx
@@ -19,8 +19,9 @@ from openeo_dedl.planning.estimate import Estimate, Estimator
 from openeo_dedl.planning.facts import CollectionFacts
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
-from openeo_dedl.planning.place import PINNED_REDUCTIONS, place
+from openeo_dedl.planning.place import place
 from openeo_dedl.planning.split import SplitLoad, label_loads
+from openeo_dedl.planning.traits import traits_of
 
 # The runner parses and runs each partition as one graph with openeo-pg-parser-networkx, through
 # nested calls; why that needs a bound on the longest path is documented with the parser's other
@@ -205,7 +206,7 @@ def _capped(sizes: Mapping[str, float], graph: FlatGraph) -> dict[str, float]:
     capped = dict(sizes)
     for node_id, size in sizes.items():
         pid = graph.process_id(node_id)
-        if pid in PINNED_REDUCTIONS and pid != PARTIAL_MEAN_PROCESS:
+        if traits_of(pid).pinned and pid != PARTIAL_MEAN_PROCESS:
             inputs = [sizes[p] for p in graph.producers(node_id)]
             if inputs:
                 capped[node_id] = min(size, max(inputs))
@@ -229,6 +230,47 @@ def make_partitions(
     its connected components.
     """
     position = {n: i for i, n in enumerate(order)}
+    key = _layer_keys(graph, order, node_sites, max_depth)
+    members, find = _components(graph, order, key, position)
+
+    quotient = nx.DiGraph()
+    quotient.add_nodes_from(members)
+    for node_id in order:
+        for p in graph.producers(node_id):
+            a, b = find(p), find(node_id)
+            if a != b:
+                quotient.add_edge(a, b)
+    ranked = list(
+        nx.lexicographical_topological_sort(
+            quotient, key=lambda r: (key[r][0], key[r][1], position[r])
+        )
+    )
+    part_of = {n: f"p{i}" for i, root in enumerate(ranked) for n in members[root]}
+    partitions = []
+    for i, root in enumerate(ranked):
+        nodes = members[root]
+        pid = f"p{i}"
+        inputs = sorted(
+            {p for n in nodes for p in graph.producers(n) if part_of[p] != pid},
+            key=position.__getitem__,
+        )
+        outputs = [
+            n
+            for n in nodes
+            if n == graph.result_node
+            or not graph.consumers(n)
+            or any(part_of[c] != pid for c in graph.consumers(n))
+        ]
+        partitions.append(
+            Partition(pid, node_sites[nodes[0]], tuple(nodes), tuple(outputs), tuple(inputs))
+        )
+    return tuple(partitions)
+
+
+def _layer_keys(
+    graph: FlatGraph, order: Sequence[str], node_sites: Mapping[str, str], max_depth: int
+) -> dict[str, tuple[int, int, str]]:
+    """(stage, depth layer, site) of every node (see :func:`make_partitions`)."""
     stage: dict[str, int] = {}
     for node_id in order:
         stage[node_id] = max(
@@ -249,8 +291,17 @@ def make_partitions(
             default=0,
         )
         key[node_id] = (group[0], (depth[node_id] - 1) // max_depth, group[1])
+    return key
 
-    # Connected components within each key (union-find over edges inside a key).
+
+def _components(
+    graph: FlatGraph,
+    order: Sequence[str],
+    key: Mapping[str, tuple[int, int, str]],
+    position: Mapping[str, int],
+) -> tuple[dict[str, list[str]], Callable[[str], str]]:
+    """Connected components within each key (union-find over the edges inside a key): the
+    members of each (by its earliest node, in order) and the representative of a node."""
     parent = {n: n for n in order}
 
     def find(n: str) -> str:
@@ -272,43 +323,7 @@ def make_partitions(
     members: dict[str, list[str]] = defaultdict(list)
     for node_id in order:
         members[find(node_id)].append(node_id)
-
-    quotient = nx.DiGraph()
-    quotient.add_nodes_from(members)
-    for node_id in order:
-        for p in graph.producers(node_id):
-            a, b = find(p), find(node_id)
-            if a != b:
-                quotient.add_edge(a, b)
-    ranked = list(
-        nx.lexicographical_topological_sort(
-            quotient, key=lambda r: (key[r][0], key[r][1], position[r])
-        )
-    )
-
-    partitions = []
-    part_of = {}
-    for i, root in enumerate(ranked):
-        for n in members[root]:
-            part_of[n] = f"p{i}"
-    for i, root in enumerate(ranked):
-        nodes = members[root]
-        pid = f"p{i}"
-        inputs = sorted(
-            {p for n in nodes for p in graph.producers(n) if part_of[p] != pid},
-            key=position.__getitem__,
-        )
-        outputs = [
-            n
-            for n in nodes
-            if n == graph.result_node
-            or not graph.consumers(n)
-            or any(part_of[c] != pid for c in graph.consumers(n))
-        ]
-        partitions.append(
-            Partition(pid, node_sites[nodes[0]], tuple(nodes), tuple(outputs), tuple(inputs))
-        )
-    return tuple(partitions)
+    return members, find
 
 
 def make_transfers(

@@ -27,26 +27,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openeo_dedl.planning.graph import FlatGraph
-from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
-
-# Reductions that must stay at their load's site when they directly follow it.
-PINNED_REDUCTIONS = frozenset(
-    {
-        "reduce_dimension",
-        "reduce_spatial",
-        "aggregate_temporal",
-        "aggregate_temporal_period",
-        "aggregate_spatial",
-        PARTIAL_MEAN_PROCESS,  # a split load's per-site sums and counts
-    }
-)
+from openeo_dedl.planning.traits import traits_of
 
 INF = float("inf")
 
 
 def pinned_load(graph: FlatGraph, node: str, loads: Mapping[str, object]) -> str | None:
     """The load a reduction directly follows (its ``data``), if ``node`` is such a reduction."""
-    if graph.process_id(node) not in PINNED_REDUCTIONS:
+    if not traits_of(graph.process_id(node)).pinned:
         return None
     data = graph.arguments(node).get("data")
     if isinstance(data, dict) and set(data) == {"from_node"} and data["from_node"] in loads:

@@ -52,66 +52,20 @@ from openeo_dedl.planning.internal import (
     COMBINE_FIRST,
     COMBINE_MEAN,
     COMBINE_MEAN_PARTS,
-    COMBINE_REDUCERS,
     ITEM_SITE_ARGUMENT,
     MERGE_PROCESS,
     PARTIAL_MEAN_PROCESS,
 )
-
-# Processes that work on each time step on its own: with parts holding disjoint time steps they
-# give the same result per part as on the whole (unless they touch the time dimension).
-PER_TIME_STEP = frozenset(
-    {
-        "filter_bands",
-        "filter_bbox",
-        "filter_spatial",
-        "filter_temporal",
-        "apply",
-        "apply_dimension",
-        "reduce_dimension",
-        "rename_labels",
-        "ndvi",
-        "resample_spatial",
-        "mask_polygon",
-    }
+from openeo_dedl.planning.pushdown import (
+    area_step,
+    decomposable_reducer,
+    dimension_kind,
+    float_bands,
+    single_reducer,
+    touches_time,
 )
-
-
-# Per-pixel processes that keep NaN NaN, for the parts of an area split (see _area_step).
-PER_PIXEL = frozenset(
-    {"filter_bands", "filter_bbox", "filter_spatial", "filter_temporal", "rename_labels", "ndvi"}
-)
-
-# Element-wise processes of ``apply`` callbacks that map NaN to NaN.
-NAN_PRESERVING = frozenset(
-    {
-        "absolute",
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "sqrt",
-        "power",
-        "exp",
-        "ln",
-        "log",
-        "sin",
-        "cos",
-        "tan",
-        "floor",
-        "ceil",
-        "round",
-        "sgn",
-        "clip",
-        "linear_scale_range",
-        "normalized_difference",
-    }
-)
-
-# Reducers that skip missing values and give a missing value where all are missing: on a part of
-# an area split they give the whole's result in the part's area and NaN elsewhere, so the parts
-# combine by their first valid value.
-MISSING_PRESERVING = frozenset({"mean", "median", "min", "max", "first", "last"})
+from openeo_dedl.planning.traits import Split, has_split
+from openeo_dedl.planning.walk import renamed, replace_references
 
 
 @dataclass(frozen=True)
@@ -145,106 +99,6 @@ def _ordered_sites(sites, facts: CollectionFacts) -> list[str]:
     return sorted(set(sites), key=lambda s: (rank.get(s, len(rank)), s))
 
 
-def _single_reducer(reducer) -> str | None:
-    """The process of a one-node reducer over ``data`` skipping missing values (no other
-    arguments; ``ignore_nodata`` absent or true), else None."""
-    if not isinstance(reducer, dict) or not isinstance(reducer.get("process_graph"), dict):
-        return None
-    nodes = list(reducer["process_graph"].values())
-    if len(nodes) != 1 or not isinstance(nodes[0], dict):
-        return None
-    node = nodes[0]
-    args = node.get("arguments") or {}
-    if args.get("data") != {"from_parameter": "data"}:
-        return None
-    if set(args) - {"data", "ignore_nodata"} or args.get("ignore_nodata", True) is not True:
-        return None
-    pid = node.get("process_id")
-    return pid if isinstance(pid, str) else None
-
-
-def _decomposable_reducer(reducer) -> str | None:
-    """The process of a reducer over time whose per-site results can be combined exactly into
-    the whole's result, for parts with disjoint time steps: ``min``, ``max``, ``sum`` (combined
-    by the same process) and ``mean`` (per-site sum and count, see PARTIAL_MEAN_PROCESS)."""
-    pid = _single_reducer(reducer)
-    return pid if pid in (*COMBINE_REDUCERS, COMBINE_MEAN) else None
-
-
-def _float_bands(coll: CollectionFacts, args: Mapping) -> bool:
-    """Whether every band the load reads is missing (NaN) where it has no data: floating point
-    bands, and integer bands with a nodata value (the loader makes them floats with NaN, see
-    ``execution/nodata.py``). Then a part of an area split is NaN wherever the part has no
-    items."""
-    names = args.get("bands")
-    if not isinstance(names, list | tuple):
-        names = [b.name for b in coll.bands]
-    if not names:
-        return False
-    for name in names:
-        band = coll.band(name) if isinstance(name, str) else None
-        if band is None:
-            return False
-        if band.nodata is None and not str(band.dtype).startswith("float"):
-            return False
-    return True
-
-
-def _nan_preserving_callback(process) -> bool:
-    """Whether a callback of ``apply`` is element-wise arithmetic that maps NaN to NaN."""
-    if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
-        return False
-    graph = process["process_graph"]
-
-    def plain(value) -> bool:
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, int | float):
-            return True
-        if isinstance(value, dict):
-            return value == {"from_parameter": "x"} or (
-                set(value) == {"from_node"} and value["from_node"] in graph
-            )
-        return False
-
-    return bool(graph) and all(
-        isinstance(node, dict)
-        and node.get("process_id") in NAN_PRESERVING
-        and all(plain(v) for v in (node.get("arguments") or {}).values())
-        for node in graph.values()
-    )
-
-
-def _area_step(coll: CollectionFacts, process_id: str, args: Mapping) -> bool:
-    """Whether a node can run on each part of an area split on its own: per pixel, not along
-    time, and missing (NaN) stays missing, so the part is still NaN outside its own area."""
-    if _touches_time(coll, process_id, args):
-        return False
-    if process_id in PER_PIXEL:
-        return True
-    if process_id == "mask_polygon":
-        return args.get("replacement") is None
-    if process_id == "apply":
-        return _nan_preserving_callback(args.get("process"))
-    if process_id == "reduce_dimension" and _kind(coll, args.get("dimension")) == "bands":
-        return _single_reducer(args.get("reducer")) in MISSING_PRESERVING
-    return False
-
-
-def _kind(facts: CollectionFacts, dimension) -> str | None:
-    for kind, name in facts.dimensions.items():
-        if name == dimension:
-            return kind
-    return None
-
-
-def _touches_time(facts: CollectionFacts, process_id: str, args: Mapping) -> bool:
-    along = process_id in ("reduce_dimension", "apply_dimension", "rename_labels")
-    if along and _kind(facts, args.get("dimension")) == "t":
-        return True
-    return process_id == "apply_dimension" and _kind(facts, args.get("target_dimension")) == "t"
-
-
 class _Ids:
     def __init__(self, taken):
         self.taken = set(taken)
@@ -256,19 +110,6 @@ class _Ids:
             candidate = f"{base}_{i}"
         self.taken.add(candidate)
         return candidate
-
-
-def _with_refs(arguments, mapping: Mapping[str, str]):
-    """``arguments`` with ``from_node`` references renamed (not entering callbacks)."""
-    if isinstance(arguments, dict):
-        if set(arguments) == {"from_node"}:
-            return {"from_node": mapping.get(arguments["from_node"], arguments["from_node"])}
-        if "process_graph" in arguments:
-            return arguments
-        return {k: _with_refs(v, mapping) for k, v in arguments.items()}
-    if isinstance(arguments, list):
-        return [_with_refs(v, mapping) for v in arguments]
-    return arguments
 
 
 def label_loads(
@@ -309,6 +150,16 @@ def label_loads(
     return LoadLabels(FlatGraph(nodes), options, tuple(splits))
 
 
+@dataclass
+class _Chain:
+    """The user's nodes after a split load that run on each part before the parts merge."""
+
+    nodes: list[str]
+    combine: str  # how the parts' values (of the last node) combine
+    times: dict[str, set]  # site -> the time steps its part still holds
+    partial_mean: str | None = None  # the reduction replaced by per-site sums and counts
+
+
 def _split(
     graph: FlatGraph,
     nodes: dict,
@@ -327,47 +178,9 @@ def _split(
     sites = _ordered_sites(by_site, coll)
     all_times = [t for ts in by_site.values() for t in ts]
     temporal = None not in all_times and len(all_times) == len(set(all_times))
-
-    chain: list[str] = []
-    combine = COMBINE_CONCAT if temporal else COMBINE_FIRST
-    times = {s: set(by_site[s]) for s in sites}
-    # Parts by area are NaN outside their own items: NaN-preserving work runs per part.
-    by_area = not temporal and _float_bands(coll, graph.arguments(load))
-    partial_mean: str | None = None  # the reduction replaced by per-site sums and counts
-    current = load
-    while temporal or by_area:
-        consumers = graph.consumers(current)
-        if len(consumers) != 1 or graph.producers(consumers[0]) != [current]:
-            break
-        nxt = consumers[0]
-        pid, args = graph.process_id(nxt), graph.arguments(nxt)
-        if pid == "reduce_dimension" and _kind(coll, args.get("dimension")) == "t":
-            if temporal:
-                reducer = _decomposable_reducer(args.get("reducer"))
-                if reducer is not None:
-                    chain.append(nxt)
-                    combine = reducer
-                    if reducer == COMBINE_MEAN:
-                        partial_mean = nxt
-            else:
-                # Each part holds its own area at every time step it has (NaN elsewhere).
-                reducer = _single_reducer(args.get("reducer"))
-                if reducer in MISSING_PRESERVING:
-                    chain.append(nxt)
-                elif reducer == "sum":  # NaN where a part has nothing: parts add up
-                    chain.append(nxt)
-                    combine = "sum"
-            break
-        if temporal and (pid not in PER_TIME_STEP or _touches_time(coll, pid, args)):
-            break
-        if by_area and not _area_step(coll, pid, args):
-            break
-        if pid == "filter_temporal":
-            interval = ext.interval_of_extent(args.get("extent"))
-            times = {s: {t for t in ts if ext.in_interval(t, interval)} for s, ts in times.items()}
-        chain.append(nxt)
-        current = nxt
-    sites = [s for s in sites if times[s]] or sites[:1]
+    kind = "temporal" if temporal else "spatial"
+    chain = _pushed_down(graph, coll, load, temporal, {s: set(by_site[s]) for s in sites})
+    sites = [s for s in sites if chain.times[s]] or sites[:1]
 
     if len(sites) == 1:
         # Only one site's items are needed after all: read just those, no merge.
@@ -375,11 +188,87 @@ def _split(
         node["arguments"] = {**node.get("arguments", {}), ITEM_SITE_ARGUMENT: sites[0]}
         nodes[load] = node
         options[load] = (sites[0],)
-        kind = "temporal" if temporal else "spatial"
         return SplitLoad(load, coll.id, kind, ((sites[0], load),), (), "", "")
 
-    last = chain[-1] if chain else load
-    parts: list[tuple[str, str]] = []  # (site, the node whose value the merge takes)
+    last = chain.nodes[-1] if chain.nodes else load
+    parts, part_loads = _copy_parts(nodes, ids, load, chain, sites, options)
+    for original in [load, *chain.nodes]:
+        if original != last:
+            del nodes[original]
+    _merge_parts(nodes, ids, last, [node for _, node in parts], chain.combine)
+    return SplitLoad(
+        node=load,
+        collection=coll.id,
+        kind=kind,
+        parts=tuple(part_loads),
+        pushed_down=tuple(chain.nodes),
+        merge_node=last,
+        combine=chain.combine,
+    )
+
+
+def _pushed_down(
+    graph: FlatGraph, coll: CollectionFacts, load: str, temporal: bool, times: dict[str, set]
+) -> _Chain:
+    """The chain of nodes after ``load`` that can run on each part on its own (see module)."""
+    chain = _Chain([], COMBINE_CONCAT if temporal else COMBINE_FIRST, times)
+    # Parts by area are NaN outside their own items: NaN-preserving work runs per part.
+    by_area = not temporal and float_bands(coll, graph.arguments(load))
+    current = load
+    while temporal or by_area:
+        consumers = graph.consumers(current)
+        if len(consumers) != 1 or graph.producers(consumers[0]) != [current]:
+            break
+        nxt = consumers[0]
+        pid, args = graph.process_id(nxt), graph.arguments(nxt)
+        if pid == "reduce_dimension" and dimension_kind(coll, args.get("dimension")) == "t":
+            _reduction_over_time(chain, nxt, args.get("reducer"), temporal)
+            break
+        if temporal and (not has_split(pid, Split.PER_TIME_STEP) or touches_time(coll, pid, args)):
+            break
+        if by_area and not area_step(coll, pid, args):
+            break
+        if pid == "filter_temporal":
+            interval = ext.interval_of_extent(args.get("extent"))
+            chain.times = {
+                s: {t for t in ts if ext.in_interval(t, interval)} for s, ts in chain.times.items()
+            }
+        chain.nodes.append(nxt)
+        current = nxt
+    return chain
+
+
+def _reduction_over_time(chain: _Chain, node: str, reducer, temporal: bool) -> None:
+    """Add a reduction over time to ``chain`` when the parts' results combine exactly."""
+    if temporal:
+        combine = decomposable_reducer(reducer)
+        if combine is not None:
+            chain.nodes.append(node)
+            chain.combine = combine
+            if combine == COMBINE_MEAN:
+                chain.partial_mean = node
+        return
+    # Each part holds its own area at every time step it has (NaN elsewhere).
+    single = single_reducer(reducer)
+    if single is not None and has_split(single, Split.MISSING_PRESERVING):
+        chain.nodes.append(node)
+    elif single == "sum":  # NaN where a part has nothing: parts add up
+        chain.nodes.append(node)
+        chain.combine = "sum"
+
+
+def _copy_parts(
+    nodes: dict,
+    ids: _Ids,
+    load: str,
+    chain: _Chain,
+    sites: list[str],
+    options: dict[str, tuple[str, ...]],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Per site a load of its items and copies of the chain: (site, node whose value the merge
+    takes) and (site, per-site load)."""
+    last = chain.nodes[-1] if chain.nodes else load
+    parts: list[tuple[str, str]] = []
     part_loads: list[tuple[str, str]] = []
     for site in sites:
         rename: dict[str, str] = {}
@@ -390,11 +279,11 @@ def _split(
         options[part_load] = (site,)
         part_loads.append((site, part_load))
         rename[load] = part_load
-        for original in chain:
+        for original in chain.nodes:
             copy_id = ids.fresh(f"{original}__{site}")
             node = {k: v for k, v in nodes[original].items() if k != "result"}
-            node["arguments"] = _with_refs(node.get("arguments", {}), rename)
-            if original == partial_mean:
+            node["arguments"] = replace_references(node.get("arguments", {}), renamed(rename))
+            if original == chain.partial_mean:
                 node = {
                     "process_id": PARTIAL_MEAN_PROCESS,
                     "arguments": {
@@ -405,12 +294,14 @@ def _split(
             nodes[copy_id] = node
             rename[original] = copy_id
         parts.append((site, rename[last]))
-    for original in [load, *chain]:
-        if original != last:
-            del nodes[original]
+    return parts, part_loads
+
+
+def _merge_parts(nodes: dict, ids: _Ids, last: str, parts: list[str], combine: str) -> None:
+    """Merge nodes combining ``parts`` in order; the last merge takes the id ``last``."""
     result_flag = bool(nodes[last].get("result"))
-    previous = parts[0][1]
-    for i, (_, part) in enumerate(parts[1:], start=1):
+    previous = parts[0]
+    for i, part in enumerate(parts[1:], start=1):
         final = i == len(parts) - 1
         merge_id = last if final else ids.fresh(f"{last}__merge{i}")
         how = COMBINE_MEAN_PARTS if combine == COMBINE_MEAN and not final else combine
@@ -425,12 +316,3 @@ def _split(
         previous = merge_id
     if result_flag:
         nodes[last]["result"] = True
-    return SplitLoad(
-        node=load,
-        collection=coll.id,
-        kind="temporal" if temporal else "spatial",
-        parts=tuple(part_loads),
-        pushed_down=tuple(chain),
-        merge_node=last,
-        combine=combine,
-    )

@@ -12,9 +12,10 @@ from openeo_dedl.errors import (
     ProcessUnsupported,
 )
 from openeo_dedl.locations import UrlPrefix
-from openeo_dedl.planning.graph import FlatGraph, iter_callbacks
+from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.limits import GraphLimits, check_limits
 from openeo_dedl.planning.literals import check_literals
+from openeo_dedl.planning.walk import iter_callbacks
 
 
 def validate_process_graph(

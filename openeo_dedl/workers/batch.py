@@ -14,7 +14,8 @@ from sqlalchemy import literal_column
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Internal, JobTimeout, OpenEOError
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress, transfer_seconds
+from openeo_dedl.execution.usage import Usage
+from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
 from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogEntry, run_token
 from openeo_dedl.storage import Database, utcnow
@@ -89,9 +90,8 @@ class BatchRunner:
         size = self.results.publish(job.id, Path(result.path), name, run=token)
         asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
         asset.update(describe_file(Path(result.path), result.media_type))
-        moved = (result.usage.get("cross_site_bytes") or {}).get("value", 0)
-        seconds = transfer_seconds(result.usage)
-        transfers = len(result.usage.get("transfers", []))
+        usage = Usage.from_dict(result.usage)
+        moved, seconds, transfers = usage.bytes_moved, usage.transfer_seconds, len(usage.transfers)
         done = self.store.transition(
             job.id,
             ["running"],

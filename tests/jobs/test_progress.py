@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from openeo_dedl.execution.control import RunEvent
+from openeo_dedl.execution.events import (
+    Computed,
+    Computing,
+    PartitionFinished,
+    PartitionStarted,
+    Planned,
+    RunStarted,
+    WorkerLost,
+)
+from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
 from openeo_dedl.jobs.progress import JobProgress, usage_metrics
 
 TRANSFER = {"node": "mean", "from_site": "lumi", "to_site": "central", "bytes": 17039}
@@ -20,7 +29,7 @@ def _progress(logs: list):
 def test_transfers_are_logged_and_kept_with_bytes_and_seconds():
     logs: list = []
     progress = _progress(logs)
-    progress(RunEvent("transfer", {**TRANSFER, "seconds": 1.94}))
+    progress(TransferRecord(**TRANSFER, seconds=1.94))
     (level, message, data) = logs[-1]
     assert (
         message == "17.0 kB moved from site lumi to site central in 1.94 s (output of node mean)."
@@ -47,3 +56,50 @@ def test_usage_of_a_finished_run_sums_the_transfer_seconds():
     metrics = usage_metrics(raw, wall_seconds=None)
     assert metrics["network_duration"] == {"value": 0.75, "unit": "seconds"}
     assert all(set(m) == {"value", "unit"} for m in metrics.values())
+
+
+def test_each_event_type_has_its_log_line_and_progress():
+    logs: list = []
+    percents: list = []
+    progress = JobProgress(
+        log=lambda level, message, **kw: logs.append((level, message)),
+        set_progress=lambda percent, **fields: percents.append(percent),
+        still_running=lambda: True,
+        cancel=lambda: None,
+    )
+    plan = {"partitions": [{"id": "p0", "site": "lumi"}], "estimated_bytes": {"planned": 0}}
+    progress(Planned(plan))
+    progress(RunStarted(partitions=1, sites=["lumi"]))  # nothing to tell
+    progress(PartitionStarted(partition="p0", site="lumi", nodes=["a", "b"], total=1))
+    progress(Computing(site="lumi", node="b"))
+    progress(Computed(site="lumi", node="b", seconds=0.5, bytes=2000))
+    progress(WorkerLost(site="lumi", workers=["w1"], remaining=1))
+    progress(PartitionFinished("p0", "lumi", ["a", "b"], seconds=1.25, done=1, total=1))
+    assert [level for level, _ in logs] == ["info", "info", "debug", "debug", "warning", "info"]
+    assert logs[1][1] == "Partition p0 started at site lumi (2 node(s))."
+    assert logs[3][1] == "Site lumi computed node b in 0.50 s (2.0 kB)."
+    assert percents[-1] == 90.0
+    usage = progress.usage()
+    assert usage["site_seconds"] == {"lumi": {"value": 1.25, "unit": "seconds"}}
+    assert usage["partitions"] == [{"id": "p0", "site": "lumi", "seconds": 1.25}]
+
+
+def test_usage_reads_back_what_it_writes():
+    usage = Usage(
+        site_seconds={"lumi": 1.5, "central": 0.25},
+        transfers=[TransferRecord("m", "lumi", "central", 100, 0.5)],
+        partitions=[PartitionRecord("p0", "lumi", 1.5, ("l", "m"), 0.0, 1.5)],
+    )
+    raw = usage.to_dict()
+    assert raw["cross_site_bytes"] == {"value": 100, "unit": "bytes"}
+    assert raw["partitions"][0]["nodes"] == ["l", "m"]
+    assert Usage.from_dict(raw) == usage
+    assert usage_metrics(raw, wall_seconds=2.0) == {
+        "duration": {"value": 2.0, "unit": "seconds"},
+        "network": {"value": 100, "unit": "b"},
+        "network_duration": {"value": 0.5, "unit": "seconds"},
+        "site:central": {"value": 0.25, "unit": "seconds"},
+        "site:lumi": {"value": 1.5, "unit": "seconds"},
+    }
+    # A job that never ran has only its wall time.
+    assert usage_metrics(None, wall_seconds=1.0) == {"duration": {"value": 1.0, "unit": "seconds"}}

@@ -21,6 +21,7 @@ from openeo_pg_parser_networkx.pg_schema import ParameterReference
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.literals import cube_parameters
 from openeo_dedl.execution.processes.vector import is_vector_cube
+from openeo_dedl.planning.walk import is_callback
 
 # Arguments that parent processes pass to callbacks but not every implementation accepts.
 _SPECIAL_ARGS = ("axis", "keepdims", "source_transposed_axis", "context", "dim_labels")
@@ -38,7 +39,7 @@ def _resolve(value: Any, named: dict[str, Any]) -> Any:
     if isinstance(value, list):
         return [_resolve(v, named) for v in value]
     if isinstance(value, dict):
-        if "process_graph" in value:
+        if is_callback(value):
             return value  # a callback (e.g. in load_collection's properties): its own parameters
         return {k: _resolve(v, named) for k, v in value.items()}
     return value
