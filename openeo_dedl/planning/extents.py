@@ -202,8 +202,8 @@ def time_interval(
 # -- the planner's views: WGS84 boxes and POSIX seconds ----------------------------------------
 
 
-def bbox_of_extent(extent: Any, facts: Any = None) -> BBox | None:
-    """WGS84 box of an openEO bounding box argument; None when unknown or not convertible."""
+def bbox_of_extent(extent: Any) -> BBox | None:
+    """WGS84 box of a ``filter_bbox`` extent; None when unknown or not convertible."""
     box = bounding_box(extent, "filter_bbox", "extent")
     if box is None:
         return None
