@@ -37,8 +37,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import free_port, wait_until_serving  # noqa: E402
-from tests.workers.conftest import cpu_bound_graph  # noqa: E402
+from tests.support.graphs import cpu_bound_graph  # noqa: E402
+from tests.support.servers import free_port, wait_until_serving  # noqa: E402
 
 USERS = {"alice": "alice-pw", "mallory": "mallory-pw"}
 ORDINARY = 40

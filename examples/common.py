@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import math
+import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -13,13 +17,17 @@ matplotlib.use("Agg")  # files only, no display
 import geopandas as gpd  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import openeo  # noqa: E402
+import requests  # noqa: E402
 from graphs import adapt_graph, read_graph, use_case_extents  # noqa: E402
 
 
 def parse_args(description: str, default_out: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "url", nargs="?", default="http://127.0.0.1:8000", help="openeo-dedl server"
+        "url",
+        nargs="?",
+        default="http://127.0.0.1:8000",
+        help="openeo-dedl server (default: %(default)s, where `make serve` listens)",
     )
     parser.add_argument("--user", default="demo")
     parser.add_argument("--password", default="demo")
@@ -33,7 +41,14 @@ def parse_args(description: str, default_out: str) -> argparse.Namespace:
 
 
 def connect(args: argparse.Namespace) -> openeo.Connection:
-    return openeo.connect(args.url).authenticate_basic(args.user, args.password)
+    """The authenticated connection; exits with a hint when no server answers at the URL."""
+    try:
+        return openeo.connect(args.url).authenticate_basic(args.user, args.password)
+    except requests.ConnectionError:
+        sys.exit(
+            f"no openeo-dedl server answers at {args.url}: start one with `make serve` "
+            "(http://127.0.0.1:8000) or pass the URL of yours as the first argument"
+        )
 
 
 def prepared_graph(
@@ -79,20 +94,31 @@ def regions_frame(regions: dict) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame.from_features(regions["features"], crs="EPSG:4326")
 
 
+def last_day(end: str) -> str:
+    """The last day of an openEO interval ending (exclusively) at the date ``end``."""
+    return (dt.date.fromisoformat(end) - dt.timedelta(days=1)).isoformat()
+
+
 def choropleth(
     frame: gpd.GeoDataFrame, column: str, title: str, label: str, path: Path, cmap: str, **kw
 ) -> None:
     """A map of ``frame`` coloured by ``column``, each region labelled with its name."""
-    fig, ax = plt.subplots(figsize=(7, 6))
+    # As high as the map needs (geopandas draws lon/lat with an aspect of 1/cos(latitude)):
+    # a fixed height left wide margins above and below a flat region.
+    west, south, east, north = frame.total_bounds
+    aspect = 1 / math.cos(math.radians((south + north) / 2))
+    height = min(9.0, max(3.5, 5.4 * (north - south) * aspect / (east - west) + 1.6))
+    # Constrained layout keeps the colour bar and a title of two lines inside the figure.
+    fig, ax = plt.subplots(figsize=(7, height), layout="constrained")
     frame.plot(column=column, ax=ax, cmap=cmap, edgecolor="black", legend=True, **kw)
     ax.figure.axes[-1].set_ylabel(label)
     for _, row in frame.iterrows():
         point = row.geometry.representative_point()
         ax.annotate(row["name"], (point.x, point.y), ha="center", fontsize=8)
-    ax.set_title(title)
+    # A title wider than the map would be cut at the figure's edge: wrapped instead.
+    ax.set_title("\n".join(textwrap.wrap(title, 48)))
     ax.set_xlabel("longitude [°]")
     ax.set_ylabel("latitude [°]")
-    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

@@ -6,7 +6,10 @@ openEO Python client and writes, into ``--out``: result.json (the server's answe
 drought_map.png (the S1 anomaly per province in ``--month``) and drought_chart.png (the regional
 time series of both anomalies).
 
-    python examples/drought_po_valley.py [http://127.0.0.1:8000] [--out drought-output]
+    .venv/bin/python examples/drought_po_valley.py [URL] [--out drought-output]
+
+URL defaults to http://127.0.0.1:8000, where ``make serve`` listens; the scripts need the
+packages of the project's ``.venv`` (matplotlib, geopandas, the openEO client).
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def main() -> None:
         vmax=limit,
     )
 
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(10, 5), layout="constrained")
     x = np.arange(len(months))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -79,8 +82,8 @@ def main() -> None:
     ax.set_xticks(x, [m[:7] for m in months], rotation=45, ha="right")
     ax.set_ylabel(f"soil-moisture anomaly vs {ref} [%]")
     ax.set_title(f"Soil-moisture anomaly on agricultural land per province, {DROUGHT_YEAR}")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    # Beside the plot: inside it would hide the lines of the first months.
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.savefig(out / "drought_chart.png", dpi=120)
     plt.close(fig)
 

@@ -47,6 +47,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=args.log_level,
+        # ErrorAndLogMiddleware logs every request (with its duration, also when it crashed):
+        # uvicorn's access log would repeat each line.
+        access_log=False,
         # h11 with openEO answers to unparsable requests; it buffers at most this much of a head.
         http=OpenEOH11Protocol,
         h11_max_incomplete_event_size=settings.limits.request_header_bytes,

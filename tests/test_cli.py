@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from tests.support.graphs import load_reduce_save, reducer
+
 
 def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -19,38 +21,14 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
 
 def test_run_and_plan_a_graph_without_a_server(tmp_path, demo_catalog_dir):
     graph = {
-        "process_graph": {
-            "load": {
-                "process_id": "load_collection",
-                "arguments": {
-                    "id": "ERA5_LAND",
-                    "spatial_extent": {"west": 67, "south": 26, "east": 68, "north": 27},
-                    "temporal_extent": ["2022-08-20", "2022-08-30"],
-                    "bands": ["total_precipitation"],
-                },
-            },
-            "max": {
-                "process_id": "reduce_dimension",
-                "arguments": {
-                    "data": {"from_node": "load"},
-                    "dimension": "t",
-                    "reducer": {
-                        "process_graph": {
-                            "m": {
-                                "process_id": "max",
-                                "arguments": {"data": {"from_parameter": "data"}},
-                                "result": True,
-                            }
-                        }
-                    },
-                },
-            },
-            "save": {
-                "process_id": "save_result",
-                "arguments": {"data": {"from_node": "max"}, "format": "netCDF"},
-                "result": True,
-            },
-        }
+        "process_graph": load_reduce_save(
+            "ERA5_LAND",
+            spatial_extent={"west": 67, "south": 26, "east": 68, "north": 27},
+            temporal_extent=["2022-08-20", "2022-08-30"],
+            bands=["total_precipitation"],
+            reduce="max",
+            format="netCDF",
+        )
     }
     (tmp_path / "graph.json").write_text(json.dumps(graph))
     env_args = ("--config", str(_config(tmp_path, demo_catalog_dir)))
@@ -102,18 +80,6 @@ def test_unreadable_inputs_give_a_message_not_a_traceback(tmp_path, demo_catalog
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr, (args, result.stderr)
-
-
-def _reducer(process_id: str) -> dict:
-    return {
-        "process_graph": {
-            "m": {
-                "process_id": process_id,
-                "arguments": {"data": {"from_parameter": "data"}},
-                "result": True,
-            }
-        }
-    }
 
 
 ERA5 = {
@@ -200,7 +166,7 @@ def test_plan_resolves_user_processes_given_with_udp(tmp_path, demo_catalog_dir)
                 "arguments": {
                     "data": {"from_parameter": "data"},
                     "dimension": "t",
-                    "reducer": _reducer("max"),
+                    "reducer": reducer("max"),
                 },
                 "result": True,
             }

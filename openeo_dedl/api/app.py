@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +52,20 @@ API_ROUTERS: list[APIRouter] = [
     services.router,
 ]
 
+logger = logging.getLogger(__name__)
+
+
+def warm_up(backend: Backend) -> None:
+    """Load what preparing a process needs (the process registry: importing
+    openeo-processes-dask and reading its specs, seconds; the catalog's collections), so that the
+    first ``POST /validation`` or ``/result`` does not wait for it."""
+    try:
+        backend.environment  # noqa: B018 - loads on first access
+        backend.collection_ids()
+    except Exception:  # the first request meets the same problem and reports it
+        logger.exception("loading the process registry and catalog at start-up failed")
+
+
 # The server root (outside the versioned API).
 root_router = APIRouter()
 
@@ -68,6 +84,9 @@ EXPOSED_HEADERS = [
     "Link",
     "Content-Length",
     "Content-Disposition",
+    # Ranged reads of result files (the Web Editor's GeoTIFF preview): api/ranges.py.
+    "Accept-Ranges",
+    "Content-Range",
     processing.USAGE_HEADER,
 ]
 
@@ -124,6 +143,8 @@ def create_app(
         owned = backend is None
         if owned:
             app.state.backend = Backend(settings)
+            # In a thread while the database migrates and workers start; done before serving.
+            warming = asyncio.create_task(asyncio.to_thread(warm_up, app.state.backend))
         # The database at the newest schema, then the worker processes (they resume jobs).
         app.state.database = Database(settings.effective_database_url)
         app.state.database.migrate()
@@ -148,6 +169,8 @@ def create_app(
         else:
             # A backend given by the caller lives in this process: runs stay in it.
             app.state.sync_runs = InlineSyncRuns(settings, app.state.backend)
+        if owned:
+            await warming
         try:
             yield
         finally:

@@ -61,6 +61,16 @@ class RouteTable:
         return frozenset(methods)
 
 
+# Marks a HEAD request that reaches the routes as a GET (see MethodsMiddleware): routes that
+# would read a file for the body can answer with the headers alone (api/ranges.py).
+_HEAD_MARK = "openeo_dedl.head"
+
+
+def is_head(scope: Scope) -> bool:
+    """Whether the request is a ``HEAD`` (its body is dropped whatever the route sends)."""
+    return scope.get("method") == "HEAD" or bool(scope.get(_HEAD_MARK))
+
+
 def allow_header(methods: Iterable[str]) -> str:
     """The value of an ``Allow`` header (sorted, so that answers are stable)."""
     return ", ".join(sorted(methods))
@@ -98,7 +108,8 @@ class MethodsMiddleware:
             # An unknown path (the app's 404, or its slash redirect) or a route's own method.
             await self.app(scope, receive, send)
         elif method == "HEAD":
-            await self.app(dict(scope, method="GET"), receive, _without_body(send))
+            get = dict(scope, method="GET", **{_HEAD_MARK: True})
+            await self.app(get, receive, _without_body(send))
         elif method == "OPTIONS":
             await _no_content(methods, send)
         else:

@@ -69,6 +69,9 @@ class LocalSiteCluster:
                         memory_limit=self._config.memory_limit,
                         processes=self._config.processes,
                         dashboard_address=None,
+                        # The scheduler's HTTP server (health, metrics) on a free port: on 8787
+                        # every cluster after the first warned "Port 8787 is already in use".
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                         **network,
                     )
                 self._client = Client(self._cluster, set_as_default=False)

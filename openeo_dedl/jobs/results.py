@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 
@@ -63,6 +63,10 @@ class ResultStore:
         with self.fs.open(self.path(job_id, name, run), "rb") as f:
             while chunk := f.read(CHUNK):
                 yield chunk
+
+    def open(self, job_id: str, name: str, run: str = "") -> IO[bytes]:
+        """The file, open for reading bytes (seekable: downloads serve byte ranges of it)."""
+        return self.fs.open(self.path(job_id, name, run), "rb")
 
     def delete(self, job_id: str, run: str = "") -> None:
         """Remove the result files of the job's run ``run`` (default: of every run)."""

@@ -10,11 +10,12 @@ refused at ``POST /jobs`` and ``PATCH /jobs/{id}`` as ``POST /result`` refuses i
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, JobLocked, JobNotFinished, NotFound
@@ -41,12 +42,13 @@ class JobFailed(Exception):
 
 @dataclass(frozen=True)
 class Download:
-    """A result file to send: its media type, size and bytes."""
+    """A result file to send: its media type, size, and how to open it (for whole or ranged
+    reads)."""
 
     name: str
     media_type: str
     size: int
-    chunks: Iterator[bytes]
+    open: Callable[[], IO[bytes]]
 
 
 def iso_duration(seconds: float) -> str:
@@ -217,7 +219,7 @@ class JobService:
             name=name,
             media_type=meta["type"],
             size=self.results.size(job_id, name, run),
-            chunks=self.results.read_chunks(job_id, name, run),
+            open=functools.partial(self.results.open, job_id, name, run),
         )
 
     def estimate(self, user_id: str, job_id: str) -> dict[str, Any]:

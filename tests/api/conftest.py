@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import warnings
@@ -26,18 +25,13 @@ from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, OpenEOError, ProcessGraphMissing
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.planning import Environment, Invalid, Prepared
+from tests.support.users import basic  # noqa: F401 - re-exported
 
 SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "openeo-specs" / "openeo-api"
 OPENAPI_PATH = SPECS / "openapi.yaml"
 FEDERATION_README = SPECS / "extensions" / "federation" / "README.md"
 BASE = "http://testserver"
 API = f"{BASE}/openeo/1.2"
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    """An HTTP Basic ``Authorization`` header."""
-    raw = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
 
 
 def assert_openeo_error(resp: httpx.Response, status: int, code: str) -> dict:

@@ -13,7 +13,8 @@ import pytest
 from openeo_dedl.api.auth import Authenticator, load_secret
 from openeo_dedl.config import Settings, UserConfig
 from openeo_dedl.errors import OpenEOError
-from tests.api.conftest import assert_openeo_error, basic
+from tests.api.conftest import assert_openeo_error
+from tests.support.users import basic
 
 
 def test_basic_login_issues_a_token_that_opens_me(client):

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 # Generous for a loaded two-core machine; the checks themselves take milliseconds.
 ANSWER_SECONDS = 10

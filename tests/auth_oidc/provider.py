@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.e2e.conftest import free_port
+from tests.support.servers import free_port
 
 
 def new_key() -> rsa.RSAPrivateKey:

@@ -179,7 +179,7 @@ def test_jwks_is_cached_and_refreshed_for_a_rotated_key(tmp_path, provider):
 
 
 def test_unreachable_provider_is_a_503_not_a_bad_token(tmp_path, provider):
-    from tests.e2e.conftest import free_port
+    from tests.support.servers import free_port
 
     settings = Settings(
         data_dir=tmp_path,
@@ -193,7 +193,7 @@ def test_unreachable_provider_is_a_503_not_a_bad_token(tmp_path, provider):
 
 
 def test_basic_auth_still_works_next_to_oidc(oidc_client):
-    from tests.api.conftest import basic
+    from tests.support.users import basic
 
     resp = oidc_client.get("/openeo/1.2/credentials/basic", headers=basic("demo", "demo"))
     token = resp.json()["access_token"]

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from tests.compliance.suite import GROUPS, HERE, REPO, SUITE_REQUIREMENT, run_group
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 DOC = REPO / "docs" / "compliance.md"
 KIND_TITLES = {
@@ -68,8 +68,18 @@ Beyond the suite:
   (`cases`), and {defects} whose test data contradicts the spec text (`defects`, listed below
   with the reason).
 - `tests/js/test_js_client.py` drives the server with the openEO JavaScript client
-  (`@openeo/js-client`, as the Web Editor does): basic auth, all pages of collections and
-  processes, a synchronous graph and a batch job, compared with the Python client.
+  (`@openeo/js-client`, as the Web Editor does): basic auth, collections and processes, a
+  synchronous graph and a batch job, compared with the Python client.
+- `tests/js/test_editor_replay.py` replays the Web Editor's requests with that client, in its
+  order (`docs/web-editor.md`): discovery, the Jobs panel, a GTiff batch job's results and logs,
+  and the map preview's `HEAD` and byte-range reads of the result.
+- Pagination (optional in the API): `GET /processes` and `GET /collections` are not paginated
+  and return every entry whatever the `limit` ("Back-ends not supporting pagination MUST return
+  all resources"), because the Web Editor asks `/processes?limit=50` and does not follow `next`;
+  a malformed `limit` is still a 400. `/jobs`, `/files`, `/process_graphs` and logs are
+  paginated (`limit`, `next`/`prev`/`first` links).
+- Result downloads and `GET /files/{path}` answer `HEAD` and single byte ranges (RFC 9110: `206`
+  with `Content-Range`, `416` past the end); several ranges or `If-Range` get the whole file.
 
 ## Counts
 

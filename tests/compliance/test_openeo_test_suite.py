@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.compliance.suite import GROUPS, ensure_suite_venv, run_group
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 

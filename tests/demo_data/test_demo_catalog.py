@@ -53,13 +53,17 @@ def test_collections_sites_and_datacube_metadata(catalog):
         assert {d["type"] for d in dims.values()} == {"spatial", "temporal", "bands"}
         assert set(dims) == {"x", "y", "t", "bands"}
         assert isinstance(dims["x"]["reference_system"], int)
-        for item in coll.get_items(recursive=True):
+        items = list(coll.get_items(recursive=True))
+        assert items, f"{cid} has no items"
+        for item in items:
             assert item.properties["federation:backends"] == [site]
             assert set(item.assets) == set(dims["bands"]["values"])
 
 
 def test_assets_are_georeferenced_cogs_matching_their_items(catalog):
-    for coll in catalog.get_all_collections():
+    collections = list(catalog.get_all_collections())
+    assert {c.id for c in collections} == set(DEMO_COLLECTIONS)
+    for coll in collections:
         item = next(iter(coll.get_items(recursive=True)))
         for asset in item.assets.values():
             with rasterio.open(asset.get_absolute_href()) as src:

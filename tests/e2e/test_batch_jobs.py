@@ -4,31 +4,25 @@ cancel a running job, and a server restart while a job waits in the queue."""
 from __future__ import annotations
 
 import contextlib
-import time
 
 import openeo
 import pytest
 
 from tests.e2e import scenarios
-from tests.e2e.conftest import start_server
-from tests.jobs.conftest import slow_graph
+from tests.support.graphs import slow_graph
+from tests.support.servers import start_server
+from tests.support.waiting import wait_for_value
 
 pytestmark = pytest.mark.e2e
 
 
 def _wait(job, states: set[str], timeout: float = 180.0) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := job.status()) not in states:
-        assert time.monotonic() < deadline, f"{job.job_id} still {status}"
-        time.sleep(0.3)
-    return status
+    return wait_for_value(job.status, lambda s: s in states, timeout, job.job_id, every=0.3)
 
 
 def _wait_log(job, text: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(text in entry["message"] for entry in job.logs()):
-        assert time.monotonic() < deadline, [e["message"] for e in job.logs()]
-        time.sleep(0.3)
+    wait_for_value(job.logs, lambda logs: any(text in e["message"] for e in logs), timeout,
+                   text, every=0.3)  # fmt: skip
 
 
 def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 import requests
 from openeo.rest import OpenEoApiError
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

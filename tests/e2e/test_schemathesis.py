@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from tests.conftest import SHARED
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

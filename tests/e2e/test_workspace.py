@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import bcrypt
 import numpy as np
 import openeo
 import pytest
@@ -17,13 +16,13 @@ from openeo.rest import OpenEoApiError, OpenEoClientException
 from openeo_dedl.api.oidc import oidc_user_id
 from tests.auth_oidc.provider import Client, OidcTestProvider
 from tests.e2e import scenarios
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import running_server
+from tests.support.users import USERS, user_configs
 
 pytestmark = pytest.mark.e2e
 
 PROVIDER = "testidp"
 ROBOT_SUB = "robot@example.org"
-_HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +35,7 @@ def provider():
 
 @pytest.fixture(scope="module")
 def workspace_server(tmp_path_factory, demo_catalog_dir, provider):
-    data_dir = tmp_path_factory.mktemp("workspace-server")
-    users = [{"username": u, "password_hash": _HASH} for u in ("alice", "bob")]
+    users = [u.model_dump() for u in user_configs()]
     providers = [
         {
             "id": PROVIDER,
@@ -52,25 +50,23 @@ def workspace_server(tmp_path_factory, demo_catalog_dir, provider):
             ],
         }
     ]
-    proc, url, log_path = start_server(
-        data_dir,
+    with running_server(
+        tmp_path_factory.mktemp("workspace-server"),
         demo_catalog_dir,
         OPENEO_DEDL_USERS=json.dumps(users),
         OPENEO_DEDL_OIDC_PROVIDERS=json.dumps(providers),
-    )
-    yield url
-    stop_server(proc)
-    print(log_path.read_text()[-5000:])
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def alice(workspace_server):
-    return openeo.connect(workspace_server).authenticate_basic("alice", "pw")
+    return openeo.connect(workspace_server).authenticate_basic("alice", USERS["alice"])
 
 
 @pytest.fixture(scope="module")
 def bob(workspace_server):
-    return openeo.connect(workspace_server).authenticate_basic("bob", "pw")
+    return openeo.connect(workspace_server).authenticate_basic("bob", USERS["bob"])
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,17 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import bcrypt
 import pytest
-import uvicorn
 
 from openeo_dedl.api.app import create_app
-from openeo_dedl.config import Settings, UserConfig
-from tests.api.conftest import StubBackend, basic, check_spec, openapi, openapi_dict  # noqa: F401
-from tests.e2e.conftest import free_port
+from openeo_dedl.config import Settings
+from tests.api.conftest import StubBackend, check_spec, openapi, openapi_dict  # noqa: F401
+from tests.support.servers import app_in_thread
+from tests.support.users import login, two_users_settings  # noqa: F401 - re-exported
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -24,23 +21,6 @@ with warnings.catch_warnings():
 
 MAX_FILE_BYTES = 10_000
 QUOTA_BYTES = 25_000
-# Cheap hashes: these tests are about files, not password hashing.
-_HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()
-
-
-def two_users_settings(data_dir: Path, **overrides) -> Settings:
-    """Settings with the basic users ``alice`` and ``bob`` (password ``pw``)."""
-    return Settings(
-        data_dir=data_dir,
-        users=[UserConfig(username=u, password_hash=_HASH) for u in ("alice", "bob")],
-        **overrides,
-    )
-
-
-def login(client, user: str) -> dict[str, str]:
-    resp = client.get("/openeo/1.2/credentials/basic", headers=basic(user, "pw"))
-    assert resp.status_code == 200, resp.text
-    return {"Authorization": f"Bearer basic//{resp.json()['access_token']}"}
 
 
 @pytest.fixture
@@ -77,21 +57,5 @@ def workspace_dir(settings) -> Path:
 @pytest.fixture
 def live_url(settings) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 (real sockets: chunked, raw requests)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, StubBackend(settings)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/openeo/1.2"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_in_thread(create_app(settings, StubBackend(settings)), "/openeo/1.2") as url:
+        yield url

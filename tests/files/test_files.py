@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,7 +12,9 @@ import requests
 
 from openeo_dedl.storage.workspace import Workspace
 from tests.api.conftest import assert_openeo_error
-from tests.files.conftest import MAX_FILE_BYTES, QUOTA_BYTES, login
+from tests.files.conftest import MAX_FILE_BYTES, QUOTA_BYTES
+from tests.support.users import USERS, login
+from tests.support.waiting import wait_until
 
 API = "/openeo/1.2"
 
@@ -161,7 +162,9 @@ def test_paths_that_try_to_escape_are_refused(client, alice, bob, workspace_dir,
 def test_raw_dot_segments_on_the_wire_are_refused(live_url, settings, tmp_path):
     """Sent by a client that does not normalise URLs (http.client sends what it is given)."""
     s = requests.Session()
-    token = s.get(f"{live_url}/credentials/basic", auth=("alice", "pw")).json()["access_token"]
+    token = s.get(f"{live_url}/credentials/basic", auth=("alice", USERS["alice"])).json()[
+        "access_token"
+    ]
     url = urlparse(live_url)
     secret = Path(settings.workspace_url) / "users" / "bob" / "secret.txt"
     secret.parent.mkdir(parents=True)
@@ -193,7 +196,9 @@ def test_an_encoded_percent_is_just_a_name(live_url, workspace_dir):
     # On the wire (uvicorn decodes once) %252e%252e is the literal name "%2e%2e": a folder inside
     # alice's, harmless. (Starlette's TestClient decodes twice, hence a real server here.)
     s = requests.Session()
-    token = s.get(f"{live_url}/credentials/basic", auth=("alice", "pw")).json()["access_token"]
+    token = s.get(f"{live_url}/credentials/basic", auth=("alice", USERS["alice"])).json()[
+        "access_token"
+    ]
     s.headers["Authorization"] = f"Bearer basic//{token}"
     resp = s.put(f"{live_url}/files/%252e%252e/x.txt", data=b"ok")
     assert resp.status_code == 200, resp.text
@@ -251,7 +256,9 @@ def test_too_large_uploads_are_refused_and_leave_nothing(client, alice, workspac
 
 def test_streamed_upload_without_length_is_cut_at_the_limit(live_url, settings):
     s = requests.Session()
-    token = s.get(f"{live_url}/credentials/basic", auth=("alice", "pw")).json()["access_token"]
+    token = s.get(f"{live_url}/credentials/basic", auth=("alice", USERS["alice"])).json()[
+        "access_token"
+    ]
     s.headers["Authorization"] = f"Bearer basic//{token}"
 
     def body():
@@ -270,7 +277,9 @@ def test_streamed_upload_without_length_is_cut_at_the_limit(live_url, settings):
 
 def test_half_written_files_are_never_visible(live_url, settings):
     s = requests.Session()
-    token = s.get(f"{live_url}/credentials/basic", auth=("alice", "pw")).json()["access_token"]
+    token = s.get(f"{live_url}/credentials/basic", auth=("alice", USERS["alice"])).json()[
+        "access_token"
+    ]
     s.headers["Authorization"] = f"Bearer basic//{token}"
     s.put(f"{live_url}/files/doc.txt", data=b"version 1")
     seen = []
@@ -291,7 +300,9 @@ def test_half_written_files_are_never_visible(live_url, settings):
 
 def test_interrupted_upload_leaves_nothing(live_url, settings):
     s = requests.Session()
-    token = s.get(f"{live_url}/credentials/basic", auth=("alice", "pw")).json()["access_token"]
+    token = s.get(f"{live_url}/credentials/basic", auth=("alice", USERS["alice"])).json()[
+        "access_token"
+    ]
     s.headers["Authorization"] = f"Bearer basic//{token}"
     s.get(f"{live_url}/files")  # the workspace exists from here on
     tmp = Path(settings.workspace_url) / "tmp"
@@ -303,20 +314,13 @@ def test_interrupted_upload_leaves_nothing(live_url, settings):
     conn.endheaders()
     conn.send(b"a" * 1000)
     # Wait until the server writes the upload (to its temporary file), then go away.
-    assert wait_for(lambda: list(tmp.iterdir())), "the upload never started"
+    assert wait_until(lambda: list(tmp.iterdir()), 10, every=0.05), "the upload never started"
     assert s.get(f"{live_url}/files/cut.bin").status_code == 404
     conn.close()
-    assert wait_for(lambda: not list(tmp.iterdir())), "the temporary file was left behind"
+    assert wait_until(lambda: not list(tmp.iterdir()), 10, every=0.05), (
+        "the temporary file was left behind"
+    )
     assert s.get(f"{live_url}/files/cut.bin").status_code == 404
-
-
-def wait_for(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_quota_counts_all_files_of_the_user(client, alice, bob):

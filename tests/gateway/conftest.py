@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import free_port, wait_until_serving
+from tests.support.servers import free_port, wait_until_serving
 
 
 @dataclass

@@ -13,8 +13,8 @@ import pytest
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import SiteMisconfigured, SiteUnavailable
 from openeo_dedl.execution.clusters import GatewaySiteCluster, SiteClusters
-from tests.e2e.conftest import free_port
 from tests.gateway.test_gateway_sites import active_clusters, wait_for
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

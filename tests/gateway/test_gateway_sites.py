@@ -11,9 +11,10 @@ from openeo.rest import OpenEoApiError
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
-from tests.e2e.conftest import free_port, start_server, stop_server
 from tests.gateway.conftest import start_gateway
-from tests.jobs.conftest import slow_graph
+from tests.support.graphs import slow_graph
+from tests.support.servers import free_port, start_server, stop_server
+from tests.support.waiting import wait_until as wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -44,15 +45,6 @@ def scheduler_task_prefixes(gateway_server) -> set[str]:
         cluster.close()
         forget_gateway_loop(cluster.gateway)
         gateway.close()
-
-
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def test_two_site_graph_runs_on_each_sites_gateway(

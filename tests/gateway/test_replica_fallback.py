@@ -11,8 +11,8 @@ import pytest
 import xarray as xr
 
 from tests.e2e import scenarios
-from tests.e2e.conftest import free_port, start_server, stop_server
 from tests.gateway.test_gateway_sites import sites_env
+from tests.support.servers import free_port, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import xarray as xr
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
-from tests.e2e.conftest import start_server, stop_server
 from tests.gateway.test_gateway_sites import active_clusters, sites_env, wait_for
+from tests.support.servers import start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import openeo
 import psutil
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
-from tests.e2e.conftest import start_server, stop_server
 from tests.gateway.test_gateway_sites import sites_env, wait_for
-from tests.jobs.conftest import slow_graph
+from tests.support.graphs import slow_graph
+from tests.support.servers import start_server, stop_server
 
 # ERA5 (site lumi) upsampled twenty-fold, its median over time: minutes of Dask work at lumi's
 # Gateway cluster.

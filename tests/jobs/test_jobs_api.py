@@ -24,6 +24,7 @@ from tests.jobs.conftest import (
     run_job,
     wait_for,
 )
+from tests.postgres import create_database
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -176,6 +177,10 @@ def test_scalar_job_runs_to_finished_with_usage_logs_and_download(client, alice)
     assert download.content == b"3"
     assert asset["file:size"] == len(download.content)
     assert download.headers["content-type"].startswith("application/json")
+    assert download.headers["accept-ranges"] == "bytes"
+    # A range past its one byte: 416 naming the size (RFC 9110 §15.5.17).
+    beyond = client.get(asset["href"], headers={"Range": "bytes=1-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == "bytes */1"
     # The canonical link: the same document, signed, without a token.
     (canonical,) = [link for link in item["links"] if link["rel"] == "canonical"]
     copy = client.get(canonical["href"])
@@ -201,6 +206,17 @@ def test_raster_result_has_projection_and_bbox(client, alice, demo_catalog_dir):
     assert item["properties"]["datetime"].endswith("Z")
     download = client.get(asset["href"])
     assert download.status_code == 200 and len(download.content) == asset["file:size"]
+    # What a map viewer does with a GeoTIFF: HEAD for the size, then ranges of it.
+    head = client.head(asset["href"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(asset["file:size"])
+    assert head.headers["accept-ranges"] == "bytes"
+    size = asset["file:size"]
+    for first, last in ((0, 1023), (size - 100, size - 1)):
+        part = client.get(asset["href"], headers={"Range": f"bytes={first}-{last}"})
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes {first}-{last}/{size}"
+        assert part.content == download.content[first : last + 1]
     path = client.app.state.settings.data_dir / "check.tif"
     path.write_bytes(download.content)
     with rasterio.open(path) as src:
@@ -370,10 +386,15 @@ def test_update_changes_only_what_is_sent(client, alice):
 
 
 @pytest.fixture
-def client_without_workers(settings):
-    """The app with no worker processes: a queued job stays queued (as behind a busy pool)."""
-    quiet = settings.model_copy(update={"workers": settings.workers.model_copy(
-        update={"embedded": 0})})  # fmt: skip
+def client_without_workers(settings, module_database_url, request, tmp_path):
+    """The app with no worker processes: a queued job stays queued (as behind a busy pool).
+    Its own database: the module's app has live workers that would claim the queued job."""
+    if module_database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / 'quiet.db'}"
+    else:
+        database_url = create_database(request.getfixturevalue("postgres_server_url"))
+    quiet = settings.model_copy(update={"database_url": database_url, "workers": settings.workers
+                                        .model_copy(update={"embedded": 0})})  # fmt: skip
     with TestClient(create_app(quiet)) as c:
         yield c
 

@@ -13,6 +13,7 @@ from openeo_dedl.storage import Database
 from openeo_dedl.storage.models import Job
 from openeo_dedl.workers.pool import WorkerPool
 from tests.jobs.conftest import API, SCALAR_GRAPH, create_job, job_settings, slow_graph, wait_for
+from tests.support.waiting import wait_for_value
 
 
 def _logs(client, auth, job_id) -> list[dict]:
@@ -20,10 +21,8 @@ def _logs(client, auth, job_id) -> list[dict]:
 
 
 def _wait_for_log(client, auth, job_id, text: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(text in e["message"] for e in _logs(client, auth, job_id)):
-        assert time.monotonic() < deadline, (text, _logs(client, auth, job_id))
-        time.sleep(0.2)
+    wait_for_value(lambda: _logs(client, auth, job_id),
+                   lambda logs: any(text in e["message"] for e in logs), timeout, text)  # fmt: skip
 
 
 def _site_worker_cpu(pool: WorkerPool) -> float:
@@ -117,11 +116,8 @@ def _left_running(service: JobService, attempts: int) -> str:
 
 
 def _wait_status(service: JobService, job_id: str, states: set[str], timeout=90.0) -> Job:
-    deadline = time.monotonic() + timeout
-    while (job := service.store.load(job_id)).status not in states:
-        assert time.monotonic() < deadline, job.status
-        time.sleep(0.1)
-    return job
+    return wait_for_value(lambda: service.store.load(job_id), lambda job: job.status in states,
+                          timeout, f"job {job_id} not in {states}")  # fmt: skip
 
 
 def test_a_job_interrupted_by_a_crash_runs_again(service_parts):

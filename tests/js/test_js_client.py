@@ -2,28 +2,21 @@
 server: connect, basic auth, collections and processes (all pages), a synchronous result and a
 batch job, each compared with what the Python client gets.
 
-Needs Node.js and npm, which ``make test`` installs when missing (``scripts/ensure-node.sh``).
-The client is installed from the npm registry into ``var/js-client`` on first use.
+Needs Node.js and npm (see tests/js/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import start_server, stop_server
-
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-REPO = Path(__file__).resolve().parents[2]
-CLIENT = "@openeo/js-client@2.12.0"
-PREFIX = REPO / "var" / "js-client"
 SCRIPT = Path(__file__).with_name("client_check.cjs")
 
 # NDVI near Bolzano, averaged over the first June dates, as JSON: small, and computed from data.
@@ -69,30 +62,6 @@ GRAPH = {
         "result": True,
     },
 }
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> Path:
-    # `make test` installs them (scripts/ensure-node.sh): missing means a broken set-up.
-    assert shutil.which("node") and shutil.which("npm"), "Node.js/npm missing: see ensure-node.sh"
-    marker = PREFIX / ".installed"
-    if not marker.exists() or marker.read_text().strip() != CLIENT:
-        PREFIX.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), CLIENT],
-            check=True,
-            capture_output=True,
-        )
-        marker.write_text(CLIENT + "\n")
-    return PREFIX / "node_modules"
-
-
-@pytest.fixture(scope="module")
-def js_server(tmp_path_factory, demo_catalog_dir):
-    data_dir = tmp_path_factory.mktemp("js-server")
-    proc, url, _ = start_server(data_dir, demo_catalog_dir)
-    yield url
-    stop_server(proc)
 
 
 def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts
+from tests.support.graphs import reducer  # noqa: F401 - re-exported
 
 DAY0 = datetime(2022, 8, 1, tzinfo=UTC)
 BBOX = (10.0, 40.0, 11.0, 41.0)
@@ -47,18 +48,6 @@ def items_by_day(sites_of_day: list[str], bbox=BBOX) -> tuple[ItemFacts, ...]:
 
 def load(cid: str, **arguments: Any) -> dict:
     return {"process_id": "load_collection", "arguments": {"id": cid, **arguments}}
-
-
-def reducer(process_id: str) -> dict:
-    return {
-        "process_graph": {
-            "r": {
-                "process_id": process_id,
-                "arguments": {"data": {"from_parameter": "data"}},
-                "result": True,
-            }
-        }
-    }
 
 
 def reduce(node: str, dimension: str = "t", fn: str = "mean", **extra: Any) -> dict:

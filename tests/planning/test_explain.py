@@ -123,3 +123,34 @@ def test_cli_prints_the_plan_and_draws_it(tmp_path, demo_catalog_dir, monkeypatc
     (tmp_path / "bad.json").write_text(json.dumps({"a": {"process_id": "add"}}))
     assert main(["--config", str(config), "plan", "bad.json"]) == 1
     assert "ProcessGraphInvalid" in capsys.readouterr().err
+
+
+def test_svg_edges_are_arrows_and_long_node_names_are_shown_whole():
+    long_name = "precipitation_summed_over_the_whole_monsoon_season_at_lumi"
+    collections = {"E": facts("E", "lumi", side=500), "F": facts("F", "central", side=500)}
+    graph = {
+        "e": load("E"),
+        long_name: reduce("e", "t", "sum"),
+        "f": load("F"),
+        "f_max": reduce("f", "t", "max"),
+        "m": node("mask", data=f"@{long_name}", mask="@f_max"),
+        "s": save("m"),
+    }
+    plan = plan_process_graph(graph, collections, "central")
+    root = ET.fromstring(to_svg(plan))
+    markers = {m.get("id") for m in root.iter(f"{SVG}marker")}
+    lines = list(root.iter(f"{SVG}line"))
+    assert len(lines) == sum(len(plan.graph.producers(n)) for n in plan.graph.nodes)
+    for line in lines:
+        assert line.get("marker-end") in {f"url(#{m})" for m in markers}
+    # The name, wrapped onto lines of its box, reads whole; the box is wide enough for them.
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert long_name in "".join(texts)
+    (box,) = [
+        rect
+        for rect in root.iter(f"{SVG}rect")
+        if any(t.text.startswith(f"{long_name} at ") for t in rect.iter(f"{SVG}title"))
+    ]
+    name_lines = [t for t in texts if t and t in long_name and len(t) > 3]
+    assert len(name_lines) >= 2
+    assert float(box.get("width")) >= 6.6 * max(len(t) for t in name_lines)

@@ -363,3 +363,25 @@ def test_label_processes():
     added = run({"a": node("add_dimension", data={"from_parameter": "data"}, name="t2",
                            label="2010-01-01T00:00:00Z", type="temporal")}, data=data)  # fmt: skip
     assert added["t2"].values[0] == np.datetime64("2010-01-01T00:00:00", "ns")
+
+
+def test_filter_temporal_with_zoned_bounds_selects_utc_instants_without_warnings():
+    """The parser's bounds are zone-aware; numpy has no zones and warned for each of them."""
+    import warnings
+
+    data = cube(pd.date_range("2022-01-01", periods=6, freq="12h"))
+    graph = {
+        "f": node(
+            "filter_temporal",
+            data={"from_parameter": "data"},
+            # 02:00 at +02:00 is midnight UTC; a date-only end excludes its whole day.
+            extent=["2022-01-02T02:00:00+02:00", "2022-01-03"],
+        )
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = run(graph, data=data)
+    assert [str(w.message) for w in caught if "timezone" in str(w.message)] == []
+    assert list(got["t"].values) == list(
+        pd.DatetimeIndex(["2022-01-02T00:00", "2022-01-02T12:00"]).values
+    )

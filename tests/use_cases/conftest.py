@@ -9,18 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.support.servers import running_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="session")
 def use_case_server(tmp_path_factory, demo_catalog_dir):
-    data_dir = tmp_path_factory.mktemp("use-case-server")
-    proc, url, log_path = start_server(data_dir, demo_catalog_dir)
-    yield url
-    stop_server(proc)
-    print(log_path.read_text()[-5000:])
+    with running_server(tmp_path_factory.mktemp("use-case-server"), demo_catalog_dir) as url:
+        yield url
 
 
 def run_example(script: str, url: str, out: Path) -> subprocess.CompletedProcess:

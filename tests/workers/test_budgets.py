@@ -8,15 +8,10 @@ import psutil
 import pytest
 import requests
 
-from tests.workers.conftest import (
-    API,
-    base_env,
-    cpu_bound_graph,
-    descendants,
-    login,
-    start_api,
-    stop,
-)
+from tests.support.graphs import cpu_bound_graph, load_reduce_save
+from tests.support.servers import descendants, server_env, start_api, stop_server
+from tests.support.users import API, login_url
+from tests.support.waiting import wait_for_value
 
 ADD = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
 SYNC_TIMEOUT = 8
@@ -46,7 +41,7 @@ def _worker_pids(server_pid: int) -> set[int]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, demo_catalog_dir):
     data_dir = tmp_path_factory.mktemp("budgets")
-    env = base_env(
+    env = server_env(
         data_dir,
         demo_catalog_dir,
         OPENEO_DEDL_LIMITS__SYNC_TIMEOUT_SECONDS=str(SYNC_TIMEOUT),
@@ -58,16 +53,13 @@ def server(tmp_path_factory, demo_catalog_dir):
         OPENEO_DEDL_LIMITS__MAX_ARRAY_LENGTH=str(10**9),
     )
     proc, url = start_api(env, data_dir / "server.log", workers=1)
-    yield proc, url, login(url)
-    stop(proc)
+    yield proc, url, login_url(url)
+    stop_server(proc)
 
 
 def _wait_for_workers(server_pid: int, count: int = 1, timeout: float = 60) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while len(pids := _worker_pids(server_pid)) < count:
-        assert time.monotonic() < deadline, "no worker process"
-        time.sleep(0.1)
-    return pids
+    return wait_for_value(lambda: _worker_pids(server_pid), lambda pids: len(pids) >= count,
+                          timeout, "worker processes")  # fmt: skip
 
 
 def test_a_request_past_its_time_is_stopped_and_the_next_is_served(server):
@@ -109,25 +101,16 @@ def test_a_request_past_its_memory_is_stopped_and_the_next_is_served(server):
 
 
 def test_shutdown_leaves_no_process_behind(tmp_path, demo_catalog_dir):
-    env = base_env(tmp_path, demo_catalog_dir)
+    env = server_env(tmp_path, demo_catalog_dir)
     proc, url = start_api(env, tmp_path / "server.log", workers=2)
-    auth = login(url)
-    graph = {
-        "l": {"process_id": "load_collection", "arguments": {
-            "id": "S1_SSM", "spatial_extent": None, "temporal_extent": ["2020-01-01", "2020-02-01"],
-            "bands": ["ssm"]}},
-        "m": {"process_id": "reduce_dimension", "arguments": {
-            "data": {"from_node": "l"}, "dimension": "t", "reducer": {"process_graph": {"x": {
-                "process_id": "mean", "arguments": {"data": {"from_parameter": "data"}},
-                "result": True}}}}},
-        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "m"},
-              "format": "netCDF"}, "result": True},
-    }  # fmt: skip
+    auth = login_url(url)
+    graph = load_reduce_save("S1_SSM", temporal_extent=["2020-01-01", "2020-02-01"],
+                             bands=["ssm"], format="netCDF")  # fmt: skip
     assert _result(url, auth, graph).status_code == 200
     # Worker processes and the Dask workers of their local site clusters.
     children = descendants(proc.pid)
     assert len(children) >= 3, children
-    stop(proc)
+    stop_server(proc)
     # uvicorn shuts down on SIGTERM, then re-raises the signal it caught.
     assert proc.returncode in (0, -15)
     gone, alive = psutil.wait_procs(children, timeout=10)

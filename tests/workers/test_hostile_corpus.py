@@ -18,7 +18,8 @@ import psutil
 import pytest
 import requests
 
-from tests.workers.conftest import API, base_env, descendants, login, start_api, stop
+from tests.support.servers import descendants, server_env, start_api, stop_server
+from tests.support.users import API, login_url
 
 FAST = 1.0
 # Found only when the process runs (values computed at run time, files that may not exist,
@@ -433,10 +434,10 @@ def listener():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, demo_catalog_dir):
     data_dir = tmp_path_factory.mktemp("hostile")
-    env = base_env(data_dir, demo_catalog_dir, OPENEO_DEDL_LIMITS__SYNC_TIMEOUT_SECONDS="20")
+    env = server_env(data_dir, demo_catalog_dir, OPENEO_DEDL_LIMITS__SYNC_TIMEOUT_SECONDS="20")
     proc, url = start_api(env, data_dir / "server.log", workers=2)
-    yield proc, url, login(url), data_dir
-    stop(proc)
+    yield proc, url, login_url(url), data_dir
+    stop_server(proc)
 
 
 def _tree_rss(pid: int) -> int:

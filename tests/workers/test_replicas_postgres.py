@@ -16,16 +16,9 @@ import pytest
 import requests
 
 from tests.postgres import create_database
-from tests.workers.conftest import (
-    API,
-    base_env,
-    cpu_bound_graph,
-    descendants,
-    login,
-    start_api,
-    start_worker,
-    stop,
-)
+from tests.support.graphs import cpu_bound_graph
+from tests.support.servers import descendants, server_env, start_api, start_worker, stop_server
+from tests.support.users import API, login_url
 
 JOBS = 20
 REPEAT = 1500
@@ -67,7 +60,7 @@ def test_replicas_and_workers_share_postgres_and_survive_kills(
     tmp_path, demo_catalog_dir, postgres_server_url
 ):
     database_url = create_database(postgres_server_url)
-    env = base_env(
+    env = server_env(
         tmp_path / "data",
         demo_catalog_dir,
         OPENEO_DEDL_DATABASE_URL=database_url,
@@ -79,15 +72,15 @@ def test_replicas_and_workers_share_postgres_and_survive_kills(
     (tmp_path / "data").mkdir()
     procs = []
     try:
-        api_a, url_a = start_api(env, tmp_path / "api-a.log")
+        api_a, url_a = start_api(env, tmp_path / "api-a.log", workers=0)
         procs.append(api_a)
-        api_b, url_b = start_api(env, tmp_path / "api-b.log")
+        api_b, url_b = start_api(env, tmp_path / "api-b.log", workers=0)
         procs.append(api_b)
         worker_1 = start_worker(env, tmp_path / "worker-1.log")
         procs.append(worker_1)
         worker_2 = start_worker(env, tmp_path / "worker-2.log")
         procs.append(worker_2)
-        auth_a, auth_b = login(url_a), login(url_b)
+        auth_a, auth_b = login_url(url_a), login_url(url_b)
 
         expected: dict[str, int] = {}
         for i in range(JOBS):
@@ -140,6 +133,6 @@ def test_replicas_and_workers_share_postgres_and_survive_kills(
         assert JOBS <= started_runs <= JOBS + 1, started_runs
     finally:
         for proc in procs:
-            stop(proc)
+            stop_server(proc)
         if os.environ.get("OPENEO_DEDL_TEST_KEEP_LOGS"):
             print(*(p.read_text() for p in tmp_path.glob("*.log")))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from openeo_dedl.api.paging import Page, page_params, paginate
+from openeo_dedl.api.paging import Page, page_params
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.backend import Backend
 from openeo_dedl.catalog import SITE_FIELD
@@ -58,9 +58,15 @@ def _list_entry(doc: dict) -> dict:
 
 @router.get("/collections")
 def list_collections(request: Request, page: Annotated[Page, Depends(page_params)]) -> dict:
-    """All collections (basic metadata), optionally paginated with ``limit``."""
+    """All collections (basic metadata), whole whatever the ``limit``.
+
+    Not paginated, as ``GET /processes`` (see there): a client that asks for a page and does
+    not follow ``next`` still sees every collection. ``page`` is parsed so a malformed
+    ``limit`` stays a 400.
+    """
+    del page  # validated only
     backend = _backend(request)
-    ids, links = paginate(backend.collection_ids(), page, request, "/collections")
+    ids = backend.collection_ids()
     return {
         "collections": [
             _list_entry(_with_links(request, backend.collection_metadata(cid))) for cid in ids
@@ -68,7 +74,6 @@ def list_collections(request: Request, page: Annotated[Page, Depends(page_params
         "links": [
             {"rel": "self", "href": api_url(request, "/collections"), "type": JSON},
             {"rel": "root", "href": api_url(request), "type": JSON},
-            *links,
         ],
     }
 

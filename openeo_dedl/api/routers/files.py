@@ -7,23 +7,22 @@ complete and within the size limit; every path is checked by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, StreamingResponse
 
 from openeo_dedl.api.auth import User, current_user
 from openeo_dedl.api.deps import user_files
 from openeo_dedl.api.paging import Page, page_params, paginate
+from openeo_dedl.api.ranges import file_response
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.storage.files import UserFiles
 from openeo_dedl.storage.workspace import clean_path
 
 router = APIRouter()
 
-_CHUNK = 1024 * 1024
 
 Files = Annotated[UserFiles, Depends(user_files)]
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -39,26 +38,17 @@ def list_files(
 
 
 @router.get("/files/{path:path}")
-def download_file(path: str, user: CurrentUser, files: Files) -> Response:
-    """The file's bytes (``application/octet-stream``)."""
+def download_file(request: Request, path: str, user: CurrentUser, files: Files) -> Response:
+    """The file's bytes (``application/octet-stream``); ``HEAD`` and a single byte ``Range``
+    are answered too (a GeoTIFF in the workspace can be read piecewise)."""
     info = files.info(user.user_id, path)
     name = path.rsplit("/", 1)[-1]
-    local = files.local_path(user.user_id, path)
-    if local is not None:
-        return FileResponse(local, media_type="application/octet-stream", filename=name)
-
-    def chunks() -> Iterator[bytes]:
-        with files.open(user.user_id, path) as f:
-            while chunk := f.read(_CHUNK):
-                yield chunk
-
-    return StreamingResponse(
-        chunks(),
-        media_type="application/octet-stream",
-        headers={
-            "Content-Length": str(info.size),
-            "Content-Disposition": f'attachment; filename="{name}"',
-        },
+    return file_response(
+        request,
+        info.size,
+        functools.partial(files.open, user.user_id, path),
+        "application/octet-stream",
+        name,
     )
 
 

@@ -11,13 +11,14 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from openeo_dedl.api.auth import User, current_user
 from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
+from openeo_dedl.api.ranges import file_response
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.jobs import (
     LOG_LEVELS,
@@ -216,7 +217,7 @@ def download(
     signature: Annotated[str, Query()] = "",
 ) -> Response:
     """A result file (or the results document) by signed link: works without a token until
-    the link expires."""
+    the link expires. ``HEAD`` and a single byte ``Range`` are answered too."""
     jobs = service(request)
     job = jobs.find(job_id)
     run = job.run if job is not None else ""
@@ -225,14 +226,8 @@ def download(
         status = job.status if job.status in ("finished", "error", "canceled") else "running"
         return _results_document(request, job, status)
     file = jobs.download(job_id, name)
-    return StreamingResponse(
-        file.chunks,
-        media_type=file.media_type,
-        headers={
-            "Content-Length": str(file.size),
-            "Content-Disposition": f'attachment; filename="{file.name}"',
-        },
-    )
+    # HEAD and byte ranges: map viewers read GeoTIFF results piecewise (api/ranges.py).
+    return file_response(request, file.size, file.open, file.media_type, file.name)
 
 
 def log_json(entry: LogRecord) -> dict[str, Any]:

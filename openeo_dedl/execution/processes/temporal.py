@@ -279,8 +279,35 @@ def aggregate_temporal_period(data, reducer, period, dimension=None, context=Non
     return reduce_groups(data, dim, groups, reducer, context)
 
 
+def _naive_utc(bound):
+    """A bound of a temporal interval as an ISO date-time in UTC without a zone (a string or
+    ``None`` stays as it is)."""
+    value = getattr(bound, "root", bound)
+    if not isinstance(value, dt.datetime):
+        return bound
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat()
+
+
+def filter_temporal(data, extent, dimension=None):
+    """openeo-processes-dask's ``filter_temporal`` given the bounds as naive UTC date-times.
+
+    The parser's dates are time-zone aware; the implementation turns them into
+    ``np.datetime64``, which has no zones and warned "no explicit representation of timezones"
+    for each bound of each call. The same instants in UTC select the same labels.
+    """
+    from openeo_dedl.execution.registry import standard_implementation
+
+    bounds = getattr(extent, "root", extent)
+    if isinstance(bounds, list | tuple):
+        extent = [_naive_utc(bound) for bound in bounds]
+    return standard_implementation("filter_temporal")(data, extent, dimension=dimension)
+
+
 def implementations() -> dict[str, Callable]:
     return {
+        "filter_temporal": filter_temporal,
         "aggregate_temporal": aggregate_temporal,
         "aggregate_temporal_period": aggregate_temporal_period,
     }

@@ -1,0 +1,43 @@
+"""Fixtures of the JavaScript client tests: the client from npm and a real server.
+
+Needs Node.js and npm, which ``make test`` installs when missing (``scripts/ensure-node.sh``).
+The client is installed from the npm registry into ``var/js-client`` on first use.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import running_server
+
+REPO = Path(__file__).resolve().parents[2]
+# The newest release; the openEO Web Editor 0.15 (built from source, not on npm) bundles a 2.x
+# release of the client, whose requests tests/js/editor_replay.cjs replays.
+CLIENT = "@openeo/js-client@2.12.0"
+PREFIX = REPO / "var" / "js-client"
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    # `make test` installs them (scripts/ensure-node.sh): missing means a broken set-up.
+    assert shutil.which("node") and shutil.which("npm"), "Node.js/npm missing: see ensure-node.sh"
+    marker = PREFIX / ".installed"
+    if not marker.exists() or marker.read_text().strip() != CLIENT:
+        PREFIX.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), CLIENT],
+            check=True,
+            capture_output=True,
+        )
+        marker.write_text(CLIENT + "\n")
+    return PREFIX / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def js_server(tmp_path_factory, demo_catalog_dir):
+    with running_server(tmp_path_factory.mktemp("js-server"), demo_catalog_dir) as url:
+        yield url

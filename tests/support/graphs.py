@@ -1,0 +1,119 @@
+"""Process graphs that many tests send: built here once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def reducer(process_id: str, **arguments: Any) -> dict:
+    """A callback ``{"process_graph": ...}`` applying ``process_id`` to its ``data``."""
+    return {
+        "process_graph": {
+            "r": {
+                "process_id": process_id,
+                "arguments": {"data": {"from_parameter": "data"}, **arguments},
+                "result": True,
+            }
+        }
+    }
+
+
+def load_reduce_save(
+    collection: str,
+    *,
+    spatial_extent: dict | None = None,
+    temporal_extent: list | None = None,
+    bands: list[str] | None = None,
+    reduce: str | None = "mean",
+    dimension: str = "t",
+    format: str = "GTiff",  # noqa: A002 - the openEO argument's name
+) -> dict:
+    """load_collection → reduce_dimension(``dimension``, ``reduce``) → save_result(``format``);
+    without ``reduce`` the load is saved as it is."""
+    graph: dict[str, dict] = {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": collection,
+                "spatial_extent": spatial_extent,
+                "temporal_extent": temporal_extent,
+                **({"bands": bands} if bands is not None else {}),
+            },
+        }
+    }
+    last = "load"
+    if reduce is not None:
+        graph["reduce"] = {
+            "process_id": "reduce_dimension",
+            "arguments": {"data": {"from_node": "load"}, "dimension": dimension,
+                          "reducer": reducer(reduce)},
+        }  # fmt: skip
+        last = "reduce"
+    graph["save"] = {
+        "process_id": "save_result",
+        "arguments": {"data": {"from_node": last}, "format": format},
+        "result": True,
+    }
+    return graph
+
+
+SCALAR_GRAPH = {"add": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
+
+# S1 soil moisture (site leonardo) over two months, averaged over time, as GeoTIFF.
+RASTER_GRAPH = load_reduce_save(
+    "S1_SSM", temporal_extent=["2020-01-01", "2020-03-01"], bands=["ssm"]
+)
+
+
+def slow_graph(resolution: float = 20.0, collection: str = "S1_SSM", **load: Any) -> dict:
+    """A collection (S1 soil moisture at leonardo unless told) upsampled to ``resolution``
+    (in its CRS' units) over all its years, its median over time: seconds to minutes of real
+    Dask work, for tests that cancel or interrupt a run. ``load``: more load arguments."""
+    return {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": collection,
+                "spatial_extent": None,
+                "temporal_extent": None,
+                **load,
+            },
+        },  # fmt: skip
+        "fine": {
+            "process_id": "resample_spatial",
+            "arguments": {"data": {"from_node": "load"}, "resolution": resolution},
+        },
+        "median": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "fine"},
+                "dimension": "t",
+                "reducer": reducer("median"),
+            },
+            "result": True,
+        },  # fmt: skip
+    }
+
+
+def cpu_bound_graph(factor: int, repeat: int = 3000) -> dict:
+    """Plain-value work in the worker's interpreter (a callback per element), about a
+    second per 3000 elements here; its value is ``factor * repeat``."""
+    return {
+        "c": {"process_id": "array_create", "arguments": {"data": [1], "repeat": repeat}},
+        "a": {
+            "process_id": "array_apply",
+            "arguments": {
+                "data": {"from_node": "c"},
+                "process": {
+                    "process_graph": {
+                        "m": {
+                            "process_id": "multiply",
+                            "arguments": {"x": {"from_parameter": "x"}, "y": factor},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+        },
+        "s": {"process_id": "sum", "arguments": {"data": {"from_node": "a"}}, "result": True},
+    }
