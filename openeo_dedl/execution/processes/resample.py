@@ -152,13 +152,21 @@ def resample_spatial(data, resolution=0, projection=None, method="near", **kwarg
         pixels = output_pixels(data, projection, resolution)
         if pixels is not None:
             check_pixels(pixels, f"The number of pixels resample_spatial makes at {resolution}")
-    if not isinstance(data, xr.DataArray) or not isinstance(method, str):
+    if (
+        not isinstance(data, xr.DataArray)
+        or not isinstance(method, str)
+        or data.openeo.x_dim is None
+        or data.openeo.y_dim is None
+    ):
         return _standard_resample_spatial(data, resolution, projection, method, **kwargs)
     target = _grid_cube(output_grid(data, projection, resolution, kwargs.get("align")))
     target = target.rename(
         {target.openeo.y_dim: data.openeo.y_dim, target.openeo.x_dim: data.openeo.x_dim}
     )
-    return resample_cube_spatial(data, target, method=method)
+    # openeo-processes-dask's resample_cube_spatial onto that grid: the reprojection its
+    # resample_spatial does, on our grid. Not this module's shortcuts: computing a small
+    # source first would make the (often much larger) output eager.
+    return _standard()(data=data, target=target, method=method)
 
 
 def _standard_resample_spatial(data, resolution, projection, method, **kwargs):
