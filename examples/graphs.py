@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -212,26 +213,52 @@ def wgs84_extent(collection: dict) -> dict:
     return {"west": west, "south": south, "east": east, "north": north}
 
 
+def cells_covering(extent: dict, collection: dict) -> dict:
+    """``extent`` (WGS84) grown outward to the edges of ``collection``'s lon/lat grid cells.
+
+    A load selects the pixels whose *centre* lies in its extent (load_collection's spec), so
+    the AOI's own box holds only the coarse cells whose centres fall inside it: 1 x 2 of the
+    0.1° ERA5 cells over the 12 km flood AOI, whose southern half would get no precipitation.
+    The box on cell edges holds every cell the AOI touches (2 x 2).
+    """
+    dims = collection["cube:dimensions"]
+    (x0, _), (y0, _) = dims["x"]["extent"], dims["y"]["extent"]
+    dx, dy = abs(dims["x"]["step"]), abs(dims["y"]["step"])
+
+    def snap(value: float, origin: float, step: float, up: bool) -> float:
+        cells = (value - origin) / step
+        whole = round(cells)
+        if abs(cells - whole) > 1e-9:
+            whole = math.ceil(cells) if up else math.floor(cells)
+        return round(origin + whole * step, 9)
+
+    return {
+        "west": snap(extent["west"], x0, dx, False),
+        "south": snap(extent["south"], y0, dy, False),
+        "east": snap(extent["east"], x0, dx, True),
+        "north": snap(extent["north"], y0, dy, True),
+    }
+
+
 def use_case_extents(describe) -> dict[str, dict]:
     """What each load reads, from collection metadata (``describe(collection_id)`` gives a
     STAC Collection): the AOIs of GFM_FLOOD (flood) and S1_SSM (drought) in their own CRS, so
     that the loads of the AOI's collections read exactly their native grids.
 
-    ERA5_LAND gets the AOI's WGS84 bbox, not the projected one: the planner estimates load sizes
-    only for extents in WGS84 or in the collection's own CRS (a UTM extent on the lon/lat ERA5
-    grid would count as the whole collection and skew the placement).
+    ERA5_LAND gets the ERA5 cells covering the AOI's WGS84 bbox (``cells_covering``), not the
+    projected box: a lon/lat grid is best asked for in lon/lat, on its own cell edges.
     """
-    flood, drought = describe("GFM_FLOOD"), describe("S1_SSM")
+    flood, drought, era5 = describe("GFM_FLOOD"), describe("S1_SSM"), describe("ERA5_LAND")
     return {
         "flood": {
             "GFM_FLOOD": native_extent(flood),
             "GHSL_BUILT_S": native_extent(flood),
-            "ERA5_LAND": wgs84_extent(flood),
+            "ERA5_LAND": cells_covering(wgs84_extent(flood), era5),
         },
         "drought": {
             "S1_SSM": native_extent(drought),
             "CORINE_LAND_COVER": native_extent(drought),
-            "ERA5_LAND": wgs84_extent(drought),
+            "ERA5_LAND": cells_covering(wgs84_extent(drought), era5),
         },
     }
 

@@ -6,8 +6,9 @@ import re
 from datetime import datetime
 
 from openeo_dedl.catalog import Catalog
+from openeo_dedl.errors import OpenEOError
 from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts
-from openeo_dedl.planning.extents import normalise_crs, parse_instant
+from openeo_dedl.planning.extents import normalise_crs, time_interval
 
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?$")
 
@@ -21,9 +22,13 @@ def _time_count(extent, step) -> int | None:
     if not isinstance(extent, list) or len(extent) != 2 or not isinstance(step, str):
         return None
     match = _DURATION.match(step)
-    start, end = (parse_instant(v) for v in extent)
-    if not match or start is None or end is None:
+    try:
+        interval = time_interval(extent)
+    except OpenEOError:  # a catalog's malformed extent: the count stays unknown
         return None
+    if not match or interval is None or None in interval.seconds:
+        return None
+    start, end = interval.seconds
     days = int(match.group(1) or 0) * 7 + int(match.group(2) or 0)
     if days <= 0:
         return None
@@ -97,6 +102,7 @@ def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
             ItemFacts(
                 sites=tuple(catalog.item_sites(item, record)),
                 bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
+                native_bbox=_native_bbox(item, crs),
                 time=_item_time(item),
             )
             for item in catalog.search_items(collection_id)
@@ -115,6 +121,17 @@ def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
         items=items,
         dimensions=names,
     )
+
+
+def _native_bbox(item, crs: str | None) -> tuple[float, float, float, float] | None:
+    """The item's ``proj:bbox`` when it is in the collection's CRS."""
+    box = item.properties.get("proj:bbox")
+    code = item.properties.get("proj:code") or (
+        f"EPSG:{item.properties['proj:epsg']}" if item.properties.get("proj:epsg") else None
+    )
+    if not isinstance(box, list) or len(box) != 4 or normalise_crs(code) != crs:
+        return None
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
 def _item_time(item) -> datetime | None:

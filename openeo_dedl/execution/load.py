@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from openeo_dedl.catalog import Catalog
@@ -20,6 +19,14 @@ from openeo_dedl.errors import (
 from openeo_dedl.execution.band_units import UNITS_ATTR, collection_units
 from openeo_dedl.execution.nodata import as_missing, loaded_itemsize, read_itemsize
 from openeo_dedl.execution.properties import item_matches
+from openeo_dedl.planning.extents import (
+    BoundingBox,
+    bounding_box,
+    normalise_crs,
+    time_interval,
+    union,
+)
+from openeo_dedl.planning.pixels import Grid, select, to_wgs84
 
 logger = logging.getLogger(__name__)
 
@@ -42,69 +49,41 @@ class LoadBudget:
             )
 
 
-def _to_dict(value: Any) -> Any:
-    """Parser models (BoundingBox, TemporalInterval, Date...) back to plain JSON values."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    return value
+def no_data(collection_id: str, doc: dict) -> NoDataFound:
+    """NoDataFound naming what the collection covers (its first, overall, extents)."""
+    extent = doc.get("extent") or {}
+    boxes = (extent.get("spatial") or {}).get("bbox") or []
+    intervals = (extent.get("temporal") or {}).get("interval") or []
+    covers = []
+    if boxes and len(boxes[0]) == 4:
+        w, s, e, n = boxes[0]
+        covers.append(f"west {w}, south {s}, east {e}, north {n} (WGS84)")
+    if intervals and len(intervals[0]) == 2:
+        start, end = (v or "open" for v in intervals[0])
+        covers.append(f"from {start} to {end}")
+    where = f" Collection '{collection_id}' covers {' '.join(covers)}." if covers else ""
+    return NoDataFound(
+        f"No data of collection '{collection_id}' matches the given spatial and temporal "
+        f"extents and properties.{where}"
+    )
 
 
-def _parse_bbox(spatial_extent: Any) -> tuple[tuple[float, float, float, float], str] | None:
-    extent = _to_dict(spatial_extent)
-    if extent is None:
-        return None
-    if not isinstance(extent, dict) or not {"west", "south", "east", "north"} <= set(extent):
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
-            "invalid: expected a bounding box with west, south, east, north."
-        )
-    crs = extent.get("crs") or 4326
-    crs = f"EPSG:{crs}" if isinstance(crs, int) or str(crs).isdigit() else str(crs)
-    w, s, e, n = (float(extent[k]) for k in ("west", "south", "east", "north"))
-    if w >= e or s >= n:
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
-            "invalid: west must be less than east and south less than north."
-        )
-    return (w, s, e, n), crs
-
-
-def _timestamp(value: Any) -> pd.Timestamp | None:
-    value = getattr(value, "root", value)
-    if value is None:
-        return None
-    if hasattr(value, "to_numpy"):
-        value = value.to_numpy()
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _parse_interval(temporal_extent: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
-    extent = getattr(temporal_extent, "root", temporal_extent)
-    if extent is None:
-        return None
-    if not isinstance(extent, Sequence) or isinstance(extent, str) or len(extent) != 2:
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'temporal_extent' in process 'load_collection' is "
-            "invalid: expected an interval [start, end]."
-        )
-    start, end = (_timestamp(v) for v in extent)
-    # A date-only end excludes that whole day.
-    if start is not None and end is not None and end <= start:
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'temporal_extent' in process 'load_collection' is "
-            "invalid: the end must be after the start."
-        )
-    return start, end
-
-
-def _bbox_wgs84(bbox: tuple[float, float, float, float], crs: str) -> tuple[float, ...]:
-    if crs.upper() in ("EPSG:4326", "OGC:CRS84"):
-        return bbox
-    from pyproj import Transformer
-
-    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    return transformer.transform_bounds(*bbox)
+def _select_pixels(probe: xr.Dataset, box: BoundingBox, items, collection_id: str, doc: dict):
+    """The pixels of ``probe``'s grid (all matching items, lazily) whose centre is in ``box``;
+    NoDataFound when there are none."""
+    geobox = probe.odc.geobox
+    a = geobox.affine
+    crs = geobox.crs
+    name = f"EPSG:{crs.epsg}" if crs.epsg is not None else normalise_crs(crs.to_wkt())
+    grid = Grid(str(name), a.c, a.f, a.a, a.e, geobox.shape.x, geobox.shape.y)
+    footprint = union([tuple(i.bbox) for i in items if i.bbox and len(i.bbox) == 4])
+    win = select(box, grid, footprint)
+    if win.empty:
+        raise no_data(collection_id, doc)
+    y, x = probe.odc.spatial_dims
+    return probe.isel(
+        {y: slice(win.row_start, win.row_stop), x: slice(win.col_start, win.col_stop)}
+    )
 
 
 def _dimension_names(collection_doc: dict) -> dict[str, str]:
@@ -138,27 +117,25 @@ def load_collection_from_catalog(
     of the whole load (the per-site part of an item-level split).
     """
     import odc.stac
-    from odc.geo.geom import box
 
     record = catalog.record(collection_id)
     doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
-    bbox = _parse_bbox(spatial_extent)
-    interval = _parse_interval(temporal_extent)
-    search_interval = None
-    if interval is not None:
-        search_interval = tuple(None if t is None else t.to_pydatetime() for t in interval)
+    box = bounding_box(spatial_extent)
+    if box is None and spatial_extent is not None:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
+            "invalid: expected a bounding box with west, south, east, north."
+        )
+    interval = time_interval(temporal_extent)
     items = catalog.search_items(
         collection_id,
-        bbox=_bbox_wgs84(*bbox) if bbox else None,
-        interval=search_interval,
+        bbox=None if box is None else to_wgs84(box),
+        interval=None if interval is None else (interval.start, interval.end),
     )
     if properties:
         items = [item for item in items if item_matches(item, properties)]
     if not items:
-        raise NoDataFound(
-            f"No data of collection '{collection_id}' matches the given spatial and temporal "
-            "extents and properties."
-        )
+        raise no_data(collection_id, doc)
     available = _band_names(doc, items)
     if isinstance(bands, str):
         bands = [bands]
@@ -171,16 +148,15 @@ def load_collection_from_catalog(
                 f"bands {missing} do not exist in collection '{collection_id}' "
                 f"(available: {available})."
             )
-    load_kwargs: dict[str, Any] = {"chunks": {"time": 1, "x": 2048, "y": 2048}}
-    if bbox is not None:
-        load_kwargs["geopolygon"] = box(*bbox[0], crs=bbox[1])
-    # A first lazy load (metadata only) tells the grid and time steps; the chunks follow from it.
-    # One chunk per time step for the probe: tiling a large grid into many chunks costs time.
+    # A first lazy load (metadata only) of the items' whole grid tells the grid and the time
+    # steps; the extent then selects its pixels of that grid (planning/pixels.py, the
+    # planner's rule), and the chunks follow from the selection. One chunk per time step for
+    # the probe: tiling a large grid into many chunks costs time.
     probe_chunks = {"time": 1, "x": 1 << 30, "y": 1 << 30}
-    probe = odc.stac.load(
-        items, bands=bands or available, **{**load_kwargs, "chunks": probe_chunks}
-    )
-    load_kwargs["chunks"] = load_chunks(probe)
+    probe = odc.stac.load(items, bands=bands or available, chunks=probe_chunks)
+    if box is not None:
+        probe = _select_pixels(probe, box, items, collection_id, doc)
+    load_kwargs: dict[str, Any] = {"chunks": load_chunks(probe), "geobox": probe.odc.geobox}
     if site is None:
         ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
     else:
@@ -200,13 +176,17 @@ def load_collection_from_catalog(
     cube = _rename_dims(cube, _dimension_names(doc))
     tdim = _dimension_names(doc)["t"]
     if interval is not None and tdim in cube.dims:
-        start, end = (None if t is None else t.tz_localize(None) for t in interval)
+        # Items are searched by their time range; the cube keeps the labels in the interval.
+        start, end = (
+            None if t is None else np.datetime64(t.replace(tzinfo=None), "ns")
+            for t in (interval.start, interval.end)
+        )
         times = cube[tdim].values
         keep = np.ones(times.shape, dtype=bool)
         if start is not None:
-            keep &= times >= np.datetime64(start)
+            keep &= times >= start
         if end is not None:
-            keep &= times < np.datetime64(end)
+            keep &= times < end
         cube = cube.isel({tdim: keep})
     if budget is not None:
         budget.charge(int(cube.size) * itemsize, collection_id)
@@ -261,12 +241,7 @@ def _load_site_part(whole: xr.Dataset, own, bands, load_kwargs):
 
     if not own:
         return whole.isel(time=slice(0, 0))
-    return odc.stac.load(
-        own,
-        bands=bands,
-        geobox=whole.odc.geobox,
-        **{k: v for k, v in load_kwargs.items() if k != "geopolygon"},
-    )
+    return odc.stac.load(own, bands=bands, **load_kwargs)
 
 
 def _band_names(doc: dict, items) -> list[str]:

@@ -10,12 +10,12 @@ placements: they need to be right in order of magnitude, not exact.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from openeo_dedl.planning import extents as ext
+from openeo_dedl.planning import pixels
 from openeo_dedl.planning.facts import BBox, CollectionFacts
 from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT
 from openeo_dedl.planning.sizes import (
@@ -58,8 +58,10 @@ class Estimator:
 
     def matching_items(self, facts: CollectionFacts, arguments: Mapping) -> list[int]:
         """Indices of the items a ``load_collection`` with these arguments reads."""
-        bbox = ext.bbox_of_extent(arguments.get("spatial_extent"), facts)
-        interval = ext.interval_of_extent(arguments.get("temporal_extent"))
+        box = ext.bounding_box(arguments.get("spatial_extent"))
+        bbox = None if box is None else pixels.to_wgs84(box)
+        interval = ext.time_interval(arguments.get("temporal_extent"))
+        seconds = None if interval is None else interval.seconds
         site = arguments.get(ITEM_SITE_ARGUMENT)
         times = self.item_times(facts)
         selected = []
@@ -68,7 +70,7 @@ class Estimator:
                 continue
             if bbox is not None and item.bbox is not None and not ext.overlaps(item.bbox, bbox):
                 continue
-            if times[i] is not None and not ext.in_interval(times[i], interval):
+            if times[i] is not None and not ext.in_interval(times[i], seconds):
                 continue
             selected.append(i)
         return selected
@@ -78,10 +80,12 @@ class Estimator:
         facts = self.facts.get(cid) if isinstance(cid, str) else None
         if facts is None:
             facts = CollectionFacts(id=str(cid), sites=())
-        requested = ext.bbox_of_extent(arguments.get("spatial_extent"), facts)
-        interval = ext.interval_of_extent(arguments.get("temporal_extent"))
+        box = ext.bounding_box(arguments.get("spatial_extent"))
+        interval = ext.time_interval(arguments.get("temporal_extent"))
+        seconds = None if interval is None else interval.seconds
 
         footprint = facts.bbox
+        native: BBox | None = facts.native_bbox
         times = self.collection_times(facts)
         count: float | None = None
         if facts.items is not None:
@@ -96,20 +100,15 @@ class Estimator:
                 on_grid = self.matching_items(facts, whole)
             boxes = [facts.items[i].bbox for i in on_grid if facts.items[i].bbox is not None]
             footprint = ext.union(boxes) if boxes else facts.bbox  # type: ignore[arg-type]
+            natives = [facts.items[i].native_bbox for i in on_grid]
+            if natives and all(b is not None for b in natives):
+                native = ext.union(natives)  # type: ignore[arg-type]
             labels = sorted({item_times[i] for i in chosen if item_times[i] is not None})
             times = tuple(labels) if labels else None
             count = float(len(labels)) if labels else float(len(chosen) > 0)
         elif times is not None:
-            times = tuple(t for t in times if ext.in_interval(t, interval))
-        footprint = ext.intersect(footprint, requested)
-
-        shape = facts.shape
-        if shape is not None and facts.bbox is not None:
-            x, y = _cells_touched(footprint, facts.bbox, shape)
-        elif shape is not None:
-            x, y = float(shape[0]), float(shape[1])
-        else:
-            x, y = float(DEFAULT_SHAPE[0]), float(DEFAULT_SHAPE[1])
+            times = tuple(t for t in times if ext.in_interval(t, seconds))
+        x, y, footprint = _load_pixels(facts, box, footprint, native)
         if times is not None:
             t = _steps(times)
         elif count is not None:
@@ -169,36 +168,22 @@ class Estimator:
         return _value_size(arguments, inputs)
 
 
-# Grid lines closer than this (in cells) to an edge count as on it: an extent that ends exactly
-# on a pixel border does not touch the next pixel despite rounding.
-_SNAP_TOLERANCE = 1e-6
-
-
-def _cells_along(low: float, high: float, origin: float, size: float, count: int) -> float:
-    """Cells of a grid (``count`` cells of ``size`` from ``origin``) that [low, high] touches."""
-    if not (size > 0 and math.isfinite(low) and math.isfinite(high)):
-        return float(count)
-    # Clipped to the grid first: far-away edges (1e308, say) would overflow in cell units.
-    end = origin + count * size
-    low, high = min(max(low, origin), end), min(max(high, origin), end)
-    first = math.floor((low - origin) / size + _SNAP_TOLERANCE)
-    last = math.ceil((high - origin) / size - _SNAP_TOLERANCE)
-    first, last = max(first, 0), min(last, count)
-    return float(max(1, last - first))
-
-
-def _cells_touched(box: BBox | None, grid: BBox, shape: tuple[int, int]) -> tuple[float, float]:
-    """Pixels (x, y) of the collection's grid that ``box`` touches: a loader reads every pixel
-    an edge of the extent falls in, so a small extent across pixel borders reads several."""
-    if box is None:
-        return float(shape[0]), float(shape[1])
-    w, s, e, n = grid
-    return (
-        _cells_along(box[0], box[2], w, (e - w) / shape[0], shape[0]) if shape[0] else 1.0,
-        _cells_along(n - box[3], n - box[1], 0.0, (n - s) / shape[1], shape[1])
-        if shape[1]
-        else 1.0,
-    )
+def _load_pixels(
+    facts: CollectionFacts, box: ext.BoundingBox | None, footprint: BBox | None, native: BBox | None
+) -> tuple[float, float, BBox | None]:
+    """Columns, rows and WGS84 footprint of a load: the pixels of the collection's grid (over
+    ``native``, the matching items' area) whose centre ``box`` holds, as the loader selects
+    them (planning/pixels.py). An empty selection counts one pixel: the load then finds no
+    data, and sizes stay positive."""
+    requested = None if box is None else pixels.to_wgs84(box)
+    selected = ext.intersect(footprint, requested)
+    crs = ext.normalise_crs(facts.crs)
+    if native is None or facts.resolution is None or crs is None or min(facts.resolution) <= 0:
+        width, height = facts.shape or DEFAULT_SHAPE
+        return float(width), float(height), selected
+    grid = pixels.Grid.from_bounds(crs, native, facts.resolution)
+    rows, cols = pixels.select(box, grid, footprint).shape
+    return float(max(1, cols)), float(max(1, rows)), selected
 
 
 def _value_size(arguments: Mapping, inputs: Mapping[str, Estimate]) -> Estimate:

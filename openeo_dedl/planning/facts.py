@@ -42,6 +42,7 @@ class ItemFacts:
     sites: tuple[str, ...]
     bbox: BBox | None = None  # WGS84
     time: datetime | None = None  # the item's time label (``datetime``, else its start)
+    native_bbox: BBox | None = None  # in the collection's CRS (``proj:bbox``), when known
 
     @property
     def site(self) -> str:

@@ -31,6 +31,21 @@ def era5_precipitation(demo_catalog_dir: Path, bbox: dict, start: str, end: str)
     return direct.band_stack(demo_catalog_dir, "ERA5_LAND", "total_precipitation", start, end, box)
 
 
+def grown(bbox: dict, margin: float) -> dict:
+    """``bbox`` grown by ``margin`` degrees on every side."""
+    return {
+        "west": bbox["west"] - margin,
+        "south": bbox["south"] - margin,
+        "east": bbox["east"] + margin,
+        "north": bbox["north"] + margin,
+    }
+
+
+# Half an ERA5 cell: a box grown by it holds the centre of every 0.1° cell the box touches (a
+# load selects the pixels whose centre is in its extent).
+ERA5_HALF_CELL = 0.05
+
+
 def two_site_graph(connection, bbox, start, end):
     """Flooded areas' accumulated precipitation: ERA5 summed at lumi, masked at central."""
     flood = connection.load_collection(
@@ -38,7 +53,7 @@ def two_site_graph(connection, bbox, start, end):
     ).reduce_dimension(dimension="t", reducer="max")
     precip = connection.load_collection(
         "ERA5_LAND",
-        spatial_extent=bbox,
+        spatial_extent=grown(bbox, ERA5_HALF_CELL),
         temporal_extent=[start, end],
         bands=["total_precipitation"],
     ).reduce_dimension(dimension="t", reducer="sum")

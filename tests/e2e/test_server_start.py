@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.scenarios import flood_window
+from tests.e2e.scenarios import ERA5_HALF_CELL, flood_window, grown
 from tests.support.servers import start_server, stop_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,7 +48,8 @@ def _two_site_graph(url: str) -> dict:
     precip = (
         connection.load_collection(
             "ERA5_LAND",
-            spatial_extent=bbox,
+            # The ERA5 cells the box touches (a load selects pixel centres).
+            spatial_extent=grown(bbox, ERA5_HALF_CELL),
             temporal_extent=[start, end],
             bands=["total_precipitation"],
         )

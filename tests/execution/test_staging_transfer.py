@@ -30,6 +30,16 @@ def reduce_t(node: str, reducer: str) -> dict:
 
 def two_site_graph(bbox: dict) -> dict:
     window = ["2022-08-10", "2022-09-20"]
+    # ERA5 is loaded over the cells the AOI touches: a load selects the pixels whose centre is
+    # in its extent, so the box grows by half a 0.1° cell (the AOI's own box holds only 1 x 2
+    # ERA5 centres, and its southern half would be NaN).
+    half = 0.05
+    era5_box = {
+        "west": bbox["west"] - half,
+        "south": bbox["south"] - half,
+        "east": bbox["east"] + half,
+        "north": bbox["north"] + half,
+    }
     return {
         "flood": {
             "process_id": "load_collection",
@@ -45,7 +55,7 @@ def two_site_graph(bbox: dict) -> dict:
             "process_id": "load_collection",
             "arguments": {
                 "id": "ERA5_LAND",
-                "spatial_extent": bbox,
+                "spatial_extent": era5_box,
                 "temporal_extent": window,
                 "bands": ["total_precipitation"],
             },

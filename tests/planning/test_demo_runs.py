@@ -80,7 +80,9 @@ def assert_same(a, b) -> None:
 
 # -- random graphs on the demo data ---------------------------------------------------------------
 
-PAKISTAN = {"west": 67.96, "south": 26.98, "east": 68.02, "north": 27.04}
+# Holds 2 x 2 ERA5 pixel centres (67.95/68.05 E, 26.95/27.05 N): a load selects the pixels
+# whose centre is in the box, and a smaller box inside one 0.1° pixel would select none.
+PAKISTAN = {"west": 67.94, "south": 26.94, "east": 68.06, "north": 27.06}
 PO_VALLEY = {"west": 9.8, "south": 44.9, "east": 10.2, "north": 45.1}
 REGIONS = {
     "pakistan": (

@@ -99,13 +99,14 @@ def estimate(out: dict, **extra_nodes: dict) -> int:
             ),
             50 * 100 * 4,
         ),
-        # Extent in a CRS the planner cannot convert: no narrowing.
+        # Extent in another CRS, projected to WGS84 (pyproj) and clipped to the footprint:
+        # this one lies in the Atlantic, far from the data: no pixel (counted as one).
         (
             load(
                 "UTM",
                 spatial_extent={"west": 0, "south": 0, "east": 500, "north": 1000, "crs": 3035},
             ),
-            100 * 100 * 4,
+            1 * 4,
         ),
         # Items known: their time steps count (days 0, 2, 4 of which 0 and 2 are asked for).
         (load("ITEMS", temporal_extent=[iso(0), iso(3)]), 100 * 100 * 2 * 2 * 4),
@@ -179,24 +180,28 @@ def test_fraction_of_non_finite_boxes_is_the_whole():
 @pytest.mark.parametrize(
     ("box", "pixels"),
     [
-        # 0.005° inside one 0.01° pixel: one pixel.
+        # 0.005° inside one 0.01° pixel, around its centre (10.005, 40.005): one pixel.
         ({"west": 10.001, "south": 40.001, "east": 10.006, "north": 40.006}, 1),
-        # As small, but across a pixel corner: the loader reads the 2 × 2 pixels it touches
-        # (ceil(100 × 0.005) gave 1).
-        ({"west": 10.008, "south": 40.008, "east": 10.013, "north": 40.013}, 4),
-        # Edges on pixel borders touch no further pixel.
+        # As small, across a pixel corner but around no pixel centre: no pixel (the loader
+        # finds no data; an empty selection counts one pixel).
+        ({"west": 10.008, "south": 40.008, "east": 10.013, "north": 40.013}, 1),
+        # Edges on pixel borders: 2 × 3 centres.
         ({"west": 10.0, "south": 40.0, "east": 10.02, "north": 40.03}, 6),
-        # 2.5 pixels wide, starting mid-pixel: 3 columns; 1 row.
-        ({"west": 10.005, "south": 40.001, "east": 10.03, "north": 40.002}, 3),
-        # Beyond the collection: clipped to its grid.
-        ({"west": 9.0, "south": 39.0, "east": 10.015, "north": 40.005}, 2),
-        # Huge but finite edges do not overflow: the whole grid; beyond the east edge, one
+        # West edge on a centre (10.005, in), east edge on one (10.035, out): 3 columns.
+        ({"west": 10.005, "south": 40.001, "east": 10.035, "north": 40.009}, 3),
+        # South edge on a centre (in), north edge on one (out): 2 rows of 1 column.
+        ({"west": 10.001, "south": 40.005, "east": 10.009, "north": 40.025}, 2),
+        # Beyond the collection: clipped to its grid; 10.015 and 40.015 are centres (out).
+        ({"west": 9.0, "south": 39.0, "east": 10.015, "north": 40.015}, 1),
+        # Huge but finite edges do not overflow: the whole grid; beyond the east edge, no
         # column (an empty extent counts one pixel) of all 100 rows.
         ({"west": -1e308, "south": -1e308, "east": 1e308, "north": 1e308}, 100 * 100),
-        ({"west": 1e308, "south": 40.0, "east": 1e308, "north": 41.0}, 100),
+        ({"west": 1e307, "south": 40.0, "east": 1e308, "north": 41.0}, 100),
     ],
 )
-def test_small_extents_count_the_pixels_their_edges_touch(box, pixels):
+def test_loads_count_the_pixels_whose_centre_the_extent_holds(box, pixels):
+    """load_collection's spec: a pixel is loaded when its centre is in the extent; here west
+    and south edges are in, east and north edges out (docs/architecture.md)."""
     assert estimate(load("C", spatial_extent=box, bands=["b1"])) == pixels * 10 * 4
 
 

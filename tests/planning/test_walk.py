@@ -19,7 +19,7 @@ from openeo_dedl.planning.walk import (
     renamed,
     replace_references,
 )
-from tests.workers.conftest import cpu_bound_graph
+from tests.support.graphs import cpu_bound_graph
 
 NODE_IDS = st.sampled_from(["a", "b", "c"])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["s", "t"]))

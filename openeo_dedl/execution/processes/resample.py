@@ -152,6 +152,24 @@ def resample_spatial(data, resolution=0, projection=None, method="near", **kwarg
         pixels = output_pixels(data, projection, resolution)
         if pixels is not None:
             check_pixels(pixels, f"The number of pixels resample_spatial makes at {resolution}")
+    if (
+        not isinstance(data, xr.DataArray)
+        or not isinstance(method, str)
+        or data.openeo.x_dim is None
+        or data.openeo.y_dim is None
+    ):
+        return _standard_resample_spatial(data, resolution, projection, method, **kwargs)
+    target = _grid_cube(output_grid(data, projection, resolution, kwargs.get("align")))
+    target = target.rename(
+        {target.openeo.y_dim: data.openeo.y_dim, target.openeo.x_dim: data.openeo.x_dim}
+    )
+    # openeo-processes-dask's resample_cube_spatial onto that grid: the reprojection its
+    # resample_spatial does, on our grid. Not this module's shortcuts: computing a small
+    # source first would make the (often much larger) output eager.
+    return _standard()(data=data, target=target, method=method)
+
+
+def _standard_resample_spatial(data, resolution, projection, method, **kwargs):
     from openeo_dedl.execution.processes._json import call_accepting
     from openeo_dedl.execution.registry import standard_implementation
 
@@ -163,6 +181,49 @@ def resample_spatial(data, resolution=0, projection=None, method="near", **kwarg
         method=method,
         **kwargs,
     )
+
+
+def output_grid(data: xr.DataArray, projection=None, resolution=0, align=None):
+    """The grid ``resample_spatial`` makes: the source's extent (projected, without a margin)
+    in pixels of ``resolution`` (the source's for 0), aligned to the ``align`` corner
+    (``upper-left`` by default). odc-geo's own choice grows the extent by 0.9 source pixels
+    and snaps to multiples of the resolution, a ring of empty pixels around the data."""
+    from odc.geo.geobox import GeoBox
+
+    source = data.odc.geobox
+    crs = source.crs if projection is None else _crs(projection)
+    values = resolution if isinstance(resolution, list | tuple) else [resolution, resolution]
+    rx, ry = (float(abs(v)) for v in values)
+    if not rx or not ry:
+        rx, ry = abs(source.resolution.x), abs(source.resolution.y)
+    if crs == source.crs:
+        box = source.extent.boundingbox
+    else:
+        box = source.footprint(crs, npoints=100).boundingbox
+    width = max(1, math.ceil((box.right - box.left) / rx - ALIGN_TOLERANCE))
+    height = max(1, math.ceil((box.top - box.bottom) / ry - ALIGN_TOLERANCE))
+    corner = align if align in ALIGNMENTS else "upper-left"
+    left = box.left if corner.endswith("left") else box.right - width * rx
+    top = box.top if corner.startswith("upper") else box.bottom + height * ry
+    from affine import Affine
+
+    return GeoBox((height, width), Affine(rx, 0.0, left, 0.0, -ry, top), crs)
+
+
+ALIGNMENTS = ("upper-left", "upper-right", "lower-left", "lower-right")
+
+
+def _crs(projection):
+    from odc.geo import CRS
+
+    return CRS(f"EPSG:{projection}" if isinstance(projection, int) else str(projection))
+
+
+def _grid_cube(geobox) -> xr.DataArray:
+    """A small cube on ``geobox`` (its values are never read): the target of a resampling."""
+    from odc.geo.xr import xr_zeros
+
+    return xr_zeros(geobox, dtype="uint8", chunks=(4096, 4096))
 
 
 def implementations() -> dict[str, Callable]:

@@ -21,8 +21,9 @@ import rioxarray  # noqa: F401 - the .rio accessor
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.planning.extents import WGS84, BoundingBox, bounding_box, normalise_crs
+from openeo_dedl.planning.pixels import SNAP, in_grid_crs, to_wgs84
 
-WGS84 = "EPSG:4326"
 _POLYGONS = ("Polygon", "MultiPolygon")
 
 
@@ -158,11 +159,64 @@ def filter_spatial(data, geometries):
     window = data.isel({x: near_x, y: near_y})
     wxs, wys = xs[near_x], ys[near_y]
     hits = geometry_hits(gdf, wxs, wys)
-    cols = ((wxs >= west) & (wxs <= east)) | hits.any(axis=0)
-    rows = ((wys >= south) & (wys <= north)) | hits.any(axis=1)
+    # Centres in the geometries' box as filter_bbox has it (east/north edges out), and every
+    # pixel a geometry hits (a point on the east edge hits the pixel it lies in).
+    cols = centre_mask(wxs, west, east) | hits.any(axis=0)
+    rows = centre_mask(wys, south, north) | hits.any(axis=1)
     out = _mask_array(window, hits, x, y, None)
     return out.isel({x: np.flatnonzero(cols), y: np.flatnonzero(rows)})
 
 
+def centre_mask(coords: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Which pixel centres ``coords`` lie in [low, high) (planning/pixels.py's rule, with its
+    tolerance of a millionth of a pixel for coordinates that are not exact)."""
+    tol = SNAP * _cell_size(coords)
+    return (coords >= low - tol) & (coords < high - tol)
+
+
+def _crs_name(data: xr.DataArray) -> str | None:
+    crs = data.rio.crs
+    if crs is None:
+        return None
+    code = crs.to_epsg()
+    return f"EPSG:{code}" if code is not None else normalise_crs(crs.to_wkt())
+
+
+def filter_bbox(data, extent):
+    """The pixels whose centre lies in ``extent`` (west/south edges in, east/north out), the
+    box projected to the cube's CRS after it is clipped, in WGS84, to the cube's footprint."""
+    if not isinstance(data, xr.DataArray):
+        from openeo_dedl.execution.registry import standard_implementation
+
+        return standard_implementation("filter_bbox")(data=data, extent=extent)
+    box = bounding_box(extent, "filter_bbox", "extent")
+    if box is None:
+        raise _invalid("filter_bbox needs a bounding box with west, south, east and north.")
+    x, y = _spatial_dims(data)
+    xs, ys = data[x].values, data[y].values
+    crs = _crs_name(data) or WGS84
+    if len(xs) and len(ys):
+        hx, hy = _cell_size(xs) / 2, _cell_size(ys) / 2
+        own = BoundingBox(
+            float(xs.min() - hx),
+            float(ys.min() - hy),
+            float(xs.max() + hx),
+            float(ys.max() + hy),
+            crs,
+        )
+        native = in_grid_crs(box, crs, to_wgs84(own))
+    else:
+        native = None
+    if native is None:
+        return data.isel({x: slice(0, 0), y: slice(0, 0)})
+    cols = np.flatnonzero(centre_mask(xs, native[0], native[2]))
+    rows = np.flatnonzero(centre_mask(ys, native[1], native[3]))
+    return data.isel({x: cols, y: rows})
+
+
 def implementations() -> dict[str, Callable]:
-    return {"mask_polygon": mask_polygon, "filter_spatial": filter_spatial}
+    return {
+        "mask_polygon": mask_polygon,
+        "filter_spatial": filter_spatial,
+        "filter_bbox": filter_bbox,
+    }
