@@ -3,10 +3,10 @@
 openEO selects a pixel when its centre lies in the extent (``load_collection``,
 ``filter_bbox``). Here the box is half-open: a centre on the west or south edge is in, one on
 the east or north edge is out, so boxes that tile an area select every pixel exactly once
-(the planner's splits by area rely on that). A box in another CRS than the grid's is first
-clipped, in WGS84, to the data's footprint (or, without one, to the grid CRS's area of use),
-and only then projected: a whole-world box projected into a UTM zone is meaningless (pyproj
-answers a box millions of metres wide or infinite), while the clipped one is the data's area.
+(the planner's splits by area rely on that). A box in another CRS than the grid's is projected
+as the envelope of its densified edges; only a box reaching beyond the grid CRS's area of use
+(with a margin) is clipped to it first: a whole-world box projected into a UTM zone is
+meaningless (pyproj answers a box millions of metres wide or infinite).
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ from openeo_dedl.planning.facts import BBox
 
 # Points per edge when a box is projected: a projected rectangle's edges are curves.
 DENSIFY_POINTS = 21
+# Degrees around a CRS's area of use within which a box is projected as it is (transverse
+# Mercator & co. stay exact well beyond their zone); a box reaching further is clipped first.
+AREA_OF_USE_MARGIN = 10.0
+# Unknown: every pixel of the grid (never an under-estimate).
+_EVERYWHERE = (-math.inf, -math.inf, math.inf, math.inf)
 # Within this fraction of a pixel, an edge counts as exactly on a pixel centre: real
 # coordinates are not exact (0.1 * 3 is 0.30000000000000004).
 SNAP = 1e-6
@@ -147,25 +152,43 @@ def to_wgs84(box: BoundingBox) -> BBox | None:
     return _transform(box.bounds, box.crs, WGS84)
 
 
+def _grown(box: BBox, margin: float) -> BBox:
+    w, s, e, n = box
+    return (max(-180.0, w - margin), max(-90.0, s - margin), min(180.0, e + margin),
+            min(90.0, n + margin))  # fmt: skip
+
+
 def in_grid_crs(box: BoundingBox, grid_crs: str, footprint: BBox | None) -> BBox | None:
-    """``box`` in ``grid_crs``, clipped first (in WGS84) to ``footprint`` (the data's WGS84
-    box) or, without one, to the CRS's area of use. None: nothing of the data is in the box."""
+    """``box`` in ``grid_crs`` (the envelope of its projected, densified edges, as the spec's
+    rule implies). Only a box reaching beyond the grid CRS's area of use (grown by
+    ``AREA_OF_USE_MARGIN`` degrees, where projections are still exact) is clipped to it first,
+    in WGS84: a whole-world box projected into a UTM zone is meaningless. Clipping a smaller
+    box would move its projected edges and drop pixels the spec selects. None: nothing of the
+    data (``footprint``, WGS84) can be in the box."""
     if same_crs(box.crs, grid_crs):
         return box.bounds
     wgs = to_wgs84(box)
-    clip = footprint if footprint is not None else area_of_use(grid_crs)
-    if wgs is None:
-        wgs = clip  # unknown: the whole data, never an under-estimate
-    else:
-        wgs = intersect(wgs, clip)
-        if wgs is not None and is_empty(wgs):
-            return None
-    if wgs is None:
-        return None if clip is not None else (-math.inf, -math.inf, math.inf, math.inf)
+    if wgs is not None and footprint is not None and is_empty_or_none(intersect(wgs, footprint)):
+        return None
     if is_geographic(grid_crs):
-        return wgs
-    native = _transform(wgs, WGS84, grid_crs)
-    return native if native is not None else (-math.inf, -math.inf, math.inf, math.inf)
+        return wgs if wgs is not None else footprint or _EVERYWHERE
+    area = area_of_use(grid_crs)
+    valid = None if area is None else _grown(area, AREA_OF_USE_MARGIN)
+    source, bounds = box.crs, box.bounds
+    if wgs is None or (valid is not None and intersect(wgs, valid) != wgs):
+        clip = valid if valid is not None else footprint
+        if clip is None:
+            return _EVERYWHERE
+        inside = clip if wgs is None else intersect(wgs, clip)
+        if is_empty_or_none(inside):
+            return None
+        source, bounds = WGS84, inside  # type: ignore[assignment]
+    native = _transform(bounds, source, grid_crs)
+    return native if native is not None else _EVERYWHERE
+
+
+def is_empty_or_none(box: BBox | None) -> bool:
+    return box is None or is_empty(box)
 
 
 def select(box: BoundingBox | None, grid: Grid, footprint: BBox | None = None) -> Window:
