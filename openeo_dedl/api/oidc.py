@@ -35,7 +35,7 @@ import jwt
 import requests
 
 from openeo_dedl.config import OidcProviderConfig, Settings
-from openeo_dedl.errors import OpenEOError, TokenInvalid
+from openeo_dedl.errors import OpenEOError, ServiceUnavailable, TokenInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ _HASH_MARK = "~h"
 
 def ProviderUnavailable(message: str) -> OpenEOError:  # noqa: N802 - reads like the other errors
     """The provider's keys could not be fetched: our problem (503), not the user's token."""
-    return OpenEOError(message, code="ServiceUnavailable", status=503)
+    return ServiceUnavailable(message)
 
 
 def oidc_user_id(provider_id: str, sub: str) -> str:

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.urls import api_url
+from openeo_dedl.errors import BadRequest
 
 T = TypeVar("T")
 
@@ -38,11 +38,11 @@ def _count(name: str, value: str | None, minimum: int) -> int | None:
     text = value.strip()
     # ASCII digits only: int() would also take "1_0", "+5" and other scripts' digits.
     if not (text.isascii() and text.isdigit()):
-        raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
+        raise BadRequest(f"Query parameter '{name}' must be an integer >= {minimum}.")
     digits = text.lstrip("0") or "0"
     number = _MAX_COUNT if len(digits) > len(str(_MAX_COUNT)) else min(int(digits), _MAX_COUNT)
     if number < minimum:
-        raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
+        raise BadRequest(f"Query parameter '{name}' must be an integer >= {minimum}.")
     return number
 
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.urls import api_url
+from openeo_dedl.errors import BadRequest
 from openeo_dedl.jobs import (
     LOG_LEVELS,
     JobFailed,
@@ -153,7 +153,7 @@ def _flag(value: str | None) -> bool:
         return True
     if value.strip().lower() in ("false", "0", "no"):
         return False
-    raise bad_request("Query parameter 'partial' must be true or false.")
+    raise BadRequest("Query parameter 'partial' must be true or false.")
 
 
 @router.get("/jobs/{job_id}/results")
@@ -268,7 +268,7 @@ def _limit(value: str | None) -> int | None:
         return None
     text = value.strip()
     if not (text.isascii() and text.isdigit()) or _bounded(text) < 1:
-        raise bad_request("Query parameter 'limit' must be an integer >= 1.")
+        raise BadRequest("Query parameter 'limit' must be an integer >= 1.")
     limit = _bounded(text)
     # More entries than any job can have: the same as no limit.
     return None if limit >= _MAX_LOG_ID else limit
@@ -279,7 +279,7 @@ def _offset(value: str | None) -> int | None:
         return None
     text = value.strip()
     if not (text.isascii() and text.isdigit()):
-        raise bad_request("Query parameter 'offset' must be the id of a log entry.")
+        raise BadRequest("Query parameter 'offset' must be the id of a log entry.")
     # An offset past the largest possible id: no entry follows it (an empty page).
     return _bounded(text)
 
@@ -296,7 +296,7 @@ def job_logs(
     """Log entries after ``offset`` at ``level`` or above (``limit`` pages them)."""
     level = (level or "").strip().lower() or "debug"
     if level not in LOG_LEVELS:
-        raise bad_request(f"Query parameter 'level' must be one of {', '.join(LOG_LEVELS)}.")
+        raise BadRequest(f"Query parameter 'level' must be one of {', '.join(LOG_LEVELS)}.")
     count = _limit(limit)
     logs = service(request).logs(user.user_id, job_id, _offset(offset), level, count)
     links = []
