@@ -19,7 +19,7 @@ import pytest
 from openeo_dedl import errors
 from openeo_dedl.execution.executor import as_openeo_error
 from openeo_dedl.execution.processes._wrap import resolve_parameters
-from openeo_dedl.execution.registry import OPENEO_PROCESSES_DIR, PROCESS_SPECS_DIR
+from openeo_dedl.execution.registry import OPENEO_PROCESSES_DIR, PROCESS_SPECS_DIR, spec_files
 
 ROOT = Path(__file__).resolve().parents[1]
 ERRORS_JSON = Path("/work/shared/openeo-specs/openeo-api/errors.json")
@@ -35,7 +35,7 @@ def _spec_statuses() -> dict[str, int]:
 def _process_exception_codes() -> set[str]:
     codes: set[str] = set()
     for directory in (PROCESS_SPECS_DIR, OPENEO_PROCESSES_DIR, OPENEO_PROCESSES_DIR / "proposals"):
-        for path in directory.glob("*.json"):
+        for path in spec_files(directory):
             codes |= set(json.loads(path.read_text()).get("exceptions", {}))
     return codes
 
