@@ -7,19 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from openeo_dedl.execution.control import RunEvent
+from openeo_dedl.formats import human_bytes
 
 # Progress (percent) after planning, and the part of the scale the partitions fill.
 PLANNED_PERCENT = 5.0
 PARTITIONS_PERCENT = 85.0
 WRITING_PERCENT = 95.0
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover - the loop returns at GB
 
 
 Log = Callable[..., None]

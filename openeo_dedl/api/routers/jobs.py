@@ -19,6 +19,7 @@ from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.errors import BadRequest
+from openeo_dedl.formats import bounded_decimal, rfc3339
 from openeo_dedl.jobs import (
     LOG_LEVELS,
     JobFailed,
@@ -45,12 +46,6 @@ def signer(request: Request) -> UrlSigner:
     return request.app.state.url_signer
 
 
-def _rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     """A job as the openEO ``batch_job`` schema has it (``full``: with process and links)."""
     doc: dict[str, Any] = {
@@ -60,8 +55,8 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         "status": job.status,
         # The spec: created/queued jobs only 0, finished jobs only 100.
         "progress": 0.0 if job.status in ("created", "queued") else job.progress,
-        "created": _rfc3339(job.created),
-        "updated": _rfc3339(job.updated),
+        "created": rfc3339(job.created),
+        "updated": rfc3339(job.updated),
         "plan": job.billing_plan,
         "costs": job.costs,
         "budget": job.budget,
@@ -203,7 +198,7 @@ def _results_document(request: Request, job: JobInfo, status: str) -> JSONRespon
     # The expiry is known once the hrefs are made: build, then fill it in.
     doc = result_item(job, status, href, links, expires=None)
     if job.results:
-        doc["properties"]["expires"] = _rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
+        doc["properties"]["expires"] = rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
     return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
 
 
@@ -240,7 +235,7 @@ def log_json(entry: LogRecord) -> dict[str, Any]:
         "id": str(entry.id),
         "level": entry.level,
         "message": entry.message,
-        "time": _rfc3339(entry.time),
+        "time": rfc3339(entry.time),
     }
     if entry.code:
         doc["code"] = entry.code
@@ -255,21 +250,12 @@ _MAX_LOG_ID = 2**63 - 1
 _MAX_DIGITS = len(str(_MAX_LOG_ID))
 
 
-def _bounded(text: str) -> int:
-    """The decimal ``text`` (ASCII digits) as an int, capped at the largest possible log id."""
-    digits = text.lstrip("0") or "0"
-    if len(digits) > _MAX_DIGITS:
-        return _MAX_LOG_ID
-    return min(int(digits), _MAX_LOG_ID)
-
-
 def _limit(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or _bounded(text) < 1:
+    limit = bounded_decimal(value.strip(), _MAX_LOG_ID)
+    if limit is None or limit < 1:
         raise BadRequest("Query parameter 'limit' must be an integer >= 1.")
-    limit = _bounded(text)
     # More entries than any job can have: the same as no limit.
     return None if limit >= _MAX_LOG_ID else limit
 
@@ -277,11 +263,11 @@ def _limit(value: str | None) -> int | None:
 def _offset(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise BadRequest("Query parameter 'offset' must be the id of a log entry.")
     # An offset past the largest possible id: no entry follows it (an empty page).
-    return _bounded(text)
+    offset = bounded_decimal(value.strip(), _MAX_LOG_ID)
+    if offset is None:
+        raise BadRequest("Query parameter 'offset' must be the id of a log entry.")
+    return offset
 
 
 @router.get("/jobs/{job_id}/logs")
