@@ -18,7 +18,7 @@ class LocalClusterConfig(BaseModel):
     # Worker processes make sites behave like separate machines; threads start faster.
     processes: bool = True
     # distributed's MALLOC_TRIM_THRESHOLD_ for the worker processes: memory back to the OS
-    # sooner, but raster reads ~1.4x slower (see execution/clusters.py).
+    # sooner, but raster reads ~1.4x slower (see execution/clusters/local.py).
     trim_memory: bool = False
 
 
