@@ -16,7 +16,6 @@ from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.environment import planning_environment
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
-from openeo_dedl.execution.processes._wrap import upstream_exception
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
@@ -40,6 +39,9 @@ def as_openeo_error(exc: Exception) -> OpenEOError:
     """
     if isinstance(exc, OpenEOError):
         return exc
+    # Imported here: the implementations' wrapper pulls in xarray and geopandas.
+    from openeo_dedl.execution.processes._wrap import upstream_exception
+
     upstream = upstream_exception(exc)
     if upstream is not None:
         return upstream
