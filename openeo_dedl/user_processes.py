@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid
+from openeo_dedl.errors import (
+    PredefinedProcessExists,
+    ProcessGraphInvalid,
+    ProcessInvalid,
+)
 from openeo_dedl.planning.prepare import Preparer
 from openeo_dedl.planning.walk import parameter_names
 from openeo_dedl.storage import Database
@@ -50,17 +54,15 @@ class UserProcesses:
         return self.store.delete(user_id, process_id)
 
 
-def _invalid(message: str) -> OpenEOError:
-    return OpenEOError(message, code="ProcessInvalid", status=400)
-
-
 def _check_schema(schema: Any, where: str) -> None:
     """A process schema: one JSON Schema (an object) or a non-empty list of them."""
     if isinstance(schema, dict):
         return
     if isinstance(schema, list) and schema and all(isinstance(s, dict) for s in schema):
         return
-    raise _invalid(f"{where} 'schema' must be a JSON Schema object or a non-empty list of them.")
+    raise ProcessInvalid(
+        f"{where} 'schema' must be a JSON Schema object or a non-empty list of them."
+    )
 
 
 _KIND_NAMES = {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}
@@ -71,7 +73,7 @@ def _check_types(doc: Mapping[str, Any], where: str, **expected: type) -> None:
     for key, kind in expected.items():
         value = doc.get(key)
         if value is not None and not isinstance(value, kind):
-            raise _invalid(f"{where} '{key}' must be {_KIND_NAMES[kind]}.")
+            raise ProcessInvalid(f"{where} '{key}' must be {_KIND_NAMES[kind]}.")
 
 
 def check_metadata(process: Mapping[str, Any]) -> None:
@@ -80,12 +82,14 @@ def check_metadata(process: Mapping[str, Any]) -> None:
     params = process.get("parameters")
     if params is not None:
         if not isinstance(params, list):
-            raise _invalid("'parameters' must be a list of parameter objects.")
+            raise ProcessInvalid("'parameters' must be a list of parameter objects.")
         names = []
         for param in params:
             name = param.get("name") if isinstance(param, dict) else None
             if not isinstance(name, str) or not name or not set(name) <= _PARAMETER_NAME_CHARS:
-                raise _invalid("Every parameter needs a 'name' of letters, digits and underscores.")
+                raise ProcessInvalid(
+                    "Every parameter needs a 'name' of letters, digits and underscores."
+                )
             where = f"Parameter '{name}':"
             _check_types(
                 param, where, description=str, optional=bool, deprecated=bool, experimental=bool
@@ -94,24 +98,24 @@ def check_metadata(process: Mapping[str, Any]) -> None:
                 _check_schema(param["schema"], where)
             names.append(name)
         if len(set(names)) != len(names):
-            raise _invalid(f"Parameter names must be unique: {names}.")
+            raise ProcessInvalid(f"Parameter names must be unique: {names}.")
     returns = process.get("returns")
     if returns is not None:
         if not isinstance(returns, dict):
-            raise _invalid("'returns' must be an object.")
+            raise ProcessInvalid("'returns' must be an object.")
         _check_types(returns, "The return value:", description=str)
         if "schema" in returns:
             _check_schema(returns["schema"], "The return value:")
     for key in ("summary", "description"):
         if process.get(key) is not None and not isinstance(process[key], str):
-            raise _invalid(f"'{key}' must be a string.")
+            raise ProcessInvalid(f"'{key}' must be a string.")
     _check_types(
         process, "The process:", deprecated=bool, experimental=bool, categories=list,
         exceptions=dict, examples=list, links=list,
     )  # fmt: skip
     categories = process.get("categories") or []
     if not all(isinstance(c, str) for c in categories):
-        raise _invalid("The process: 'categories' must be a list of strings.")
+        raise ProcessInvalid("The process: 'categories' must be a list of strings.")
 
 
 def check_definition(process: dict[str, Any], others: Mapping[str, dict], backend: Checker) -> None:
@@ -123,10 +127,8 @@ def check_definition(process: dict[str, Any], others: Mapping[str, dict], backen
     pid = process["id"]
     check_metadata(process)
     if pid in {spec["id"] for spec in backend.process_specs()}:
-        raise OpenEOError(
-            f"A predefined process with the identifier '{pid}' exists: choose another id.",
-            code="PredefinedProcessExists",
-            status=400,
+        raise PredefinedProcessExists(
+            f"A predefined process with the identifier '{pid}' exists: choose another id."
         )
     user_processes = {**others, pid: process}
     graph = process["process_graph"]

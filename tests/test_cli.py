@@ -19,8 +19,9 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
     )
 
 
-def test_run_and_plan_a_graph_without_a_server(tmp_path, demo_catalog_dir):
-    graph = {
+def reduce_graph() -> dict:
+    """load_collection at lumi, the maximum over time, saved as netCDF."""
+    return {
         "process_graph": load_reduce_save(
             "ERA5_LAND",
             spatial_extent={"west": 67, "south": 26, "east": 68, "north": 27},
@@ -30,6 +31,10 @@ def test_run_and_plan_a_graph_without_a_server(tmp_path, demo_catalog_dir):
             format="netCDF",
         )
     }
+
+
+def test_run_and_plan_a_graph_without_a_server(tmp_path, demo_catalog_dir):
+    graph = reduce_graph()
     (tmp_path / "graph.json").write_text(json.dumps(graph))
     env_args = ("--config", str(_config(tmp_path, demo_catalog_dir)))
 

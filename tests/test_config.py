@@ -91,3 +91,40 @@ def test_a_complete_gateway_site_is_accepted():
 def test_invalid_settings_are_rejected(overrides):
     with pytest.raises(ValidationError):
         Settings(**overrides)
+
+
+def test_load_settings_leaves_the_environment_alone_and_is_thread_safe(tmp_path, monkeypatch):
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.delenv("OPENEO_DEDL_CONFIG", raising=False)
+    monkeypatch.delenv("OPENEO_DEDL_TITLE", raising=False)
+    files = []
+    for name in ("first", "second", "third"):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'title = "{name}"\n')
+        files.append((name, path))
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def watch() -> None:  # what any other thread would read meanwhile
+        while not done.is_set():
+            value = os.environ.get("OPENEO_DEDL_CONFIG")
+            if value is not None:
+                seen.add(value)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            titles = list(pool.map(lambda f: (f[0], load_settings(f[1]).title), files * 30))
+    finally:
+        done.set()
+        watcher.join()
+    assert all(expected == title for expected, title in titles)
+    assert not seen
+    assert "OPENEO_DEDL_CONFIG" not in os.environ
+    # The file named by the environment is still read when none is passed.
+    monkeypatch.setenv("OPENEO_DEDL_CONFIG", str(files[1][1]))
+    assert load_settings().title == "second" and load_settings(files[2][1]).title == "third"

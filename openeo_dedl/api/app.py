@@ -123,20 +123,11 @@ class MergeSlashesMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(
-    settings: Settings,
-    backend: Backend | None = None,
-    prestart_workers: bool = False,
-    worker_log_level: str = "info",
-) -> FastAPI:
-    """The API app for ``settings``.
-
-    Without ``backend``, one is created when the app starts (lifespan) and closed when it
-    stops, and the app starts ``workers.embedded`` worker processes (all at once with
-    ``prestart_workers``, else when work first waits). A given ``backend`` belongs to the
-    caller and is left open; synchronous runs then use it in this process (tests of the HTTP
-    layer) and no worker processes start.
-    """
+def _lifespan(
+    settings: Settings, backend: Backend | None, prestart_workers: bool, worker_log_level: str
+):
+    """The app's lifespan: the database, the backend (unless given), the worker processes and
+    the services the routers use (api/deps.py), made once; all closed when the app stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -160,7 +151,6 @@ def create_app(
             pool.start()
         wake = pool.wake if pool is not None else (lambda: None)
         app.state.workers = pool
-        # The services the routers use (api/deps.py), made once.
         app.state.jobs = JobService(settings, app.state.database, app.state.backend, wake)
         app.state.user_files = UserFiles.of(settings, app.state.database)
         app.state.user_processes = UserProcesses(app.state.database, app.state.backend)
@@ -180,21 +170,11 @@ def create_app(
             if owned:
                 app.state.backend.close()
 
-    app = FastAPI(
-        title=settings.title,
-        description=settings.description,
-        lifespan=lifespan,
-        # The openEO API has its own spec; FastAPI's generated docs would only confuse clients.
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.state.settings = settings
-    app.state.authenticator = Authenticator(settings)
-    app.state.url_signer = UrlSigner(load_secret(settings))
-    if backend is not None:
-        app.state.backend = backend
+    return lifespan
 
+
+def _mount_routers(app: FastAPI, settings: Settings) -> list[tuple[str, APIRouter]]:
+    """Include every router; the (prefix, router) pairs mounted."""
     # Routers must be flat (no nested include_router): capabilities list their routes.
     app.state.api_routers = list(API_ROUTERS)
     if settings.oidc_providers:
@@ -207,8 +187,11 @@ def create_app(
     ]
     for prefix, router in mounts:
         app.include_router(router, prefix=prefix)
+    return mounts
 
-    install_error_handlers(app)
+
+def _add_middleware(app: FastAPI, settings: Settings, mounts: list[tuple[str, APIRouter]]) -> None:
+    """The middleware stack, innermost first."""
     # Inside the error and log middleware (logged, crashes answered), outside the routes: the
     # methods of a path are known only from all of its routes together.
     app.add_middleware(MethodsMiddleware, table=RouteTable(mounts))
@@ -228,4 +211,37 @@ def create_app(
         max_age=3600,
     )
     app.add_middleware(MergeSlashesMiddleware)
+
+
+def create_app(
+    settings: Settings,
+    backend: Backend | None = None,
+    prestart_workers: bool = False,
+    worker_log_level: str = "info",
+) -> FastAPI:
+    """The API app for ``settings``.
+
+    Without ``backend``, one is created when the app starts (lifespan) and closed when it
+    stops, and the app starts ``workers.embedded`` worker processes (all at once with
+    ``prestart_workers``, else when work first waits). A given ``backend`` belongs to the
+    caller and is left open; synchronous runs then use it in this process (tests of the HTTP
+    layer) and no worker processes start.
+    """
+    app = FastAPI(
+        title=settings.title,
+        description=settings.description,
+        lifespan=_lifespan(settings, backend, prestart_workers, worker_log_level),
+        # The openEO API has its own spec; FastAPI's generated docs would only confuse clients.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.authenticator = Authenticator(settings)
+    app.state.url_signer = UrlSigner(load_secret(settings))
+    if backend is not None:
+        app.state.backend = backend
+    mounts = _mount_routers(app, settings)
+    install_error_handlers(app)
+    _add_middleware(app, settings, mounts)
     return app

@@ -4,13 +4,14 @@ OpenID Connect bearer tokens (``Bearer oidc/<provider>/<token>``) are checked by
 :mod:`openeo_dedl.api.oidc`.
 
 Clients exchange HTTP Basic credentials at ``GET /credentials/basic`` for an access token and then
-send ``Authorization: Bearer basic//<token>``. Tokens are stateless, so any server process holding
-the secret can check them::
-
-    <base64url(user id)>.<expiry, unix seconds>.<base64url(HMAC-SHA256 signature)>
-
-The signature covers a version tag, the user id, the expiry and the user's current password hash:
+send ``Authorization: Bearer basic//<token>``. Tokens are stateless JWTs (pyjwt, HS256, claims
+``sub``, ``iat``, ``exp``), so any server process holding the secret can check them. Each user's
+tokens are signed with a key derived from the secret and the user's current password hash:
 changing a password (or removing the user) invalidates the user's tokens.
+
+Tokens of the first version (``<base64url(user id)>.<expiry>.<HMAC-SHA256>``, before the JWTs)
+are still accepted until they expire (``token_lifetime_seconds`` after they were issued);
+``_verify_v1`` can go once that time has passed since the JWTs were deployed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
+import jwt
 from fastapi import Request
 
 from openeo_dedl.api.oidc import OidcVerifier
@@ -39,11 +41,13 @@ from openeo_dedl.errors import (
     CredentialsInvalid,
     TokenInvalid,
 )
+from openeo_dedl.formats import b64url
 
 logger = logging.getLogger(__name__)
 
 SECRET_FILE = "secret"
-_TOKEN_VERSION = b"openeo-dedl-token-v1"
+_TOKEN_VERSION = b"openeo-dedl-token-v1"  # the first version (see the module doc)
+_JWT_KEY_TAG = b"openeo-dedl-jwt-v2"
 _MIN_SECRET_LENGTH = 32
 
 
@@ -94,10 +98,6 @@ def load_secret(settings: Settings) -> bytes:
     return secret.encode()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -128,14 +128,19 @@ class Authenticator:
             self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(rounds))
         return self._dummy_hash
 
-    def _sign(self, payload: str, password_hash: bytes) -> str:
+    def _user_key(self, password_hash: bytes) -> bytes:
+        """The signing key of one user's tokens: it changes with the password."""
+        return hmac.new(self._secret, b"|".join([_JWT_KEY_TAG, password_hash]), "sha256").digest()
+
+    def _sign_v1(self, payload: str, password_hash: bytes) -> str:
         message = b"|".join([_TOKEN_VERSION, payload.encode(), password_hash])
-        return _b64(hmac.new(self._secret, message, hashlib.sha256).digest())
+        return b64url(hmac.new(self._secret, message, hashlib.sha256).digest())
 
     def issue_token(self, user_id: str) -> str:
         """A fresh access token for ``user_id`` (without the ``basic//`` prefix)."""
-        payload = f"{_b64(user_id.encode())}.{int(time.time()) + self._lifetime}"
-        return f"{payload}.{self._sign(payload, self._hashes[user_id])}"
+        now = int(time.time())
+        claims = {"sub": user_id, "iat": now, "exp": now + self._lifetime}
+        return jwt.encode(claims, self._user_key(self._hashes[user_id]), algorithm="HS256")
 
     def check_password(self, username: str, password: str) -> bool:
         stored = self._hashes.get(username)
@@ -208,9 +213,26 @@ class Authenticator:
     def _verify(self, token: str) -> str | None:
         """The user id of a valid, unexpired token, else None."""
         parts = token.split(".")
-        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        if len(parts) == 3 and parts[1].isascii() and parts[1].isdigit():
+            return self._verify_v1(*parts)
+        try:
+            # Which user's key to check with: the unverified subject, checked right after.
+            user_id = jwt.decode(token, options={"verify_signature": False}).get("sub")
+            stored = self._hashes.get(user_id) if isinstance(user_id, str) else None
+            if stored is None:
+                return None
+            jwt.decode(
+                token,
+                self._user_key(stored),
+                algorithms=["HS256"],
+                options={"require": ["sub", "iat", "exp"]},
+            )
+        except jwt.PyJWTError:
             return None
-        user_b64, expiry, signature = parts
+        return user_id
+
+    def _verify_v1(self, user_b64: str, expiry: str, signature: str) -> str | None:
+        """The user id of a valid, unexpired token of the first version, else None."""
         try:
             user_id = _unb64(user_b64).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -218,7 +240,7 @@ class Authenticator:
         stored = self._hashes.get(user_id)
         if stored is None:
             return None
-        expected = self._sign(f"{user_b64}.{expiry}", stored)
+        expected = self._sign_v1(f"{user_b64}.{expiry}", stored)
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         if int(expiry) < time.time():

@@ -25,26 +25,35 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openeo_dedl.api.urls import API_PREFIX
-from openeo_dedl.errors import Internal, NotFound, OpenEOError
+from openeo_dedl.errors import (
+    AuthenticationRequired,
+    BadRequest,
+    ContentTypeInvalid,
+    Internal,
+    JsonInvalid,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    OpenEOError,
+    PayloadTooLarge,
+    PermissionsInsufficient,
+    RequestTimeout,
+    UnsupportedApiVersion,
+)
 
 logger = logging.getLogger("openeo_dedl.api")
 
-# Proprietary codes (openEO allows them) for request problems that errors.json does not name.
-BAD_REQUEST = "BadRequest"
-JSON_INVALID = "JsonInvalid"
-METHOD_NOT_ALLOWED = "MethodNotAllowed"
-
-# openEO codes for the plain HTTP errors the framework raises itself.
-_HTTP_CODES = {
-    400: BAD_REQUEST,
-    401: "AuthenticationRequired",
-    403: "PermissionsInsufficient",
-    404: "NotFound",
-    405: METHOD_NOT_ALLOWED,
-    406: "NotAcceptable",
-    408: "RequestTimeout",
-    413: "PayloadTooLarge",
-    415: "ContentTypeInvalid",
+# The openEO errors of the plain HTTP errors the framework raises itself.
+_HTTP_ERRORS: dict[int, type[OpenEOError]] = {
+    400: BadRequest,
+    401: AuthenticationRequired,
+    403: PermissionsInsufficient,
+    404: NotFound,
+    405: MethodNotAllowed,
+    406: NotAcceptable,
+    408: RequestTimeout,
+    413: PayloadTooLarge,
+    415: ContentTypeInvalid,
 }
 
 _VERSIONED_PATH = re.compile(r"^/openeo/([^/]+)(?:/|$)")
@@ -56,20 +65,13 @@ def error_response(error: OpenEOError, headers: dict[str, str] | None = None) ->
     return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
-def bad_request(message: str, code: str = BAD_REQUEST) -> OpenEOError:
-    """A 400 error for a malformed request (no better openEO code fits)."""
-    return OpenEOError(message, code=code, status=400)
-
-
 def _not_found(path: str) -> OpenEOError:
     match = _VERSIONED_PATH.match(path)
     if match and match.group(1) != _API_VERSION:
         # A client asking for another API version should learn that, not just "not found".
-        return OpenEOError(
+        return UnsupportedApiVersion(
             f"The requested API version '{match.group(1)}' is not supported: "
-            f"see /.well-known/openeo for the supported versions.",
-            code="UnsupportedApiVersion",
-            status=404,
+            f"see /.well-known/openeo for the supported versions."
         )
     return NotFound(f"Resource not found: {path}")
 
@@ -80,15 +82,14 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> OpenEOError:
         return _not_found(request.url.path)
     if status == 405:
         allowed = (exc.headers or {}).get("Allow", "")
-        return OpenEOError(
+        return MethodNotAllowed(
             f"Method {request.method} is not allowed for {request.url.path}"
-            + (f"; allowed: {allowed}." if allowed else "."),
-            code=METHOD_NOT_ALLOWED,
-            status=405,
+            + (f"; allowed: {allowed}." if allowed else ".")
         )
-    code = _HTTP_CODES.get(status, "Internal" if status >= 500 else BAD_REQUEST)
+    cls = _HTTP_ERRORS.get(status, Internal if status >= 500 else BadRequest)
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else "Request failed."
-    return OpenEOError(message, code=code, status=status)
+    # The framework's own status stays (e.g. 416 of a file range): it is what HTTP says.
+    return cls(message, status=None if status == cls.status else status)
 
 
 def _describe_validation_errors(errors: list[dict[str, Any]]) -> str:
@@ -118,10 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_response(bad_request("The request body is not valid JSON.", JSON_INVALID))
-        return error_response(
-            bad_request(f"Invalid request: {_describe_validation_errors(errors)}")
-        )
+            return error_response(JsonInvalid("The request body is not valid JSON."))
+        return error_response(BadRequest(f"Invalid request: {_describe_validation_errors(errors)}"))
 
 
 class ErrorAndLogMiddleware:

@@ -11,10 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openeo_dedl.api.errors import error_response
-from openeo_dedl.errors import OpenEOError
-
-URI_TOO_LONG = "UriTooLong"
-HEADERS_TOO_LARGE = "RequestHeaderFieldsTooLarge"
+from openeo_dedl.errors import OpenEOError, RequestHeaderFieldsTooLarge, UriTooLong
 
 
 def head_too_large(request_line_bytes: int, head_bytes: int, limit: int) -> OpenEOError | None:
@@ -26,16 +23,10 @@ def head_too_large(request_line_bytes: int, head_bytes: int, limit: int) -> Open
     if head_bytes <= limit:
         return None
     if request_line_bytes > limit:
-        return OpenEOError(
-            f"The request URL is longer than the {limit} bytes this server accepts.",
-            code=URI_TOO_LONG,
-            status=414,
-        )
-    return OpenEOError(
+        return UriTooLong(f"The request URL is longer than the {limit} bytes this server accepts.")
+    return RequestHeaderFieldsTooLarge(
         f"The request's header fields take more than the {limit} bytes this server accepts: "
-        "send fewer or smaller headers.",
-        code=HEADERS_TOO_LARGE,
-        status=431,
+        "send fewer or smaller headers."
     )
 
 

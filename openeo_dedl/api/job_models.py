@@ -6,14 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.models import (
     Budget,
     ProcessGraphWithMetadata,
     billing_error,
     refuse_unstorable_strings,
 )
-from openeo_dedl.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
+from openeo_dedl.errors import BadRequest, OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 
 LogLevel = Literal["error", "warning", "info", "debug"]
 # The column's length (jobs.billing_plan); there are no billing plans, so nothing longer is one.
@@ -82,7 +81,7 @@ def _error(exc: ValidationError) -> OpenEOError:
     if loc[:2] == ("process", "process_graph"):
         return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
     field = ".".join(str(p) for p in loc)
-    return billing_error(loc, error) or bad_request(f"Invalid value for '{field}': {error['msg']}.")
+    return billing_error(loc, error) or BadRequest(f"Invalid value for '{field}': {error['msg']}.")
 
 
 def parse_job_create(body: Any) -> JobCreateRequest:
@@ -96,7 +95,7 @@ def parse_job_create(body: Any) -> JobCreateRequest:
 
 def parse_job_update(body: Any) -> JobUpdateRequest:
     if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.")
+        raise BadRequest("The request body must be a JSON object.")
     try:
         payload = JobUpdateRequest.model_validate(body)
     except ValidationError as exc:

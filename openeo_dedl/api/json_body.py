@@ -15,9 +15,8 @@ from typing import Any
 
 from fastapi import Request
 
-from openeo_dedl.api.errors import JSON_INVALID, bad_request
 from openeo_dedl.api.models import process_body
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ContentTypeInvalid, JsonInvalid, OpenEOError
 
 # Media types a JSON body may come with: JSON itself (and +json types), and what clients send
 # for a JSON text when not told better: curl's -d (form encoding), fetch() with a string (text).
@@ -41,10 +40,8 @@ def content_type_error(content_type: str | None) -> OpenEOError | None:
     else:
         shown = content_type.strip()[:64].encode("ascii", "backslashreplace").decode()
         reason = f"'{shown}'"
-    return OpenEOError(
-        f"The media type is not supported: {reason}. Allowed: application/json.",
-        code="ContentTypeInvalid",
-        status=415,
+    return ContentTypeInvalid(
+        f"The media type is not supported: {reason}. Allowed: application/json."
     )
 
 
@@ -88,9 +85,8 @@ async def unicode_json_body(request: Request) -> Any:
     has an unpaired surrogate."""
     body = await json_body(request)
     if has_lone_surrogate(body):
-        raise bad_request(
+        raise JsonInvalid(
             "The request body is not valid JSON text: a string has an unpaired surrogate "
-            "(such as \\ud800), which is no Unicode character.",
-            JSON_INVALID,
+            "(such as \\ud800), which is no Unicode character."
         )
     return body

@@ -25,8 +25,8 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openeo_dedl.api.errors import METHOD_NOT_ALLOWED, error_response
-from openeo_dedl.errors import FeatureUnsupported, OpenEOError
+from openeo_dedl.api.errors import error_response
+from openeo_dedl.errors import FeatureUnsupported, MethodNotAllowed, OpenEOError
 
 # The methods RFC 9110 defines, and PATCH (RFC 5789): known to this server even where it does
 # not implement them.
@@ -78,10 +78,8 @@ def allow_header(methods: Iterable[str]) -> str:
 
 def method_not_allowed(method: str, path: str, methods: Iterable[str]) -> OpenEOError:
     """The 405 error of ``method`` on ``path``, naming the ``methods`` it has."""
-    return OpenEOError(
-        f"Method {method} is not allowed for {path}; allowed: {allow_header(methods)}.",
-        code=METHOD_NOT_ALLOWED,
-        status=405,
+    return MethodNotAllowed(
+        f"Method {method} is not allowed for {path}; allowed: {allow_header(methods)}."
     )
 
 

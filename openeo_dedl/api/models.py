@@ -13,9 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
 
-from openeo_dedl.api.errors import JSON_INVALID, bad_request
 from openeo_dedl.errors import (
+    BadRequest,
+    BillingPlanInvalid,
+    BudgetInvalid,
+    JsonInvalid,
     OpenEOError,
+    PayloadTooLarge,
     ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessGraphMissing,
@@ -161,10 +165,8 @@ _MISSING_GRAPH = "Invalid process specified. It doesn't contain a process graph.
 async def _read_body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) once it is longer than ``limit`` bytes: before
     reading when the client says so (Content-Length), else as soon as it has sent more."""
-    too_large = OpenEOError(
-        f"The request body is larger than limits.max_body_bytes = {limit} bytes.",
-        code="PayloadTooLarge",
-        status=413,
+    too_large = PayloadTooLarge(
+        f"The request body is larger than limits.max_body_bytes = {limit} bytes."
     )
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
@@ -206,22 +208,21 @@ async def process_body(request: Request) -> Any:
     try:
         body = json.loads(raw, parse_int=parse_int)
     except json.JSONDecodeError as exc:
-        raise bad_request(
+        raise JsonInvalid(
             f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column "
-            f"{exc.colno}).",
-            JSON_INVALID,
+            f"{exc.colno})."
         ) from None
     except UnicodeDecodeError:
-        raise bad_request("The request body is not UTF-8 encoded JSON.", JSON_INVALID) from None
+        raise JsonInvalid("The request body is not UTF-8 encoded JSON.") from None
     except RecursionError:
-        raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID) from None
+        raise JsonInvalid(_TOO_DEEP.format(limits.max_json_depth)) from None
     # /validation answers even such graphs with 200 and the error in its list (its spec).
     refuse_early = not request.url.path.endswith("/validation")
     if refuse_early:
         _refuse_too_many_nodes(body, limits.max_nodes)
     max_list = limits.max_array_length if refuse_early else None
     if _json_depth(body, limits.max_json_depth, max_list) > limits.max_json_depth:
-        raise bad_request(_TOO_DEEP.format(limits.max_json_depth), JSON_INVALID)
+        raise JsonInvalid(_TOO_DEEP.format(limits.max_json_depth))
     return body
 
 
@@ -316,8 +317,8 @@ def refuse_unstorable_strings(body: Any) -> None:
         for key, value in body.items():
             if has_unstorable_string(key) or has_unstorable_string(value):
                 name = key.encode("ascii", "backslashreplace").decode()[:64]
-                raise bad_request(f"Invalid value for '{name}': {_UNSTORABLE}.")
-    raise bad_request(f"Strings in the request body: {_UNSTORABLE}.")
+                raise BadRequest(f"Invalid value for '{name}': {_UNSTORABLE}.")
+    raise BadRequest(f"Strings in the request body: {_UNSTORABLE}.")
 
 
 def parse_sync_request(body: Any) -> SyncResultRequest:
@@ -331,15 +332,9 @@ def parse_sync_request(body: Any) -> SyncResultRequest:
 def billing_error(loc: tuple, error: dict) -> OpenEOError | None:
     """The openEO error of an invalid ``budget`` or ``plan`` (jobs and /result), else None."""
     if loc == ("budget",):
-        return OpenEOError(
-            f"The budget must be a finite number >= 0: {error['msg']}",
-            code="BudgetInvalid",
-            status=400,
-        )
+        return BudgetInvalid(f"The budget must be a finite number >= 0: {error['msg']}")
     if loc == ("plan",):
-        return OpenEOError(
-            f"The billing plan is invalid: {error['msg']}", code="BillingPlanInvalid", status=400
-        )
+        return BillingPlanInvalid(f"The billing plan is invalid: {error['msg']}")
     return None
 
 
@@ -359,4 +354,4 @@ def _sync_request_error(exc: ValidationError) -> OpenEOError:
     if loc[:2] == ("process", "process_graph"):
         return ProcessGraphInvalid("Invalid process graph specified: it must be a JSON object.")
     field = ".".join(str(p) for p in loc)
-    return billing_error(loc, error) or bad_request(f"Invalid request: {field}: {error['msg']}")
+    return billing_error(loc, error) or BadRequest(f"Invalid request: {field}: {error['msg']}")

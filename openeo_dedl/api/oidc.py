@@ -6,9 +6,9 @@ is the provider's issuer, it is not expired (nor used before ``nbf``), it names 
 ``audience`` (when one is configured) and it carries a ``sub``.
 
 The JWKS location comes from the provider's discovery document (or ``jwks_uri`` in the settings).
-Keys are cached for ``oidc_jwks_cache_seconds``; a token signed with a key id the cache does not
-know triggers one early refresh (providers rotate keys), at most every few seconds, so that
-tokens with made-up key ids cannot make us hammer the provider.
+``jwt.PyJWKClient`` caches the keys for ``oidc_jwks_cache_seconds``; a token signed with a key id
+the cache does not know triggers one early refresh (providers rotate keys), at most every
+``MIN_REFRESH_SECONDS``, so that tokens with made-up key ids cannot make us hammer the provider.
 
 Users are named ``<provider id>~<sub>``, with every character of ``sub`` outside
 ``[A-Za-z0-9_.-]`` written as ``~`` plus two hex digits per UTF-8 byte: the mapping is
@@ -27,7 +27,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +34,7 @@ import jwt
 import requests
 
 from openeo_dedl.config import OidcProviderConfig, Settings
-from openeo_dedl.errors import OpenEOError, TokenInvalid
+from openeo_dedl.errors import OpenEOError, ServiceUnavailable, TokenInvalid
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ _HASH_MARK = "~h"
 
 def ProviderUnavailable(message: str) -> OpenEOError:  # noqa: N802 - reads like the other errors
     """The provider's keys could not be fetched: our problem (503), not the user's token."""
-    return OpenEOError(message, code="ServiceUnavailable", status=503)
+    return ServiceUnavailable(message)
 
 
 def oidc_user_id(provider_id: str, sub: str) -> str:
@@ -102,23 +101,23 @@ def _get_json(url: str) -> dict:
 
 
 class ProviderKeys:
-    """The signing keys of one provider, fetched lazily and cached."""
+    """The signing keys of one provider: a ``jwt.PyJWKClient`` on the JWKS that its discovery
+    document names (or ``jwks_uri``), which caches the key set for ``cache_seconds`` and lets an
+    unknown key id refresh it at most every ``min_refresh_seconds``."""
 
     def __init__(
         self,
         provider: OidcProviderConfig,
         cache_seconds: float,
         fetch: Callable[[str], dict] = _get_json,
-        clock: Callable[[], float] = time.monotonic,
+        min_refresh_seconds: float = MIN_REFRESH_SECONDS,
     ):
         self.provider = provider
         self.cache_seconds = cache_seconds
-        self._fetch = fetch
-        self._clock = clock
+        self.min_refresh_seconds = min_refresh_seconds
+        self._fetch = fetch  # the discovery document's
         self._lock = threading.Lock()
-        self._keys: dict[str | None, jwt.PyJWK] | None = None
-        self._fetched_at = float("-inf")
-        self._jwks_uri = provider.jwks_uri
+        self._client: jwt.PyJWKClient | None = None
 
     def _discover_jwks_uri(self) -> str:
         url = f"{self.provider.issuer}/.well-known/openid-configuration"
@@ -137,45 +136,45 @@ class ProviderKeys:
             raise ProviderUnavailable("The identity provider publishes no signing keys (jwks_uri).")
         return uri
 
-    def _refresh(self) -> None:
-        if self._jwks_uri is None:
-            self._jwks_uri = self._discover_jwks_uri()
-        doc = self._fetch(self._jwks_uri)
-        keys: dict[str | None, jwt.PyJWK] = {}
-        for entry in doc.get("keys") or []:
-            if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
-                continue
-            try:
-                key = jwt.PyJWK(entry)
-            except jwt.PyJWKError as exc:
-                # One odd key (unsupported kty) must not spoil the others.
-                logger.info(
-                    "OIDC provider %s: skipping key %s: %s", self.provider.id, entry.get("kid"), exc
-                )
-                continue
-            keys[entry.get("kid")] = key
-        self._keys = keys
-        self._fetched_at = self._clock()
-        logger.info("OIDC provider %s: %d signing keys loaded", self.provider.id, len(keys))
-
-    def _match(self, kid: str | None) -> jwt.PyJWK | None:
-        assert self._keys is not None
-        if kid is not None:
-            return self._keys.get(kid)
-        # A token without key id is only unambiguous when the provider has a single key.
-        return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+    def _jwks_client(self) -> jwt.PyJWKClient:
+        with self._lock:
+            if self._client is None:
+                uri = self.provider.jwks_uri or self._discover_jwks_uri()
+                try:
+                    self._client = jwt.PyJWKClient(
+                        uri,
+                        cache_jwk_set=self.cache_seconds > 0,
+                        lifespan=max(self.cache_seconds, 1.0),
+                        timeout=HTTP_TIMEOUT_SECONDS,
+                        cooldown_duration=self.min_refresh_seconds,
+                    )
+                except jwt.PyJWKClientError as exc:  # e.g. a jwks_uri that is not http(s)
+                    logger.error(
+                        "OIDC provider %s: JWKS %s unusable: %s", self.provider.id, uri, exc
+                    )
+                    raise ProviderUnavailable(
+                        "The identity provider's keys cannot be read."
+                    ) from exc
+            return self._client
 
     def key(self, kid: str | None) -> jwt.PyJWK | None:
-        """The key with id ``kid`` (refreshing the JWKS when stale or the id is unknown)."""
-        with self._lock:
-            now = self._clock()
-            if self._keys is None or now - self._fetched_at > self.cache_seconds:
-                self._refresh()
-            found = self._match(kid)
-            if found is None and now - self._fetched_at >= MIN_REFRESH_SECONDS:
-                self._refresh()
-                found = self._match(kid)
-            return found
+        """The key with id ``kid`` (refreshing the JWKS when stale or the id is unknown); a
+        token without key id is only unambiguous when the provider has a single key."""
+        client = self._jwks_client()
+        try:
+            if kid is not None:
+                return client.get_signing_key(kid)
+            keys = [k for k in client.get_jwk_set().keys if k.public_key_use in ("sig", None)]
+            return keys[0] if len(keys) == 1 else None
+        except (jwt.PyJWKClientConnectionError, ValueError) as exc:  # ValueError: not JSON
+            logger.warning("OIDC: cannot read the JWKS of %s: %s", self.provider.id, exc)
+            raise ProviderUnavailable(
+                "The identity provider cannot be reached to check the token; try again later."
+            ) from exc
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+            # An unknown key id (after the one refresh allowed), or a JWKS without usable keys.
+            logger.info("OIDC provider %s: no key for %r: %s", self.provider.id, kid, exc)
+            return None
 
 
 class OidcVerifier:

@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.urls import api_url
+from openeo_dedl.errors import BadRequest
+from openeo_dedl.formats import bounded_decimal
 
 T = TypeVar("T")
 
@@ -35,14 +36,9 @@ def _count(name: str, value: str | None, minimum: int) -> int | None:
     # "?limit=" (empty) means no limit, as the spec says; so parse strings, not ints.
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    # ASCII digits only: int() would also take "1_0", "+5" and other scripts' digits.
-    if not (text.isascii() and text.isdigit()):
-        raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
-    digits = text.lstrip("0") or "0"
-    number = _MAX_COUNT if len(digits) > len(str(_MAX_COUNT)) else min(int(digits), _MAX_COUNT)
-    if number < minimum:
-        raise bad_request(f"Query parameter '{name}' must be an integer >= {minimum}.")
+    number = bounded_decimal(value.strip(), _MAX_COUNT)
+    if number is None or number < minimum:
+        raise BadRequest(f"Query parameter '{name}' must be an integer >= {minimum}.")
     return number
 
 

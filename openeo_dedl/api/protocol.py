@@ -17,8 +17,8 @@ import h11
 from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
 
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.headers import head_too_large
+from openeo_dedl.errors import BadRequest
 
 # How long, and how many bytes, a refused connection is read (and dropped) before it is closed.
 LINGER_SECONDS = 5.0
@@ -58,7 +58,7 @@ class OpenEOH11Protocol(H11Protocol):
         limit = self.config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
         line_end = buffered.find(b"\r\n")
         line = len(buffered) if line_end < 0 else line_end
-        error = head_too_large(line, len(buffered), limit) or bad_request(
+        error = head_too_large(line, len(buffered), limit) or BadRequest(
             "The request is not valid HTTP/1.1."
         )
         body = json.dumps(error.to_dict()).encode()

@@ -25,12 +25,11 @@ from starlette.responses import Response, StreamingResponse
 
 from openeo_dedl.api.errors import error_response
 from openeo_dedl.api.methods import is_head
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import RangeNotSatisfiable
 
 CHUNK = 1024 * 1024
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 # 416 has no openEO error code; the name says what went wrong.
-RANGE_NOT_SATISFIABLE = "RangeNotSatisfiable"
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,7 @@ def file_response(
         try:
             wanted = parse_range(request.headers.get("range"), size)
         except Unsatisfiable:
-            error = OpenEOError(
-                f"The requested range is outside the file's {size} bytes.",
-                code=RANGE_NOT_SATISFIABLE,
-                status=416,
-            )
+            error = RangeNotSatisfiable(f"The requested range is outside the file's {size} bytes.")
             return error_response(
                 error, {"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"}
             )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from openeo_dedl.catalog import Catalog
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import Internal, OpenEOError, SiteUnavailable
+from openeo_dedl.errors import Internal, OpenEOError, SiteUnavailable, job_timeout, sync_timeout
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.access import DataAccess
 from openeo_dedl.execution.clusters import SiteClusters
@@ -32,25 +32,21 @@ logger = logging.getLogger(__name__)
 
 
 def as_openeo_error(exc: Exception) -> OpenEOError:
-    """User-facing error for an exception raised while running processes."""
+    """User-facing error for an exception raised while running processes.
+
+    Python exceptions of the process implementations on the user's values became 400s in the
+    implementations' wrapper (``processes/_wrap.py``); what reaches here otherwise is a bug or
+    an unexpected failure: a logged 500.
+    """
     if isinstance(exc, OpenEOError):
         return exc
-    from openeo_processes_dask.process_implementations.exceptions import OpenEOException
+    # Imported here: the implementations' wrapper pulls in xarray and geopandas.
+    from openeo_dedl.execution.processes._wrap import upstream_exception
 
-    if isinstance(exc, OpenEOException):
-        code = type(exc).__name__
-        if code == "OpenEOException":
-            code = "ProcessParameterInvalid"
-        return OpenEOError(str(exc) or code, code=code, status=400)
-    if isinstance(exc, TypeError | ValueError | KeyError | IndexError):
-        # Raised by process implementations on values they cannot handle: the user's input.
-        logger.info("process graph failed on its input: %r", exc)
-        return OpenEOError(
-            f"A process could not handle its input: {type(exc).__name__}: {exc}",
-            code="ProcessParameterInvalid",
-            status=400,
-        )
-    logger.exception("unexpected error while running a process graph")
+    upstream = upstream_exception(exc)
+    if upstream is not None:
+        return upstream
+    logger.error("unexpected error while running a process graph", exc_info=exc)
     return Internal(f"Server error: {type(exc).__name__}: {exc}")
 
 
@@ -88,6 +84,7 @@ class Executor:
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
+            timeout_error=sync_timeout,
             control=control,
             user=user,
         )
@@ -110,6 +107,7 @@ class Executor:
             work_dir,
             max_bytes=None,
             timeout=self.settings.jobs.timeout_seconds,
+            timeout_error=job_timeout,
             control=control,
             user=user,
         )
@@ -137,6 +135,7 @@ class Executor:
         work_dir: Path,
         max_bytes: int | None,
         timeout: float | None,
+        timeout_error: Callable[[float], OpenEOError],
         control: RunControl | None = None,
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
@@ -179,6 +178,8 @@ class Executor:
             if control is not None and control.canceled:
                 # Work cut off by the cancel fails in many ways: it was still the cancel.
                 raise RunCanceled("the run was canceled") from exc
+            if isinstance(exc, TimeoutError) and timeout is not None:
+                raise timeout_error(timeout) from exc  # the run's own time limit
             raise as_openeo_error(exc) from exc
         logger.info(
             "run finished: %d partitions, %d bytes crossed sites",

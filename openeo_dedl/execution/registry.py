@@ -2,10 +2,11 @@
 
 Only processes with both a spec and a working implementation are listed, minus those that a policy
 keeps away from users (see ``DISABLED``). Implementations: ours (``execution/processes/``, which
-fix or add what openeo-processes-dask lacks) win over openeo-processes-dask's. Specs: ours
-(``process_specs/*.json``) win over the openeo-processes release that clients and the compliance
-suite check against (``process_specs/openeo-processes/``), which wins over the older copy
-openeo-processes-dask bundles (openeo-processes 1.2.0 of 2021; used only for its own extras).
+fix or add what openeo-processes-dask lacks) win over openeo-processes-dask's. Specs (package
+data in ``openeo_dedl/process_specs/``): ours (``*.json``) win over the openeo-processes release
+that clients and the compliance suite check against (``openeo-processes/``), which wins over the
+older copy openeo-processes-dask bundles (openeo-processes 1.2.0 of 2021; used only for its own
+extras).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import importlib.resources
+import inspect
 import json
 import logging
 from collections.abc import Callable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,8 +52,15 @@ OPENS_LOCATIONS = frozenset({"aggregate_spatial", "load_stac", "load_url", "load
 BEYOND_CUBES = {"save_result": {"data"}}
 
 # Our process specs (site-aware load_collection, save_result, ...) override the standard ones.
-PROCESS_SPECS_DIR = Path(__file__).resolve().parents[2] / "process_specs"
-OPENEO_PROCESSES_DIR = PROCESS_SPECS_DIR / "openeo-processes"
+# Package data (openeo_dedl/process_specs/, also reachable as the repository's process_specs/):
+# read through importlib.resources, so an installed wheel finds them as an editable install does.
+PROCESS_SPECS_DIR: Traversable = importlib.resources.files("openeo_dedl") / "process_specs"
+OPENEO_PROCESSES_DIR: Traversable = PROCESS_SPECS_DIR / "openeo-processes"
+
+
+def spec_files(directory: Traversable) -> list[Traversable]:
+    """The process specs (``*.json``) directly in ``directory``."""
+    return [f for f in directory.iterdir() if f.is_file() and f.name.endswith(".json")]
 
 
 def standard_implementation(process_id: str) -> Callable | None:
@@ -66,8 +77,8 @@ def _implementations() -> dict[str, Callable]:
 
 def _read_specs(paths) -> dict[str, dict]:
     specs = {}
-    for path in sorted(paths):
-        spec = json.loads(path.read_text())
+    for path in sorted(paths, key=lambda p: p.name):
+        spec = json.loads(path.read_text(encoding="utf-8"))
         specs[spec["id"]] = spec
     return specs
 
@@ -78,7 +89,7 @@ def _standard_specs() -> dict[str, dict]:
     specs = _read_specs((specs_dir / "openeo-processes").glob("*.json"))
     specs.update(
         _read_specs(
-            [*OPENEO_PROCESSES_DIR.glob("*.json"), *OPENEO_PROCESSES_DIR.glob("proposals/*.json")]
+            [*spec_files(OPENEO_PROCESSES_DIR), *spec_files(OPENEO_PROCESSES_DIR / "proposals")]
         )
     )
     return specs
@@ -102,11 +113,7 @@ def _refusing_unsupported(process_id: str, names: frozenset[str], impl: Callable
 
 @functools.cache
 def _our_specs() -> dict[str, dict]:
-    specs = {}
-    for path in sorted(PROCESS_SPECS_DIR.glob("*.json")):
-        spec = json.loads(path.read_text())
-        specs[spec["id"]] = spec
-    return specs
+    return _read_specs(spec_files(PROCESS_SPECS_DIR))
 
 
 def our_process_ids() -> frozenset[str]:

@@ -16,19 +16,12 @@ from openeo_dedl.execution.events import (
     WorkerLost,
 )
 from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
+from openeo_dedl.formats import human_bytes
 
 # Progress (percent) after planning, and the part of the scale the partitions fill.
 PLANNED_PERCENT = 5.0
 PARTITIONS_PERCENT = 85.0
 WRITING_PERCENT = 95.0
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover - the loop returns at GB
 
 
 Log = Callable[..., None]

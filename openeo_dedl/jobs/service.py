@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, JobLocked, JobNotFinished, NotFound
+from openeo_dedl.formats import iso_duration, rfc3339
 from openeo_dedl.jobs.info import JobInfo, LogPage, LogRecord
 from openeo_dedl.jobs.results import ResultStore
 from openeo_dedl.jobs.store import JobStore, LogEntry
@@ -49,19 +50,6 @@ class Download:
     media_type: str
     size: int
     open: Callable[[], IO[bytes]]
-
-
-def iso_duration(seconds: float) -> str:
-    """An ISO 8601 duration (``PT1H2M3S``) of whole seconds, at least one."""
-    total = max(1, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{hours}H" if hours else "",
-        f"{minutes}M" if minutes else "",
-        f"{secs}S" if secs else "",
-    ]
-    return "PT" + "".join(parts)
 
 
 class JobService:
@@ -234,7 +222,7 @@ class JobService:
             # Reading the inputs and moving outputs between sites dominate; a rough guide.
             "duration": iso_duration((loaded + moved) / rate),
             "downloads_included": None,
-            "expires": (utcnow() + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
+            "expires": rfc3339(utcnow() + timedelta(days=1)),
             "openeo-dedl:plan": plan_dict,
         }
         size = node_bytes.get(plan_dict.get("result_node"))

@@ -10,13 +10,10 @@ import pystac
 from pystac.extensions.file import FileExtension
 from pystac.extensions.projection import ProjectionExtension
 
+from openeo_dedl.formats import rfc3339
 from openeo_dedl.jobs.info import JobInfo
 
 STAC_VERSION = "1.0.0"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _union(boxes: list[list[float]]) -> list[float] | None:
@@ -53,15 +50,15 @@ def result_item(
     ends = sorted(a["end"] for a in assets_meta if a.get("end"))
     properties: dict[str, Any] = {
         "openeo:status": status,
-        "created": _iso(job.created),
-        "updated": _iso(job.updated),
+        "created": rfc3339(job.created),
+        "updated": rfc3339(job.updated),
     }
     if job.title:
         properties["title"] = job.title
     if job.description:
         properties["description"] = job.description
     if expires is not None and assets_meta:
-        properties["expires"] = _iso(expires)
+        properties["expires"] = rfc3339(expires)
     when = job.finished or job.started or job.created
     item = pystac.Item(
         id=job.id,

@@ -5,17 +5,10 @@ from __future__ import annotations
 import textwrap
 from html import escape
 
+from openeo_dedl.formats import human_bytes
 from openeo_dedl.planning.partition import Plan
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948")
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def _names(nodes, limit: int = 6) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
+from openeo_dedl.errors import OpenEOError, ProcessException, ProcessParameterInvalid
 from openeo_dedl.locations import LOCATION_PARAMETERS, UrlPrefix, refusal, static_refusal
 from openeo_dedl.planning.dates import not_a_date, parse_date
 from openeo_dedl.planning.walk import is_literal
@@ -61,10 +61,9 @@ def kernel_problem(kernel: Any) -> OpenEOError | None:
     if not all(_is_number(v) for row in kernel for v in row):
         return None
     if len(kernel) % 2 == 0 or width % 2 == 0:
-        return OpenEOError(
+        return ProcessException(
+            "KernelDimensionsUneven",
             "Each dimension of the kernel must have an uneven number of elements.",
-            code="KernelDimensionsUneven",
-            status=400,
         )
     return None
 

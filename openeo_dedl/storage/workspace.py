@@ -36,6 +36,7 @@ from openeo_dedl.errors import (
     FilePathInvalid,
     StorageFailure,
 )
+from openeo_dedl.formats import rfc3339
 
 # The path rule is shared with planning, which finds bad literal paths before a run.
 from openeo_dedl.locations import MAX_NAME_BYTES, MAX_PATH_BYTES, clean_path  # noqa: F401
@@ -57,7 +58,7 @@ class FileInfo:
         return {
             "path": self.path,
             "size": self.size,
-            "modified": self.modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "modified": rfc3339(self.modified),
         }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import literal_column
 
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import Internal, JobTimeout, OpenEOError
+from openeo_dedl.errors import JOB_INTERRUPTED, Internal, OpenEOError
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.usage import Usage
 from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
@@ -129,7 +129,7 @@ class BatchRunner:
                 "warning",
                 "The server stopped: the job was interrupted and will run again when the "
                 "server is back.",
-                code="JobInterrupted",
+                code=JOB_INTERRUPTED,
             ),
         ):
             return
@@ -141,13 +141,9 @@ class BatchRunner:
         self.store.log(job_id, "info", "Stopped: the work on the sites was canceled.", run=run)
 
     def _failed(self, job_id: str, exc: Exception, progress: JobProgress, run) -> None:
-        timeout = self.settings.jobs.timeout_seconds
-        if isinstance(exc.__cause__, TimeoutError) and timeout is not None:
-            error: OpenEOError = JobTimeout(
-                f"The job's computation at a site took longer than {timeout:g} s "
-                "(jobs.timeout_seconds) and was stopped."
-            )
-        elif isinstance(exc, OpenEOError):
+        # The executor's errors are openEO errors already (a timeout is JobTimeout); anything
+        # else failed here, around the run: our bug, a logged 500.
+        if isinstance(exc, OpenEOError):
             error = exc
         else:
             logger.exception("job %s failed", job_id)

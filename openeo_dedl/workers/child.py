@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import Internal, OpenEOError, ProcessGraphComplexity, WorkerLost
+from openeo_dedl.errors import Internal, OpenEOError, WorkerLost
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.storage import Database
 from openeo_dedl.storage.process_store import UserProcessStore
@@ -41,14 +41,6 @@ def _die_with_parent() -> None:
         return
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def sync_timeout_error(settings: Settings) -> ProcessGraphComplexity:
-    limit = settings.limits.sync_timeout_seconds
-    return ProcessGraphComplexity(
-        f"The process took longer than {limit:g} s (limits.sync_timeout_seconds), the limit "
-        "for synchronous processing, and was stopped. Please use a batch job instead."
-    )
 
 
 class ChildWorker:
@@ -148,12 +140,9 @@ class ChildWorker:
                     task.id, self.worker_id, WorkerLost("The server stopped during the request.")
                 )
             return
-        except OpenEOError as exc:
+        except OpenEOError as exc:  # the executor's: a timeout is one too
             shutil.rmtree(work_dir, ignore_errors=True)
-            error = exc
-            if isinstance(exc.__cause__, TimeoutError):
-                error = sync_timeout_error(self.settings)
-            self.queue.fail_sync(task.id, self.worker_id, error)
+            self.queue.fail_sync(task.id, self.worker_id, exc)
             return
         except Exception as exc:
             shutil.rmtree(work_dir, ignore_errors=True)

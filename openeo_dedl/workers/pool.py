@@ -37,9 +37,10 @@ from openeo_dedl.errors import (
     MemoryLimitExceeded,
     OpenEOError,
     WorkerLost,
+    sync_timeout,
 )
 from openeo_dedl.storage import Database
-from openeo_dedl.workers.child import child_main, sync_timeout_error
+from openeo_dedl.workers.child import child_main
 from openeo_dedl.workers.queue import Task, WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -295,7 +296,7 @@ class WorkerPool:
 
     def _timeout_error(self, task: Task) -> OpenEOError:
         if task.kind == "sync":
-            return sync_timeout_error(self.settings)
+            return sync_timeout(self.settings.limits.sync_timeout_seconds)
         return JobTimeout(
             f"The job ran longer than {self.settings.jobs.timeout_seconds:g} s "
             "(jobs.timeout_seconds) and was stopped."

@@ -30,7 +30,7 @@ from typing import Any
 import psutil
 from sqlalchemy import delete, func, literal_column, select, update
 
-from openeo_dedl.errors import OpenEOError, WorkerLost
+from openeo_dedl.errors import JOB_INTERRUPTED, OpenEOError, WorkerLost
 from openeo_dedl.jobs.store import JobStore, LogEntry
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job, SyncRun, Worker
@@ -331,7 +331,7 @@ class WorkQueue:
                     "warning",
                     f"{reason} (run {job.attempts} of at most {max_attempts}); it was queued "
                     "to run again.",
-                    code="JobInterrupted",
+                    code=JOB_INTERRUPTED,
                 ),
             )
             return

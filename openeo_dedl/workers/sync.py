@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import Canceled, Internal, ServiceUnavailable, restore
 from openeo_dedl.workers.queue import WorkQueue
 
 Disconnected = Callable[[], Awaitable[bool]]
@@ -88,31 +88,29 @@ class QueuedSyncRuns:
             delay = min(delay * 2, _MAX_POLL_SECONDS)
             run = await asyncio.to_thread(self.queue.sync_run, run_id)
             if run is None:
-                raise OpenEOError("The synchronous run disappeared.", code="Internal", status=500)
+                raise Internal("The synchronous run disappeared.")
             if run.status == "finished":
                 return _outcome(run.result or {})
             if run.status == "error":
                 error = run.error or {}
-                raise OpenEOError(
+                raise restore(
+                    error.get("code", "Internal"),
                     error.get("message", "The run failed."),
-                    code=error.get("code", "Internal"),
-                    status=int(error.get("status", 500)),
+                    int(error.get("status", 500)),
                 )
             now = time.monotonic()
             if run.status == "running" and running_until is None:
                 running_until = now + running_for
             if await disconnected():
                 await asyncio.to_thread(self.queue.cancel_sync, run_id)
-                raise OpenEOError("The client went away.", code="Canceled", status=499)
+                raise Canceled("The client went away.")
             too_long = (run.status == "queued" and now > queued_until) or (
                 running_until is not None and now > running_until
             )
             if too_long and await asyncio.to_thread(self.queue.cancel_sync, run_id):
-                raise OpenEOError(
+                raise ServiceUnavailable(
                     "No worker finished this request in time; the service is busy. "
-                    "Please try again later or use a batch job.",
-                    code="ServiceUnavailable",
-                    status=503,
+                    "Please try again later or use a batch job."
                 )
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import os
 import stat
 import time
@@ -73,15 +76,52 @@ def test_bad_tokens_and_schemes(client, header, code):
     assert "eyJhbGciOi" not in body["message"]  # tokens are never echoed
 
 
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def test_tampered_token_is_refused(client, token):
-    user, expiry, sig = token.split(".")
+    header, payload, sig = token.split(".")
+    claims = _claims(token)
+    assert claims["sub"] == "demo" and claims["exp"] > claims["iat"]
+    none_header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     for forged in (
-        f"{user}.{int(expiry) + 3600}.{sig}",  # extended lifetime
-        f"{base64.urlsafe_b64encode(b'admin').decode().rstrip('=')}.{expiry}.{sig}",
-        f"{user}.{expiry}.{sig[:-2]}AA",
+        f"{header}.{_b64(json.dumps({**claims, 'exp': claims['exp'] + 3600}).encode())}.{sig}",
+        f"{header}.{_b64(json.dumps({**claims, 'sub': 'admin'}).encode())}.{sig}",
+        f"{header}.{payload}.{sig[:-2]}AA",
+        f"{none_header}.{payload}.",  # unsigned
     ):
         resp = client.get("/openeo/1.2/me", headers={"Authorization": f"Bearer basic//{forged}"})
         assert_openeo_error(resp, 403, "TokenInvalid")
+
+
+def _v1_token(settings: Settings, user_id: str, expiry: int) -> str:
+    """A token of the first version, before the JWTs (see openeo_dedl/api/auth.py)."""
+    stored = next(u.password_hash for u in settings.users if u.username == user_id).encode()
+    payload = f"{_b64(user_id.encode())}.{expiry}"
+    message = b"|".join([b"openeo-dedl-token-v1", payload.encode(), stored])
+    return f"{payload}.{_b64(hmac.new(load_secret(settings), message, hashlib.sha256).digest())}"
+
+
+def test_tokens_of_the_first_version_work_until_they_expire(users_settings):
+    auth = Authenticator(users_settings)
+    token = _v1_token(users_settings, "alice", int(time.time()) + 60)
+    assert auth.check_bearer(f"Bearer basic//{token}").user_id == "alice"
+    user, expiry, sig = token.split(".")
+    for forged in (
+        f"{user}.{int(expiry) + 3600}.{sig}",  # extended lifetime
+        f"{_b64(b'admin')}.{expiry}.{sig}",
+        f"{user}.{expiry}.{sig[:-2]}AA",
+        _v1_token(users_settings, "alice", int(time.time()) - 1),  # expired
+    ):
+        with pytest.raises(OpenEOError) as info:
+            auth.check_bearer(f"Bearer basic//{forged}")
+        assert info.value.code == "TokenInvalid"
 
 
 def test_bearer_scheme_is_case_insensitive(client, token):
@@ -103,10 +143,13 @@ def test_tokens_expire(users_settings, monkeypatch):
     auth = Authenticator(users_settings)
     token = auth.issue_token("alice")
     assert auth.check_bearer(f"Bearer basic//{token}").user_id == "alice"
-    later = time.time() + 61
-    monkeypatch.setattr("openeo_dedl.api.auth.time.time", lambda: later)
+    # Issued 61 s ago with a lifetime of 60 s: expired now.
+    earlier = time.time() - 61
+    monkeypatch.setattr("openeo_dedl.api.auth.time.time", lambda: earlier)
+    old = auth.issue_token("alice")
+    monkeypatch.undo()
     with pytest.raises(OpenEOError) as info:
-        auth.check_bearer(f"Bearer basic//{token}")
+        auth.check_bearer(f"Bearer basic//{old}")
     assert info.value.code == "TokenInvalid"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import jwt
 import pytest
@@ -151,29 +152,32 @@ def test_audience_is_checked_when_configured(tmp_path, provider):
 
 def test_jwks_is_cached_and_refreshed_for_a_rotated_key(tmp_path, provider):
     settings = oidc_settings(tmp_path, provider)
-    now = [1000.0]
-    keys = ProviderKeys(settings.oidc_providers[0], cache_seconds=3600, clock=lambda: now[0])
+    # Real time, short spans: an unknown key id may refresh after 3 s, the cache lives 6 s.
+    keys = ProviderKeys(settings.oidc_providers[0], cache_seconds=6.0, min_refresh_seconds=3.0)
     verifier = OidcVerifier(settings)
     verifier._keys[PROVIDER_ID] = keys
     before = provider.jwks_requests
     for _ in range(3):
         verifier.user_id(f"{PROVIDER_ID}/{provider.issue(SUBJECT)}")
+    fetched = time.monotonic()
     assert provider.jwks_requests == before + 1  # cached
     # Unknown key ids refresh at most every few seconds (a flood of them costs one fetch).
     for _ in range(3):
         with pytest.raises(OpenEOError):
             verifier.user_id(f"{PROVIDER_ID}/{provider.issue(SUBJECT, kid='nope', key=new_key())}")
+    assert time.monotonic() - fetched < 3.0, "too slow to tell"
     assert provider.jwks_requests == before + 1
     old_token = provider.issue(SUBJECT)
     provider.rotate_key()
-    now[0] += 11
+    time.sleep(max(0.0, fetched + 3.2 - time.monotonic()))
     assert verifier.user_id(f"{PROVIDER_ID}/{provider.issue(SUBJECT)}")  # new kid: refreshed
+    refreshed = time.monotonic()
     assert provider.jwks_requests == before + 2
     with pytest.raises(OpenEOError) as info:  # the retired key is gone from the JWKS
         verifier.user_id(f"{PROVIDER_ID}/{old_token}")
     assert info.value.code == "TokenInvalid"
     # After the cache lifetime the keys are fetched again even for known ids.
-    now[0] += 3601
+    time.sleep(max(0.0, refreshed + 6.2 - time.monotonic()))
     verifier.user_id(f"{PROVIDER_ID}/{provider.issue(SUBJECT)}")
     assert provider.jwks_requests >= before + 3
 

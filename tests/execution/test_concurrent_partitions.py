@@ -11,7 +11,7 @@ import pytest
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import SiteUnavailable
-from openeo_dedl.execution import clusters as clusters_module
+from openeo_dedl.execution.clusters import base as clusters_module  # new_site_cluster is there
 from openeo_dedl.execution.control import RunControl
 from openeo_dedl.execution.runner import dependency_levels
 from openeo_dedl.planning import plan_process_graph

@@ -17,7 +17,7 @@ from openeo_dedl.api.auth import User, current_user
 from openeo_dedl.api.deps import user_files
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.ranges import file_response
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import FileContentInvalid
 from openeo_dedl.storage.files import UserFiles
 from openeo_dedl.storage.workspace import clean_path
 
@@ -73,11 +73,9 @@ async def upload_file(request: Request, path: str, user: CurrentUser, files: Fil
         if received == 0:
             # The spec requires a body; an empty one is a missing file, not a file to store
             # (nor to replace a stored one with).
-            raise OpenEOError(
+            raise FileContentInvalid(
                 "The upload is empty: send the file's bytes as the request body "
-                "(Content-Type: application/octet-stream).",
-                code="FileContentInvalid",
-                status=400,
+                "(Content-Type: application/octet-stream)."
             )
         info = await run_in_threadpool(files.publish, upload, user.user_id, path)
     finally:

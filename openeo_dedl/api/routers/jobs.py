@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.api.errors import bad_request
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.ranges import file_response
 from openeo_dedl.api.urls import api_url
+from openeo_dedl.errors import BadRequest
+from openeo_dedl.formats import bounded_decimal, rfc3339
 from openeo_dedl.jobs import (
     LOG_LEVELS,
     JobFailed,
@@ -46,12 +47,6 @@ def signer(request: Request) -> UrlSigner:
     return request.app.state.url_signer
 
 
-def _rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     """A job as the openEO ``batch_job`` schema has it (``full``: with process and links)."""
     doc: dict[str, Any] = {
@@ -61,8 +56,8 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         "status": job.status,
         # The spec: created/queued jobs only 0, finished jobs only 100.
         "progress": 0.0 if job.status in ("created", "queued") else job.progress,
-        "created": _rfc3339(job.created),
-        "updated": _rfc3339(job.updated),
+        "created": rfc3339(job.created),
+        "updated": rfc3339(job.updated),
         "plan": job.billing_plan,
         "costs": job.costs,
         "budget": job.budget,
@@ -154,7 +149,7 @@ def _flag(value: str | None) -> bool:
         return True
     if value.strip().lower() in ("false", "0", "no"):
         return False
-    raise bad_request("Query parameter 'partial' must be true or false.")
+    raise BadRequest("Query parameter 'partial' must be true or false.")
 
 
 @router.get("/jobs/{job_id}/results")
@@ -204,7 +199,7 @@ def _results_document(request: Request, job: JobInfo, status: str) -> JSONRespon
     # The expiry is known once the hrefs are made: build, then fill it in.
     doc = result_item(job, status, href, links, expires=None)
     if job.results:
-        doc["properties"]["expires"] = _rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
+        doc["properties"]["expires"] = rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
     return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
 
 
@@ -235,7 +230,7 @@ def log_json(entry: LogRecord) -> dict[str, Any]:
         "id": str(entry.id),
         "level": entry.level,
         "message": entry.message,
-        "time": _rfc3339(entry.time),
+        "time": rfc3339(entry.time),
     }
     if entry.code:
         doc["code"] = entry.code
@@ -250,21 +245,12 @@ _MAX_LOG_ID = 2**63 - 1
 _MAX_DIGITS = len(str(_MAX_LOG_ID))
 
 
-def _bounded(text: str) -> int:
-    """The decimal ``text`` (ASCII digits) as an int, capped at the largest possible log id."""
-    digits = text.lstrip("0") or "0"
-    if len(digits) > _MAX_DIGITS:
-        return _MAX_LOG_ID
-    return min(int(digits), _MAX_LOG_ID)
-
-
 def _limit(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()) or _bounded(text) < 1:
-        raise bad_request("Query parameter 'limit' must be an integer >= 1.")
-    limit = _bounded(text)
+    limit = bounded_decimal(value.strip(), _MAX_LOG_ID)
+    if limit is None or limit < 1:
+        raise BadRequest("Query parameter 'limit' must be an integer >= 1.")
     # More entries than any job can have: the same as no limit.
     return None if limit >= _MAX_LOG_ID else limit
 
@@ -272,11 +258,11 @@ def _limit(value: str | None) -> int | None:
 def _offset(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise bad_request("Query parameter 'offset' must be the id of a log entry.")
     # An offset past the largest possible id: no entry follows it (an empty page).
-    return _bounded(text)
+    offset = bounded_decimal(value.strip(), _MAX_LOG_ID)
+    if offset is None:
+        raise BadRequest("Query parameter 'offset' must be the id of a log entry.")
+    return offset
 
 
 @router.get("/jobs/{job_id}/logs")
@@ -291,7 +277,7 @@ def job_logs(
     """Log entries after ``offset`` at ``level`` or above (``limit`` pages them)."""
     level = (level or "").strip().lower() or "debug"
     if level not in LOG_LEVELS:
-        raise bad_request(f"Query parameter 'level' must be one of {', '.join(LOG_LEVELS)}.")
+        raise BadRequest(f"Query parameter 'level' must be one of {', '.join(LOG_LEVELS)}.")
     count = _limit(limit)
     logs = service(request).logs(user.user_id, job_id, _offset(offset), level, count)
     links = []

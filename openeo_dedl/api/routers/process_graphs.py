@@ -20,7 +20,12 @@ from openeo_dedl.api.deps import user_processes
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.models import refuse_unstorable_strings
 from openeo_dedl.api.paging import Page, page_params, paginate
-from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, ProcessGraphNotFound
+from openeo_dedl.errors import (
+    OpenEOError,
+    ProcessGraphMissing,
+    ProcessGraphNotFound,
+    ProcessInvalid,
+)
 from openeo_dedl.user_processes import UserProcesses
 
 router = APIRouter()
@@ -77,11 +82,9 @@ async def put_process_graph(
     """Store (or fully replace) a process after checking it."""
     if not _valid_id(process_graph_id):
         shown = process_graph_id[:64].replace("\x00", "\\u0000")
-        raise OpenEOError(
+        raise ProcessInvalid(
             f"Invalid process id '{shown}': it must match ^\\w+$ "
-            f"(letters, digits, underscore) and have at most {MAX_ID_LENGTH} characters.",
-            code="ProcessInvalid",
-            status=400,
+            f"(letters, digits, underscore) and have at most {MAX_ID_LENGTH} characters."
         )
     if not isinstance(body, dict) or not isinstance(body.get("process_graph"), dict):
         raise ProcessGraphMissing("Invalid process specified. It doesn't contain a process graph.")

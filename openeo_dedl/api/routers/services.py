@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from openeo_dedl.api.auth import User, current_user
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ServiceNotFound
 
 router = APIRouter()
 
@@ -30,4 +30,4 @@ def list_services(user: CurrentUser) -> dict:
 def describe_service(service_id: str, user: CurrentUser) -> dict:
     """No service exists: 404 ``ServiceNotFound``."""
     shown = service_id[:64].encode("ascii", "backslashreplace").decode()
-    raise OpenEOError(f"Service '{shown}' does not exist.", code="ServiceNotFound", status=404)
+    raise ServiceNotFound(f"Service '{shown}' does not exist.")

@@ -9,37 +9,35 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException
 from openeo_dedl.execution.processes._json import for_json_values
 from openeo_dedl.execution.processes.comparison import equal
 from openeo_dedl.planning.limits import check_array_length, check_string_length, longest_string
 
 
-def _error(code: str, message: str) -> OpenEOError:
-    return OpenEOError(message, code=code, status=400)
-
-
 @for_json_values("array_element")
 def array_element(data, index=None, label=None, return_nodata=False):
     if index is None and label is None:
-        raise _error(
+        raise ProcessException(
             "ArrayElementParameterMissing",
             "The process `array_element` requires either the `index` or `labels` parameter to "
             "be set.",
         )
     if index is not None and label is not None:
-        raise _error(
+        raise ProcessException(
             "ArrayElementParameterConflict",
             "The process `array_element` only allows that either the `index` or the `labels` "
             "parameter is set.",
         )
     if label is not None:
-        raise _error("ArrayNotLabeled", "The array is not a labeled array.")
+        raise ProcessException("ArrayNotLabeled", "The array is not a labeled array.")
     if 0 <= index < len(data):
         return data[index]
     if return_nodata:
         return None
-    raise _error("ArrayElementNotAvailable", "The array has no element with the specified index.")
+    raise ProcessException(
+        "ArrayElementNotAvailable", "The array has no element with the specified index."
+    )
 
 
 def _find(data, value, reverse=False):
@@ -66,7 +64,7 @@ def array_contains(data, value):
 @for_json_values("array_append")
 def array_append(data, value, label=None):
     if label is not None:
-        raise _error("ArrayNotLabeled", "The array is not a labeled array.")
+        raise ProcessException("ArrayNotLabeled", "The array is not a labeled array.")
     check_array_length(len(data) + 1, "the array array_append makes")
     return [*data, value]
 
@@ -74,7 +72,9 @@ def array_append(data, value, label=None):
 @for_json_values("array_modify")
 def array_modify(data, values, index, length=0):
     if index > len(data):
-        raise _error("ArrayElementNotAvailable", "The array has no element with the index.")
+        raise ProcessException(
+            "ArrayElementNotAvailable", "The array has no element with the index."
+        )
     check_array_length(len(data) + len(values), "the array array_modify makes")
     return [*data[:index], *values, *data[index + length :]]
 

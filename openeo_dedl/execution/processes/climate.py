@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 
 _SEASONS = {12: "djf", 1: "djf", 2: "djf", 3: "mam", 4: "mam", 5: "mam",
             6: "jja", 7: "jja", 8: "jja", 9: "son", 10: "son", 11: "son"}  # fmt: skip
@@ -30,10 +30,8 @@ def temporal_dim(cube: xr.DataArray) -> str:
     )
     dims = dims or [d for d in cube.dims if d in ("t", "time")]
     if len(dims) != 1:
-        raise OpenEOError(
-            "The data cube must have exactly one temporal dimension.",
-            code="DimensionMismatch",
-            status=400,
+        raise ProcessException(
+            "DimensionMismatch", "The data cube must have exactly one temporal dimension."
         )
     return dims[0]
 
@@ -56,9 +54,7 @@ def period_keys(times: pd.DatetimeIndex, period: str) -> np.ndarray:
         "single-period": lambda t: "single-period",
     }
     if period not in keys:
-        raise OpenEOError(
-            f"Period '{period}' is not supported.", code="ProcessParameterInvalid", status=400
-        )
+        raise ProcessParameterInvalid(f"Period '{period}' is not supported.")
     return np.array([keys[period](t) for t in times])
 
 
@@ -93,10 +89,8 @@ def climatological_normal(data, period, climatology_period=(1981, 2010)):
     years = _season_year(times, period)
     inside = (years >= first) & (years <= last)
     if not inside.any():
-        raise OpenEOError(
-            f"The data holds no time steps in the climatology period {first}-{last}.",
-            code="ProcessParameterInvalid",
-            status=400,
+        raise ProcessParameterInvalid(
+            f"The data holds no time steps in the climatology period {first}-{last}."
         )
     selected = data.isel({t: np.flatnonzero(inside)})
     keys = period_keys(times[inside], period)
@@ -121,11 +115,7 @@ def anomaly(data, normals, period):
     keys = _anomaly_keys(np.asarray(data[t].values), period)
     missing = sorted(set(keys) - {str(v) for v in normals[tn].values})
     if missing:
-        raise OpenEOError(
-            f"The normals have no values for the periods {missing}.",
-            code="ProcessParameterInvalid",
-            status=400,
-        )
+        raise ProcessParameterInvalid(f"The normals have no values for the periods {missing}.")
     matched = normals.assign_coords({tn: normals[tn].astype(str)}).sel(
         {tn: xr.DataArray(keys, dims=t)}
     )

@@ -13,23 +13,20 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 
 
 def apply_dimension(data, process, dimension, target_dimension=None, context=None):
     if dimension not in data.dims:
-        raise OpenEOError(
+        raise ProcessException(
+            "DimensionNotAvailable",
             f"Dimension '{dimension}' is not in the data cube {list(data.dims)}.",
-            code="DimensionNotAvailable",
-            status=400,
         )
     target = target_dimension or dimension
     if target != dimension and target in data.dims and data.sizes[target] > 1:
-        raise OpenEOError(
+        raise ProcessParameterInvalid(
             f"The target dimension '{target}' exists with {data.sizes[target]} labels; "
-            "apply_dimension can only replace a dimension with a single label.",
-            code="ProcessParameterInvalid",
-            status=400,
+            "apply_dimension can only replace a dimension with a single label."
         )
     labels = data[dimension].values
     moved = data.transpose(..., dimension)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
 from openeo_dedl.planning.dates import not_a_date, parse_date
 from openeo_dedl.planning.limits import date_shift_problem
 
@@ -43,11 +43,7 @@ def _parse(value: Any) -> tuple[dt.datetime, bool]:
         parsed = parse_date(value)
         if parsed is not None:
             return parsed
-    raise OpenEOError(
-        f"{not_a_date(value)}.",
-        code="ProcessParameterInvalid",
-        status=400,
-    )
+    raise ProcessParameterInvalid(f"{not_a_date(value)}.")
 
 
 def _format(value: dt.datetime, date_only: bool) -> str:
@@ -60,10 +56,8 @@ def _format(value: dt.datetime, date_only: bool) -> str:
 
 def _unit(unit: str, table: dict) -> Any:
     if unit not in table:
-        raise OpenEOError(
-            f"Unit '{unit}' is not supported; use one of {', '.join(table)}.",
-            code="ProcessParameterInvalid",
-            status=400,
+        raise ProcessParameterInvalid(
+            f"Unit '{unit}' is not supported; use one of {', '.join(table)}."
         )
     return table[unit]
 
@@ -81,11 +75,8 @@ def date_shift(date, value, unit):
         except (OverflowError, ValueError):  # past the calendar's years 1..9999
             problem = f"{date} shifted by {value} {unit}s leaves the years 1 to 9999"
     if problem is not None:
-        raise OpenEOError(
-            f"The value passed for parameter 'value' in process 'date_shift' is invalid: "
-            f"{problem}.",
-            code="ProcessParameterInvalid",
-            status=400,
+        raise ProcessParameterInvalid(
+            f"The value passed for parameter 'value' in process 'date_shift' is invalid: {problem}."
         )
     return _format(shifted, date_only)
 

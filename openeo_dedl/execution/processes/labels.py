@@ -16,11 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
-
-
-def _error(code: str, message: str) -> OpenEOError:
-    return OpenEOError(message, code=code, status=400)
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 
 
 def _root(value):
@@ -43,7 +39,7 @@ def _timestamp(value) -> pd.Timestamp | None:
 
 def _require_dimension(data: xr.DataArray, dimension: str) -> None:
     if dimension not in data.dims:
-        raise _error(
+        raise ProcessException(
             "DimensionNotAvailable",
             f"The data cube has no dimension '{dimension}' (it has {list(data.dims)}).",
         )
@@ -76,20 +72,20 @@ def rename_labels(data, dimension, target, source=()):
     labels = [pd.Timestamp(v) for v in values] if temporal else [_python(v) for v in values]
     if not source:
         if not _enumerated(labels):
-            raise _error(
+            raise ProcessException(
                 "LabelsNotEnumerated",
                 f"The labels of dimension '{dimension}' are not enumerated (0, 1, 2, ...): "
                 "`source` is required.",
             )
         if len(target) > len(labels):
-            raise _error(
+            raise ProcessException(
                 "LabelMismatch",
                 f"{len(target)} target labels for {len(labels)} labels of '{dimension}'.",
             )
         new = target + labels[len(target) :]
     else:
         if len(source) != len(target):
-            raise _error(
+            raise ProcessException(
                 "LabelMismatch",
                 "The number of labels in the parameters `source` and `target` don't match.",
             )
@@ -99,13 +95,14 @@ def rename_labels(data, dimension, target, source=()):
         for key, name, given in zip(keys, target, source, strict=True):
             i = index.get(_key(key)) if key is not None else None
             if i is None:
-                raise _error(
-                    "LabelNotAvailable",
-                    f"Dimension '{dimension}' has no label '{given}'.",
+                raise ProcessException(
+                    "LabelNotAvailable", f"Dimension '{dimension}' has no label '{given}'."
                 )
             new[i] = name
     if len({_key(v) for v in new}) != len(new):
-        raise _error("LabelExists", f"A target label already exists in dimension '{dimension}'.")
+        raise ProcessException(
+            "LabelExists", f"A target label already exists in dimension '{dimension}'."
+        )
     stamps = [_timestamp(v) if not isinstance(v, pd.Timestamp) else v for v in new]
     if temporal and all(s is not None for s in stamps):
         coords = pd.DatetimeIndex(stamps).values
@@ -123,13 +120,13 @@ def rename_labels(data, dimension, target, source=()):
 def _band_dimension(data: xr.DataArray) -> str:
     dims = list(getattr(data.openeo, "band_dims", ()) or ())
     if not dims:
-        raise _error("DimensionMissing", "The data cube has no band dimension.")
+        raise ProcessException("DimensionMissing", "The data cube has no band dimension.")
     return dims[0]
 
 
 def filter_bands(data, bands=None, wavelengths=None):
     if not bands and not wavelengths:
-        raise _error(
+        raise ProcessException(
             "BandFilterParameterMissing",
             "The process `filter_bands` requires the parameter `bands` to be set.",
         )
@@ -154,12 +151,14 @@ def dimension_labels(data, dimension):
 
 def add_dimension(data, name, label, type="other"):  # noqa: A002 - the spec's parameter name
     if name in data.dims:
-        raise _error("DimensionExists", f"The data cube has a dimension '{name}' already.")
+        raise ProcessException(
+            "DimensionExists", f"The data cube has a dimension '{name}' already."
+        )
     label = _root(label)
     if type == "temporal":
         stamp = _timestamp(label)
         if stamp is None:
-            raise _error("ProcessParameterInvalid", f"'{label}' is not a date-time label.")
+            raise ProcessParameterInvalid(f"'{label}' is not a date-time label.")
         label = stamp.as_unit("ns").to_datetime64()
     elif hasattr(label, "isoformat"):  # a date-time the parser made of a string label
         label = label.isoformat()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException
 from openeo_dedl.execution.processes._json import for_json_values, null_propagating, promoting
 from openeo_dedl.planning.limits import check_integer_power, check_integer_product
 
@@ -46,10 +46,8 @@ def divide(x, y):
 @for_json_values("clip")
 def clip(x, min, max):  # noqa: A002 - the spec's parameter names
     if min > max:
-        raise OpenEOError(
-            "The minimum value must be lower than or equal to the maximum value.",
-            code="MinMaxSwapped",
-            status=400,
+        raise ProcessException(
+            "MinMaxSwapped", "The minimum value must be lower than or equal to the maximum value."
         )
     if x is None:
         return None

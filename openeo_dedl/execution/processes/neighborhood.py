@@ -10,7 +10,11 @@ from collections.abc import Callable
 
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import (
+    DataCubeShapeMismatch,
+    ProcessException,
+    ProcessParameterInvalid,
+)
 from openeo_dedl.planning.limits import check_kernel
 
 
@@ -19,19 +23,16 @@ def _extents(data: xr.DataArray, spec: list | None, name: str) -> dict[str, int 
     for entry in spec or []:
         dim, value, unit = entry.get("dimension"), entry.get("value"), entry.get("unit")
         if dim not in data.dims:
-            raise OpenEOError(
+            raise ProcessException(
+                "DimensionNotAvailable",
                 f"Dimension '{dim}' of parameter '{name}' is not in the data cube.",
-                code="DimensionNotAvailable",
-                status=400,
             )
         if value is None:
             out[dim] = None  # the whole dimension
             continue
         if unit not in (None, "px") or not isinstance(value, int) or isinstance(value, bool):
-            raise OpenEOError(
-                f"'{name}' supports whole pixels (unit 'px') only, not {value!r} {unit!r}.",
-                code="ProcessParameterInvalid",
-                status=400,
+            raise ProcessParameterInvalid(
+                f"'{name}' supports whole pixels (unit 'px') only, not {value!r} {unit!r}."
             )
         out[dim] = value
     return out
@@ -39,9 +40,7 @@ def _extents(data: xr.DataArray, spec: list | None, name: str) -> dict[str, int 
 
 def apply_neighborhood(data, process, size, overlap=None, context=None):
     if not callable(process):
-        raise OpenEOError(
-            "apply_neighborhood needs a process.", code="ProcessParameterInvalid", status=400
-        )
+        raise ProcessParameterInvalid("apply_neighborhood needs a process.")
     sizes = _extents(data, size, "size")
     overlaps = _extents(data, overlap, "overlap")
     dims = [d for d, n in sizes.items() if n is not None and n < data.sizes[d]]
@@ -59,12 +58,14 @@ def apply_neighborhood(data, process, size, overlap=None, context=None):
             chunk, positional_parameters={"data": 0}, named_parameters={"context": context}
         )
         if not isinstance(result, xr.DataArray) or result.sizes != chunk.sizes:
-            raise OpenEOError(
-                "The process of apply_neighborhood must return a data cube of the chunk's shape.",
-                code="DataCubeShapeMismatch"
+            # Another shape is DataCubeShapeMismatch; no data cube at all is an invalid process.
+            error = (
+                DataCubeShapeMismatch
                 if isinstance(result, xr.DataArray)
-                else "ProcessParameterInvalid",
-                status=400,
+                else ProcessParameterInvalid
+            )
+            raise error(
+                "The process of apply_neighborhood must return a data cube of the chunk's shape."
             )
         rows.append(result.isel(inner))
     if not dims:

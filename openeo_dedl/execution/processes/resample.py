@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
 from openeo_dedl.planning.limits import check_pixels, crs_problem
 
 # Below this size a dask-backed source is computed before reprojection (see the module's doc).
@@ -113,10 +113,8 @@ def resample_cube_spatial(data, target, method="near", options=None, **_):
 
 
 def _invalid(name: str, why: str) -> OpenEOError:
-    return OpenEOError(
-        f"The value passed for parameter '{name}' in process 'resample_spatial' is invalid: {why}.",
-        code="ProcessParameterInvalid",
-        status=400,
+    return ProcessParameterInvalid(
+        f"The value passed for parameter '{name}' in process 'resample_spatial' is invalid: {why}."
     )
 
 

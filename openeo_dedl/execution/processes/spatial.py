@@ -20,15 +20,11 @@ import numpy as np
 import rioxarray  # noqa: F401 - the .rio accessor
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 from openeo_dedl.planning.extents import WGS84, BoundingBox, bounding_box, normalise_crs
 from openeo_dedl.planning.pixels import SNAP, in_grid_crs, to_wgs84
 
 _POLYGONS = ("Polygon", "MultiPolygon")
-
-
-def _invalid(message: str) -> OpenEOError:
-    return OpenEOError(message, code="ProcessParameterInvalid", status=400)
 
 
 def _geodataframe(geometries, crs):
@@ -50,11 +46,11 @@ def _geodataframe(geometries, crs):
             features = [{"type": "Feature", "geometry": geometries, "properties": {}}]
         for feature in features:
             if not isinstance(feature, dict) or not isinstance(feature.get("geometry"), dict):
-                raise _invalid("Every GeoJSON feature needs a geometry.")
+                raise ProcessParameterInvalid("Every GeoJSON feature needs a geometry.")
         features = [{**f, "properties": f.get("properties") or {}} for f in features]
         gdf = gpd.GeoDataFrame.from_features(features, crs=WGS84)
     else:
-        raise _invalid("The geometries must be GeoJSON or a vector data cube.")
+        raise ProcessParameterInvalid("The geometries must be GeoJSON or a vector data cube.")
     if crs is not None and gdf.crs is not None:
         gdf = gdf.to_crs(crs)
     return gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
@@ -67,9 +63,7 @@ def _spatial_dims(data: xr.DataArray) -> tuple[str, str]:
         pass
     x, y = getattr(data.openeo, "x_dim", None), getattr(data.openeo, "y_dim", None)
     if x is None or y is None:
-        raise OpenEOError(
-            "The data cube has no spatial dimensions.", code="DimensionMissing", status=400
-        )
+        raise ProcessException("DimensionMissing", "The data cube has no spatial dimensions.")
     return x, y
 
 
@@ -138,7 +132,7 @@ def mask_polygon(data, mask, replacement=None, inside=False):
     x, y = _spatial_dims(data)
     gdf = _geodataframe(mask, data.rio.crs or WGS84)
     if not all(g.geom_type in _POLYGONS for g in gdf.geometry):
-        raise _invalid("mask_polygon needs Polygon or MultiPolygon geometries.")
+        raise ProcessParameterInvalid("mask_polygon needs Polygon or MultiPolygon geometries.")
     hits = geometry_hits(gdf, data[x].values, data[y].values)
     return _mask_array(data, ~hits if inside else hits, x, y, replacement)
 

@@ -21,12 +21,8 @@ import pandas as pd
 import rioxarray  # noqa: F401 - the .rio accessor
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 from openeo_dedl.execution.processes.climate import _SEASONS, _tropical
-
-
-def _error(code: str, message: str) -> OpenEOError:
-    return OpenEOError(message, code=code, status=400)
 
 
 def temporal_dims(data: xr.DataArray) -> list[str]:
@@ -43,13 +39,15 @@ def temporal_dimension(data: xr.DataArray, dimension: str | None) -> str:
     """The dimension to aggregate over (the spec's rules and errors)."""
     if dimension is not None:
         if dimension not in data.dims:
-            raise _error("DimensionNotAvailable", f"The data cube has no dimension '{dimension}'.")
+            raise ProcessException(
+                "DimensionNotAvailable", f"The data cube has no dimension '{dimension}'."
+            )
         return dimension
     dims = temporal_dims(data)
     if not dims:
-        raise _error("DimensionNotAvailable", "The data cube has no temporal dimension.")
+        raise ProcessException("DimensionNotAvailable", "The data cube has no temporal dimension.")
     if len(dims) > 1:
-        raise _error(
+        raise ProcessException(
             "TooManyDimensions",
             f"The data cube has several temporal dimensions {dims}; specify `dimension`.",
         )
@@ -61,9 +59,8 @@ def _times(data: xr.DataArray, dimension: str) -> pd.DatetimeIndex:
     try:
         return pd.DatetimeIndex(values)
     except (TypeError, ValueError) as exc:
-        raise _error(
-            "ProcessParameterInvalid",
-            f"The labels of dimension '{dimension}' are not dates and times.",
+        raise ProcessParameterInvalid(
+            f"The labels of dimension '{dimension}' are not dates and times."
         ) from exc
 
 
@@ -142,17 +139,15 @@ def _interval_bounds(intervals) -> list[tuple]:
         if hasattr(interval, "root"):
             interval = interval.root
         if len(interval) != 2:
-            raise _error("ProcessParameterInvalid", "Each interval has exactly two elements.")
+            raise ProcessParameterInvalid("Each interval has exactly two elements.")
         start, end = (_bound(v) for v in interval)
         kinds = {type(v) is dt.time for v in (start, end) if v is not None}
         if len(kinds) > 1:
-            raise _error(
-                "ProcessParameterInvalid", "An interval mixes times of day and date-times."
-            )
+            raise ProcessParameterInvalid("An interval mixes times of day and date-times.")
         if not kinds and start is None and end is None:
-            raise _error("ProcessParameterInvalid", "An interval needs at least one bound.")
+            raise ProcessParameterInvalid("An interval needs at least one bound.")
         if kinds == {False} and start is not None and end is not None and end <= start:
-            raise _error(
+            raise ProcessException(
                 "TemporalExtentEmpty",
                 f"The interval [{interval[0]}, {interval[1]}] is empty: its end is not later "
                 "than its start.",
@@ -185,7 +180,7 @@ def _inside(times: pd.DatetimeIndex, start, end) -> np.ndarray:
 
 def _default_label(start):
     if start is None:
-        raise _error(
+        raise ProcessException(
             "DistinctDimensionLabelsRequired",
             "An interval without start needs a label: specify `labels`.",
         )
@@ -209,14 +204,13 @@ def aggregate_temporal(data, intervals, reducer, labels=None, dimension=None, co
     if labels:
         labels = [_user_label(v) for v in labels]
         if len(labels) != len(bounds):
-            raise _error(
-                "ProcessParameterInvalid",
-                f"{len(labels)} labels for {len(bounds)} intervals: the numbers must be equal.",
+            raise ProcessParameterInvalid(
+                f"{len(labels)} labels for {len(bounds)} intervals: the numbers must be equal."
             )
     else:
         labels = [_default_label(start) for start, _ in bounds]
     if len({str(v) for v in labels}) != len(labels):
-        raise _error(
+        raise ProcessException(
             "DistinctDimensionLabelsRequired",
             "The dimension labels have duplicate values. Distinct labels must be specified.",
         )
@@ -254,7 +248,7 @@ def period_label(t: pd.Timestamp, period: str) -> str:
         return f"{t.year - t.year % 10:04d}"
     if period == "decade-ad":
         return f"{t.year - (t.year - 1) % 10:04d}"
-    raise _error("ProcessParameterInvalid", f"Period '{period}' is not supported.")
+    raise ProcessParameterInvalid(f"Period '{period}' is not supported.")
 
 
 def period_labels(first: pd.Timestamp, last: pd.Timestamp, period: str) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
-from openeo_dedl.errors import OpenEOError
+from openeo_dedl.errors import ProcessException, ProcessParameterInvalid
 
 GEOJSON_GEOMETRIES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                       "MultiPolygon", "GeometryCollection"}  # fmt: skip
@@ -26,13 +26,9 @@ def is_vector_cube(value) -> bool:
     return type(value).__name__ == "GeoDataFrame"
 
 
-def _invalid(message: str) -> OpenEOError:
-    return OpenEOError(message, code="ProcessParameterInvalid", status=400)
-
-
 def load_geojson(data, properties=()):
     if not isinstance(data, dict) or "type" not in data:
-        raise _invalid("load_geojson needs a GeoJSON object.")
+        raise ProcessParameterInvalid("load_geojson needs a GeoJSON object.")
     kind = data["type"]
     if kind in GEOJSON_GEOMETRIES:
         features = [{"type": "Feature", "geometry": data, "properties": {}}]
@@ -41,13 +37,13 @@ def load_geojson(data, properties=()):
     elif kind == "FeatureCollection":
         features = list(data.get("features", []))
     else:
-        raise _invalid(f"'{kind}' is not a GeoJSON type.")
+        raise ProcessParameterInvalid(f"'{kind}' is not a GeoJSON type.")
     wanted = list(properties or [])
     out = []
     for feature in features:
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         if not isinstance(geometry, dict) or geometry.get("type") not in GEOJSON_GEOMETRIES:
-            raise _invalid("Every GeoJSON feature needs a geometry.")
+            raise ProcessParameterInvalid("Every GeoJSON feature needs a geometry.")
         props = feature.get("properties") or {}
         out.append(
             {
@@ -80,7 +76,7 @@ def _geometries_frame(geometries, default_crs: str = "EPSG:4326"):
         return gpd.GeoDataFrame.from_features(features, crs=crs)
     except (CRSError, ValueError, TypeError) as error:
         message = f"The geometries' crs {crs!r} is not a coordinate reference system."
-        raise _invalid(message) from error
+        raise ProcessParameterInvalid(message) from error
 
 
 def _zonal_part(data: xr.DataArray, inside: np.ndarray, reducer, y: str, x: str):
@@ -115,13 +111,12 @@ def aggregate_spatial(data, geometries, reducer, target_dimension=None, context=
         # openeo-processes-dask's aggregate_spatial would urlopen() a string: never call it. A
         # string naming a user file or an allowed URL was read by the registry's wrapper
         # (execution/access.py) before reaching here.
-        raise _invalid("The geometries must be GeoJSON or a vector data cube.")
+        raise ProcessParameterInvalid("The geometries must be GeoJSON or a vector data cube.")
     y, x = data.openeo.y_dim, data.openeo.x_dim
     if y is None or x is None:
-        raise OpenEOError(
+        raise ProcessException(
+            "DimensionMissing",
             f"aggregate_spatial needs a cube with spatial dimensions, not {tuple(data.dims)}.",
-            code="DimensionMissing",
-            status=400,
         )
     geoms = list(gdf.to_crs(data.rio.crs).geometry.values)
     transform = data.rio.transform()
