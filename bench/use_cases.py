@@ -162,7 +162,9 @@ def run_backend(use_case: str, approach: str, catalog: Path) -> dict:
         backend = _backend(catalog, Path(tmp))
         executor = backend.executor
         try:
-            graph, plan = executor.plan(graph_json)  # reads and caches the collection facts
+            # Reads and caches the collection facts.
+            plan = executor.prepare(process).valid().plan()
+            graph = plan.graph
             info = {
                 "strategy": plan.strategy,
                 "estimated_bytes": plan.planned_bytes,
@@ -176,14 +178,17 @@ def run_backend(use_case: str, approach: str, catalog: Path) -> dict:
             }
             if approach == "centralised":
                 site = plan.naive_site
-                planned = executor.plan
+                prepare = executor.prepare
 
-                def plan_centralised(process_graph, *args, **kwargs):
-                    graph, plan = planned(process_graph, *args, **kwargs)
-                    return graph, centralised_plan(graph, plan, site)
+                def prepare_centralised(process, user_processes=None):
+                    prepared = prepare(process, user_processes).valid()
+                    cost = prepared.plan()
+                    # The same run, with this plan (Prepared hands out the plans it holds).
+                    prepared._plans[frozenset()] = centralised_plan(cost.graph, cost, site)
+                    return prepared
 
-                executor.plan = plan_centralised  # the same run, with this plan
-                _, central = executor.plan(graph_json)
+                executor.prepare = prepare_centralised
+                central = executor.prepare(process).plan()
                 info.update(strategy=central.strategy, estimated_bytes=central.planned_bytes)
             import_all()
             from openeo_dedl.execution import registry

@@ -162,20 +162,28 @@ def _read_inputs(args: argparse.Namespace) -> tuple[dict, dict[str, dict]] | Non
         return None
 
 
+def _backend_and_inputs(args: argparse.Namespace):
+    """The process, its user-defined processes and a Backend on the demo catalog (or None
+    when the files cannot be read: the error is printed)."""
+    from openeo_dedl.backend import Backend
+
+    inputs = _read_inputs(args)
+    if inputs is None:
+        return None
+    settings = _settings(args)
+    ensure_demo_catalog(settings)
+    return (*inputs, Backend(settings))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from openeo_dedl.backend import Backend
     from openeo_dedl.errors import OpenEOError
 
-    inputs = _read_inputs(args)
-    if inputs is None:
+    if (loaded := _backend_and_inputs(args)) is None:
         return 1
-    process, user_processes = inputs
-    settings = _settings(args)
-    ensure_demo_catalog(settings)
-    backend = Backend(settings)
+    process, user_processes, backend = loaded
     try:
         with tempfile.TemporaryDirectory() as tmp:
             result = backend.run_sync(process, Path(tmp), user_processes=user_processes)
@@ -191,17 +199,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from openeo_dedl.backend import Backend
     from openeo_dedl.errors import OpenEOError
     from openeo_dedl.planning.explain import explain, to_svg
 
-    inputs = _read_inputs(args)
-    if inputs is None:
+    if (loaded := _backend_and_inputs(args)) is None:
         return 1
-    process, user_processes = inputs
-    settings = _settings(args)
-    ensure_demo_catalog(settings)
-    backend = Backend(settings)
+    process, user_processes, backend = loaded
     try:
         # What POST /validation checks: a plan of an invalid process would be meaningless.
         prepared = backend.prepare(process, user_processes)

@@ -22,6 +22,14 @@ from openeo_dedl.catalog import STAC_VERSION
 from openeo_dedl.demo_data.grid import Grid
 from openeo_dedl.demo_data.regions import write_regions
 from openeo_dedl.demo_data.specs import COLLECTIONS, SIZES, Band, CollectionSpec, Size
+from openeo_dedl.demo_data.stac_fields import (
+    SITE_FIELD,
+    classes,
+    cube_dimensions,
+    eo_band,
+    iso,
+    summaries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +37,6 @@ logger = logging.getLogger(__name__)
 GENERATOR_VERSION = 7
 MARKER = ".openeo-dedl-demo.json"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
-SITE_FIELD = "federation:backends"
 REGION_FILES = {
     "pakistan": "regions/pakistan_districts.geojson",
     "po_valley": "regions/po_valley_provinces.geojson",
@@ -116,26 +123,12 @@ def _raster_band(band: Band, res: float) -> dict[str, Any]:
     return out
 
 
-def _eo_band(band: Band) -> dict[str, Any]:
-    return {"name": band.name, "description": band.description, **(band.eo or {})}
-
-
-def _classes(band: Band) -> list[dict[str, Any]]:
-    out = []
-    for c in band.classes or ():
-        entry: dict[str, Any] = {"value": c.value, "name": c.name, "description": c.description}
-        if c.color_hint:
-            entry["color_hint"] = c.color_hint
-        out.append(entry)
-    return out
-
-
 def _asset_fields(band: Band, res: float) -> dict[str, Any]:
     fields: dict[str, Any] = {"raster:bands": [_raster_band(band, res)]}
     if band.eo:
-        fields["eo:bands"] = [_eo_band(band)]
+        fields["eo:bands"] = [eo_band(band)]
     if band.classes:
-        fields["classification:classes"] = _classes(band)
+        fields["classification:classes"] = classes(band)
     return fields
 
 
@@ -146,16 +139,6 @@ def _item_extensions(spec: CollectionSpec) -> list[str]:
     if any(b.classes for b in spec.bands):
         exts.append(CLASSIFICATION)
     return exts
-
-
-def _iso(day) -> str:
-    return f"{day:%Y-%m-%d}T00:00:00Z"
-
-
-def _time_step(dates: list) -> str | None:
-    """ISO 8601 duration between regularly spaced dates, None if irregular or single."""
-    steps = {(b - a).days for a, b in zip(dates, dates[1:], strict=False)}
-    return f"P{steps.pop()}D" if len(steps) == 1 else None
 
 
 def _collection(spec: CollectionSpec, size: Size) -> pystac.Collection:
@@ -169,27 +152,14 @@ def _collection(spec: CollectionSpec, size: Size) -> pystac.Collection:
         max(b[2] for b in bboxes),
         max(b[3] for b in bboxes),
     ]
-    start, end = (pystac.utils.str_to_datetime(_iso(d)) for d in (dates[0], dates[-1]))
+    start, end = (pystac.utils.str_to_datetime(iso(d)) for d in (dates[0], dates[-1]))
     extent = pystac.Extent(
         # STAC: the first bbox is the union, further ones describe the parts.
         pystac.SpatialExtent([union, *bboxes] if len(bboxes) > 1 else [union]),
         pystac.TemporalExtent([[start, end]]),
     )
-    summaries: dict[str, Any] = {
-        SITE_FIELD: [spec.site],
-        "eo:bands": [_eo_band(b) for b in spec.bands],
-        "proj:code": sorted({g.crs for g in grids}),
-    }
-    projected = [g for g in grids if g.epsg != 4326]
-    if projected:
-        summaries["gsd"] = sorted({g.res for g in projected})
-    for key in ("constellation", "platform", "instruments"):
-        if key in spec.properties:
-            value = spec.properties[key]
-            summaries[key] = list(value) if isinstance(value, list) else [value]
+    stac_summaries = summaries(spec, grids)
     classified = [b for b in spec.bands if b.classes]
-    if len(classified) == 1 and len(spec.bands) == 1:
-        summaries["classification:classes"] = _classes(classified[0])
 
     extensions = [DATACUBE, ITEM_ASSETS, PROJECTION, RASTER, EO]
     if classified:
@@ -209,41 +179,16 @@ def _collection(spec: CollectionSpec, size: Size) -> pystac.Collection:
             ),
             pystac.Provider(f"DEDL site '{spec.site}' (demo)", roles=["host"]),
         ],
-        summaries=pystac.Summaries(summaries),
+        summaries=pystac.Summaries(stac_summaries),
         stac_extensions=extensions,
     )
-    epsgs = {g.epsg for g in grids}
-    assert len(epsgs) == 1, "a collection's areas share one CRS (cube:dimensions has one)"
-    bounds = [g.bounds for g in grids]
-    res = grids[0].res
-    coll.extra_fields["cube:dimensions"] = {
-        "x": {
-            "type": "spatial",
-            "axis": "x",
-            "extent": [min(b[0] for b in bounds), max(b[2] for b in bounds)],
-            "step": res,
-            "reference_system": grids[0].epsg,
-        },
-        "y": {
-            "type": "spatial",
-            "axis": "y",
-            "extent": [min(b[1] for b in bounds), max(b[3] for b in bounds)],
-            "step": res,
-            "reference_system": grids[0].epsg,
-        },
-        "t": {
-            "type": "temporal",
-            "extent": [_iso(dates[0]), _iso(dates[-1])],
-            "step": _time_step(dates),
-        },
-        "bands": {"type": "bands", "values": [b.name for b in spec.bands]},
-    }
+    coll.extra_fields["cube:dimensions"] = cube_dimensions(spec, grids, dates)
     coll.extra_fields["item_assets"] = {
         b.name: {
             "type": COG_MEDIA_TYPE,
             "roles": ["data"],
             "title": b.description,
-            **_asset_fields(b, res),
+            **_asset_fields(b, grids[0].res),
         }
         for b in spec.bands
     }
@@ -283,7 +228,7 @@ def _write_items(spec: CollectionSpec, size: Size, coll: pystac.Collection, root
                 id=item_id,
                 geometry={"type": "Polygon", "coordinates": [ring]},
                 bbox=bbox,
-                datetime=pystac.utils.str_to_datetime(_iso(day)),
+                datetime=pystac.utils.str_to_datetime(iso(day)),
                 properties=properties,
                 stac_extensions=_item_extensions(spec),
             )

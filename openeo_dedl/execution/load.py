@@ -21,6 +21,7 @@ from openeo_dedl.execution.nodata import as_missing, loaded_itemsize, read_items
 from openeo_dedl.execution.properties import item_matches
 from openeo_dedl.planning.extents import (
     BoundingBox,
+    TimeInterval,
     bounding_box,
     normalise_crs,
     time_interval,
@@ -100,6 +101,41 @@ def _dimension_names(collection_doc: dict) -> dict[str, str]:
     return names
 
 
+def _checked_bands(
+    bands: Sequence[str] | str | None, available: list[str], collection_id: str
+) -> list[str] | None:
+    """The requested bands as a list (None: all); ProcessParameterInvalid for unknown ones."""
+    if bands is None:
+        return None
+    bands = [bands] if isinstance(bands, str) else list(bands)
+    missing = [b for b in bands if b not in available]
+    if missing:
+        raise ProcessParameterInvalid(
+            f"The value passed for parameter 'bands' in process 'load_collection' is invalid: "
+            f"bands {missing} do not exist in collection '{collection_id}' "
+            f"(available: {available})."
+        )
+    return bands
+
+
+def _within(cube: xr.DataArray, tdim: str, interval: TimeInterval) -> xr.DataArray:
+    """The time labels of ``cube`` in ``interval`` (items are searched by their time range, so
+    a load may hold labels outside it)."""
+    if tdim not in cube.dims:
+        return cube
+    start, end = (
+        None if t is None else np.datetime64(t.replace(tzinfo=None), "ns")
+        for t in (interval.start, interval.end)
+    )
+    times = cube[tdim].values
+    keep = np.ones(times.shape, dtype=bool)
+    if start is not None:
+        keep &= times >= start
+    if end is not None:
+        keep &= times < end
+    return cube.isel({tdim: keep})
+
+
 def load_collection_from_catalog(
     catalog: Catalog,
     collection_id: str,
@@ -137,17 +173,7 @@ def load_collection_from_catalog(
     if not items:
         raise no_data(collection_id, doc)
     available = _band_names(doc, items)
-    if isinstance(bands, str):
-        bands = [bands]
-    if bands is not None:
-        bands = list(bands)
-        missing = [b for b in bands if b not in available]
-        if missing:
-            raise ProcessParameterInvalid(
-                f"The value passed for parameter 'bands' in process 'load_collection' is invalid: "
-                f"bands {missing} do not exist in collection '{collection_id}' "
-                f"(available: {available})."
-            )
+    bands = _checked_bands(bands, available, collection_id)
     # A first lazy load (metadata only) of the items' whole grid tells the grid and the time
     # steps; the extent then selects its pixels of that grid (planning/pixels.py, the
     # planner's rule), and the chunks follow from the selection. One chunk per time step for
@@ -174,20 +200,8 @@ def load_collection_from_catalog(
     # Record the grid so writers can georeference even a single remaining row or column.
     cube = cube.rio.write_transform(ds.odc.geobox.transform)
     cube = _rename_dims(cube, _dimension_names(doc))
-    tdim = _dimension_names(doc)["t"]
-    if interval is not None and tdim in cube.dims:
-        # Items are searched by their time range; the cube keeps the labels in the interval.
-        start, end = (
-            None if t is None else np.datetime64(t.replace(tzinfo=None), "ns")
-            for t in (interval.start, interval.end)
-        )
-        times = cube[tdim].values
-        keep = np.ones(times.shape, dtype=bool)
-        if start is not None:
-            keep &= times >= start
-        if end is not None:
-            keep &= times < end
-        cube = cube.isel({tdim: keep})
+    if interval is not None:
+        cube = _within(cube, _dimension_names(doc)["t"], interval)
     if budget is not None:
         budget.charge(int(cube.size) * itemsize, collection_id)
     cube.attrs["openeo_dedl:collection"] = collection_id

@@ -15,7 +15,6 @@ import copy
 import functools
 import importlib
 import importlib.resources
-import inspect
 import json
 import logging
 from collections.abc import Callable

@@ -6,7 +6,7 @@ SQLAlchemy ``Job`` or ``JobLog``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -46,26 +46,7 @@ class JobInfo:
 
     @classmethod
     def of(cls, job: Job) -> JobInfo:
-        return cls(
-            id=job.id,
-            user_id=job.user_id,
-            title=job.title,
-            description=job.description,
-            process=job.process,
-            billing_plan=job.billing_plan,
-            budget=job.budget,
-            log_level=job.log_level or "info",
-            status=job.status,
-            progress=job.progress or 0.0,
-            created=job.created,
-            updated=job.updated,
-            started=job.started,
-            finished=job.finished,
-            costs=job.costs,
-            usage=job.usage,
-            error=job.error,
-            results=job.results,
-        )
+        return _copied(cls, job, log_level=job.log_level or "info", progress=job.progress or 0.0)
 
     @property
     def run(self) -> str:
@@ -93,14 +74,7 @@ class LogRecord:
 
     @classmethod
     def of(cls, entry: JobLog) -> LogRecord:
-        return cls(
-            id=entry.id,
-            level=entry.level,
-            message=entry.message,
-            time=entry.time,
-            code=entry.code,
-            data=entry.data,
-        )
+        return _copied(cls, entry)
 
 
 @dataclass(frozen=True)
@@ -110,3 +84,10 @@ class LogPage:
     level: str
     entries: list[LogRecord]
     more: bool
+
+
+def _copied(cls, row, **overrides):
+    """An instance of the dataclass ``cls`` with each field read from the ORM ``row`` (the
+    same names), except ``overrides``."""
+    values = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in overrides}
+    return cls(**values, **overrides)

@@ -140,44 +140,56 @@ def to_svg(plan: Plan) -> str:
     ]
     for n in order:
         for p in graph.producers(n):
-            (x1, y1), (x2, y2) = pos[p], pos[n]
-            (w1, h1), (_, h2) = size[p], size[n]
-            cross = plan.node_sites[p] != plan.node_sites[n]
-            stroke = "#d62728" if cross else "#888"
-            style = (
-                f'stroke="{stroke}" stroke-width="2" stroke-dasharray="6 3"'
-                if cross
-                else f'stroke="{stroke}" stroke-width="1"'
-            )
-            out.append(
-                f'<line x1="{x1 + w1:.0f}" y1="{y1 + h1 / 2:.0f}" x2="{x2:.0f}" '
-                f'y2="{y2 + h2 / 2:.0f}" {style} marker-end="url(#{_ARROWS[stroke]})"/>'
-            )
-            if cross:
-                mx, my = (x1 + w1 + x2) / 2, (y1 + h1 / 2 + y2 + h2 / 2) / 2 - 4
-                label = escape(human_bytes(plan.node_bytes.get(p, 0)))
-                out.append(
-                    f'<text x="{mx:.0f}" y="{my:.0f}" fill="#d62728" '
-                    f'text-anchor="middle">{label}</text>'
-                )
+            out.extend(_svg_edge(plan, p, n, pos, size))
     for n in order:
-        (x, y), (w, h) = pos[n], size[n]
-        site = plan.node_sites[n]
-        stroke = ' stroke="black" stroke-width="2"' if n == plan.result_node else ""
-        out.append(
-            f'<rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}" rx="6" '
-            f'fill="{colour[site]}"{stroke}><title>{escape(n)} at {escape(site)}</title></rect>'
-        )
-        line_y = y + 16
-        for line in names[n]:
-            out.append(f'<text x="{x + 6:.0f}" y="{line_y:.0f}" fill="white">{escape(line)}</text>')
-            line_y += 14
-        line_y += 1
-        for line in ids[n]:
-            out.append(
-                f'<text x="{x + 6:.0f}" y="{line_y:.0f}" fill="white" font-size="9">'
-                f"{escape(line)}</text>"
-            )
-            line_y += 12
+        out.extend(_svg_node(plan, n, pos[n], size[n], colour, names[n], ids[n]))
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _svg_edge(plan: Plan, p: str, n: str, pos, size) -> list[str]:
+    """The arrow from producer ``p`` to consumer ``n``; cross-site ones dashed red, labelled
+    with the bytes that cross."""
+    (x1, y1), (x2, y2) = pos[p], pos[n]
+    (w1, h1), (_, h2) = size[p], size[n]
+    cross = plan.node_sites[p] != plan.node_sites[n]
+    stroke = "#d62728" if cross else "#888"
+    style = (
+        f'stroke="{stroke}" stroke-width="2" stroke-dasharray="6 3"'
+        if cross
+        else f'stroke="{stroke}" stroke-width="1"'
+    )
+    out = [
+        f'<line x1="{x1 + w1:.0f}" y1="{y1 + h1 / 2:.0f}" x2="{x2:.0f}" '
+        f'y2="{y2 + h2 / 2:.0f}" {style} marker-end="url(#{_ARROWS[stroke]})"/>'
+    ]
+    if cross:
+        mx, my = (x1 + w1 + x2) / 2, (y1 + h1 / 2 + y2 + h2 / 2) / 2 - 4
+        label = escape(human_bytes(plan.node_bytes.get(p, 0)))
+        out.append(
+            f'<text x="{mx:.0f}" y="{my:.0f}" fill="#d62728" text-anchor="middle">{label}</text>'
+        )
+    return out
+
+
+def _svg_node(plan: Plan, n: str, at, box, colour, names, ids) -> list[str]:
+    """Node ``n``'s box in its site's colour with its full name and process id."""
+    (x, y), (w, h) = at, box
+    site = plan.node_sites[n]
+    stroke = ' stroke="black" stroke-width="2"' if n == plan.result_node else ""
+    out = [
+        f'<rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}" rx="6" '
+        f'fill="{colour[site]}"{stroke}><title>{escape(n)} at {escape(site)}</title></rect>'
+    ]
+    line_y = y + 16
+    for line in names:
+        out.append(f'<text x="{x + 6:.0f}" y="{line_y:.0f}" fill="white">{escape(line)}</text>')
+        line_y += 14
+    line_y += 1
+    for line in ids:
+        out.append(
+            f'<text x="{x + 6:.0f}" y="{line_y:.0f}" fill="white" font-size="9">'
+            f"{escape(line)}</text>"
+        )
+        line_y += 12
+    return out

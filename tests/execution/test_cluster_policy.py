@@ -45,8 +45,9 @@ def test_idle_shared_clusters_are_shut_down(tmp_path):
     try:
         with clusters.for_run("alice") as run:
             client = run.client("central")
+        # The reaper drops the cluster from the pool, then closes it: wait for both.
         deadline = time.monotonic() + 10
-        while clusters.active() and time.monotonic() < deadline:
+        while (clusters.active() or client.status != "closed") and time.monotonic() < deadline:
             time.sleep(0.1)
         assert clusters.active() == []
         assert client.status == "closed"

@@ -185,7 +185,9 @@ def filter_bbox(data, extent):
         return standard_implementation("filter_bbox")(data=data, extent=extent)
     box = bounding_box(extent, "filter_bbox", "extent")
     if box is None:
-        raise _invalid("filter_bbox needs a bounding box with west, south, east and north.")
+        raise ProcessParameterInvalid(
+            "filter_bbox needs a bounding box with west, south, east and north."
+        )
     x, y = _spatial_dims(data)
     xs, ys = data[x].values, data[y].values
     crs = _crs_name(data) or WGS84
