@@ -17,6 +17,8 @@ import pytest
 import rasterio
 import requests
 
+from tests.support.graphs import bolzano_ndvi_mean
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 SCRIPT = Path(__file__).with_name("editor_replay.cjs")
@@ -24,48 +26,7 @@ API = "/openeo/1.2"
 
 # NDVI near Bolzano averaged over the first June dates, as GeoTIFF: what a user would drag
 # together in the editor (load_collection, ndvi, reduce_dimension with mean, save_result).
-GRAPH = {
-    "load": {
-        "process_id": "load_collection",
-        "arguments": {
-            "id": "SENTINEL2_L2A",
-            "spatial_extent": {
-                "west": 680000,
-                "east": 680600,
-                "south": 5151000,
-                "north": 5151600,
-                "crs": "EPSG:32632",
-            },
-            "temporal_extent": ["2022-06-01", "2022-06-10"],
-            "bands": ["B04", "B08"],
-        },
-    },  # fmt: skip
-    "ndvi": {
-        "process_id": "ndvi",
-        "arguments": {"data": {"from_node": "load"}, "nir": "B08", "red": "B04"},
-    },
-    "mean": {
-        "process_id": "reduce_dimension",
-        "arguments": {
-            "data": {"from_node": "ndvi"},
-            "dimension": "t",
-            "reducer": {
-                "process_graph": {
-                    "m": {
-                        "process_id": "mean",
-                        "arguments": {"data": {"from_parameter": "data"}},
-                        "result": True,
-                    }
-                }
-            },
-        },
-    },
-    "save": {
-        "process_id": "save_result",
-        "arguments": {"data": {"from_node": "mean"}, "format": "GTiff"},
-        "result": True,
-    },
-}
+GRAPH = bolzano_ndvi_mean(680600, 5151000, "GTiff")
 
 # What the editor sends from connecting to opening the Jobs panel (store/index.js connect and
 # discover; the login dialog asks /credentials/oidc only where the capabilities list it).

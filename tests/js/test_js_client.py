@@ -15,53 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.graphs import bolzano_ndvi_mean
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 SCRIPT = Path(__file__).with_name("client_check.cjs")
 
 # NDVI near Bolzano, averaged over the first June dates, as JSON: small, and computed from data.
-GRAPH = {
-    "load": {
-        "process_id": "load_collection",
-        "arguments": {
-            "id": "SENTINEL2_L2A",
-            "spatial_extent": {
-                "west": 680000,
-                "east": 680100,
-                "south": 5151500,
-                "north": 5151600,
-                "crs": "EPSG:32632",
-            },  # fmt: skip
-            "temporal_extent": ["2022-06-01", "2022-06-10"],
-            "bands": ["B04", "B08"],
-        },
-    },
-    "ndvi": {
-        "process_id": "ndvi",
-        "arguments": {"data": {"from_node": "load"}, "nir": "B08", "red": "B04"},
-    },
-    "mean": {
-        "process_id": "reduce_dimension",
-        "arguments": {
-            "data": {"from_node": "ndvi"},
-            "dimension": "t",
-            "reducer": {
-                "process_graph": {
-                    "m": {
-                        "process_id": "mean",
-                        "arguments": {"data": {"from_parameter": "data"}},
-                        "result": True,
-                    }
-                }
-            },
-        },
-    },
-    "save": {
-        "process_id": "save_result",
-        "arguments": {"data": {"from_node": "mean"}, "format": "JSON"},
-        "result": True,
-    },
-}
+GRAPH = bolzano_ndvi_mean(680100, 5151500, "JSON")
 
 
 def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):

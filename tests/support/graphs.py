@@ -57,6 +57,45 @@ def load_reduce_save(
     return graph
 
 
+def bolzano_ndvi_mean(east: int, south: int, format: str) -> dict:  # noqa: A002
+    """NDVI of Sentinel-2 near Bolzano (UTM 32N box from 680000 E / up to 5151600 N), averaged
+    over the first June dates, saved in ``format``: what a user drags together in an editor."""
+    return {
+        "load": {
+            "process_id": "load_collection",
+            "arguments": {
+                "id": "SENTINEL2_L2A",
+                "spatial_extent": {
+                    "west": 680000,
+                    "east": east,
+                    "south": south,
+                    "north": 5151600,
+                    "crs": "EPSG:32632",
+                },
+                "temporal_extent": ["2022-06-01", "2022-06-10"],
+                "bands": ["B04", "B08"],
+            },
+        },  # fmt: skip
+        "ndvi": {
+            "process_id": "ndvi",
+            "arguments": {"data": {"from_node": "load"}, "nir": "B08", "red": "B04"},
+        },
+        "mean": {
+            "process_id": "reduce_dimension",
+            "arguments": {
+                "data": {"from_node": "ndvi"},
+                "dimension": "t",
+                "reducer": reducer("mean"),
+            },
+        },  # fmt: skip
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "mean"}, "format": format},
+            "result": True,
+        },
+    }
+
+
 SCALAR_GRAPH = {"add": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
 
 # S1 soil moisture (site leonardo) over two months, averaged over time, as GeoTIFF.
