@@ -106,13 +106,17 @@ class Backend:
 
     # -- processing --------------------------------------------------------------------------
     def prepare(
-        self, process: Any, user_processes: Mapping[str, dict] | None = None
+        self,
+        process: Any,
+        user_processes: Mapping[str, dict] | None = None,
+        user: str | None = None,
     ) -> Prepared | Invalid:
-        """``process`` (``{"process_graph": ...}``) as it would run: calls of
+        """``process`` (``{"process_graph": ...}``) as it would run for ``user``: calls of
         ``user_processes`` (the calling user's, id -> process; None or empty when the user has
-        none) inlined, validated against the specs and the catalog. A :class:`Prepared`
-        plans on demand; an :class:`Invalid` lists the errors."""
-        return prepare(process, user_processes, self.environment)
+        none) inlined, validated against the specs, the catalog and what its load_stac URLs
+        name (the batch job results of ``user`` only). A :class:`Prepared` plans on demand;
+        an :class:`Invalid` lists the errors."""
+        return prepare(process, user_processes, self.environment, user)
 
     def run_sync(
         self,

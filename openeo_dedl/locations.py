@@ -162,9 +162,13 @@ class UrlParts:
     address: str | None
 
 
-def check_url_syntax(url: str, allowed: tuple[UrlPrefix, ...] | None) -> UrlParts:
+def check_url_syntax(
+    url: str, allowed: tuple[UrlPrefix, ...] | None, public_only: bool = True
+) -> UrlParts:
     """The parts of ``url`` if the policy may permit it without looking anything up; raises
-    Refused otherwise. ``allowed`` None: the allow-list is not known, so it is not checked."""
+    Refused otherwise. ``allowed`` None: the allow-list is not known, so it is not checked.
+    ``public_only`` False: a literal non-public address of an allowed prefix passes (load_stac's
+    prefixes are configured catalogs, which the back-end reads anyway)."""
     if any(c in url for c in "\\\r\n\t ") or any(ord(c) < 0x20 for c in url):
         raise Refused("bad characters")
     parts = urlsplit(url)
@@ -185,7 +189,7 @@ def check_url_syntax(url: str, allowed: tuple[UrlPrefix, ...] | None) -> UrlPart
         address: str | None = str(ipaddress.ip_address(host))  # a literal address: no lookup
     except ValueError:
         address = None
-    if address is not None and not is_public_address(address):
+    if public_only and address is not None and not is_public_address(address):
         raise Refused(f"{host!r} is a non-public address")
     return UrlParts(scheme, host, port, path, parts.query, address)
 
@@ -208,3 +212,122 @@ def static_refusal(location: str, allowed: tuple[UrlPrefix, ...] | None) -> str 
     except FilePathInvalid as exc:
         return exc.message
     return None
+
+
+# -- load_stac ----------------------------------------------------------------------------------
+
+# load_stac's parameter naming a STAC location: a catalog of the allow-list
+# (``security.load_stac_urls``, by default the configured catalogs) or a batch job's results of
+# this back-end. Never read through the GeoJSON policy above: see :func:`stac_location`.
+STAC_PARAMETERS: dict[str, str] = {"load_stac": "url"}
+
+# Job ids are ours (uuid hex); the pattern keeps anything else out of the lookup.
+_JOB_RESULTS = re.compile(r"/jobs/(?P<job>[A-Za-z0-9_-]{1,64})/results/?")
+_SIGNED_RESULTS = re.compile(r"/download/(?P<job>[A-Za-z0-9_-]{1,64})/item\.json")
+
+
+@dataclass(frozen=True)
+class StacAllowList:
+    """Where load_stac may read: folders of static catalogs on disk (absolute, ending in
+    ``/``) and http(s) URL prefixes (of static catalogs or STAC APIs); ``api`` is this
+    back-end's own API (its ``public_url`` and path, e.g. ``/openeo/1.2``), whose job results
+    are recognised by their path and never fetched."""
+
+    folders: tuple[str, ...] = ()
+    prefixes: tuple[UrlPrefix, ...] = ()
+    api_path: str = "/openeo/1.2"
+    own: UrlPrefix | None = None  # the public URL when configured: job URLs must be under it
+
+
+@dataclass(frozen=True)
+class StacLocation:
+    """A location load_stac may read: a local path or http(s) URL of an allowed catalog, or
+    the results of a batch job of this back-end (``job``; ``signed``: expires and signature of
+    its signed canonical URL)."""
+
+    location: str
+    job: str | None = None
+    signed: tuple[str, str] | None = None
+
+
+def _own_job(url: str, allow: StacAllowList) -> StacLocation | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    path = parts.path
+    if allow.own is not None:
+        try:
+            port = _port(parts)
+        except Refused:
+            return None
+        if not allow.own.matches(parts.scheme.lower(), parts.hostname, port, path):
+            return None
+        path = "/" + path[len(allow.own.path) :].lstrip("/")
+    if not path.startswith(allow.api_path + "/"):
+        return None
+    rest = path[len(allow.api_path) :]
+    if (match := _JOB_RESULTS.fullmatch(rest)) is not None:
+        return StacLocation(url, job=match["job"])
+    if (match := _SIGNED_RESULTS.fullmatch(rest)) is not None:
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        signed = (query.get("expires", ""), unquote(query.get("signature", "")))
+        return StacLocation(url, job=match["job"], signed=signed)
+    return None
+
+
+def local_path(location: str) -> str | None:
+    """The absolute path ``location`` names (``/...`` or ``file:///...``), None for other
+    locations; Refused for a path with dot segments or a file URL naming a host."""
+    if location.startswith("file:"):
+        parts = urlsplit(location)
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+            raise Refused("file URL with a host, query or fragment")
+        path = unquote(parts.path)
+    elif location.startswith("/"):
+        path = location
+    else:
+        return None
+    if any(c in path for c in "\\\r\n\t") or any(ord(c) < 0x20 for c in path):
+        raise Refused("bad characters")
+    if any(seg in (".", "..") for seg in path.split("/")) or "//" in path:
+        raise Refused("dot or empty segments in the path")
+    return path
+
+
+def stac_location(url: str, allow: StacAllowList) -> StacLocation:
+    """What load_stac's ``url`` names if the policy allows it; raises Refused otherwise.
+
+    A job results URL of this back-end (never fetched: its files are read where the job left
+    them), a path under a static catalog's folder, or an http(s) URL under an allowed prefix
+    (the syntax of :func:`check_url_syntax`).
+    """
+    if not isinstance(url, str) or not url:
+        raise Refused("not a string")
+    job = _own_job(url, allow)
+    if job is not None:
+        return job
+    path = local_path(url)
+    if path is not None:
+        if not any(path.startswith(folder) for folder in allow.folders):
+            raise Refused("not a file of an allowed catalog")
+        return StacLocation(path)
+    # Every prefix is a configured catalog (Settings checks it): no address rule beyond it.
+    check_url_syntax(url, allow.prefixes, public_only=False)
+    return StacLocation(url)
+
+
+def stac_refusal(process_id: str = "load_stac", parameter: str = "url") -> OpenEOError:
+    """The one error for every STAC location the policy does not allow."""
+    return ProcessParameterInvalid(
+        f"The value passed for parameter '{parameter}' in process '{process_id}' is invalid: "
+        "it is neither a STAC catalog, collection or item that this back-end allows (see its "
+        "security documentation) nor the results of one of your batch jobs here.",
+    )
+
+
+def catalog_root(url: str) -> str:
+    """The folder or URL prefix under which a catalog's documents lie: the folder of a
+    ``*.json`` document (a static catalog), else the URL itself (a STAC API), ending in ``/``."""
+    if url.endswith(".json"):
+        url = url.rsplit("/", 1)[0]
+    return url.rstrip("/") + "/"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote
 
 import pystac
 
@@ -96,6 +98,21 @@ class Catalog:
             return self._load()[collection_id]
         except KeyError:
             raise CollectionNotFound(f"Collection '{collection_id}' does not exist.") from None
+
+    def collection_at(self, location: str) -> str | None:
+        """The id of the collection whose document ``location`` is: the collection.json of a
+        static catalog (an absolute path) or ``{api}/collections/{id}`` of a STAC API; None
+        when it is no collection of the configured catalogs."""
+        for record in self._load().values():
+            if record.source.kind == "static":
+                href = record.collection.get_self_href()
+                if href is not None and os.path.abspath(href) == location:
+                    return record.id
+            else:
+                root = record.source.url.rstrip("/")
+                if location.rstrip("/") == f"{root}/collections/{quote(record.id, safe='')}":
+                    return record.id
+        return None
 
     def collection(self, collection_id: str) -> pystac.Collection:
         return self.record(collection_id).collection

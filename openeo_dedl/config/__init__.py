@@ -132,6 +132,19 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_load_stac_urls(self) -> Settings:
+        from openeo_dedl.locations import catalog_root
+
+        roots = [catalog_root(c.url) for c in self.effective_catalogs]
+        for url in self.security.load_stac_urls or []:
+            if not any((url.rstrip("/") + "/").startswith(root) for root in roots):
+                raise ValueError(
+                    f"security.load_stac_urls: {url!r} lies in no configured catalog "
+                    "(load_stac reads the configured catalogs only)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         for kind, ids in (
             ("user names", [u.username for u in self.users]),

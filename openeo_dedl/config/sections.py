@@ -64,6 +64,10 @@ class SecurityConfig(BaseModel):
     max_read_bytes: int = Field(default=32 * 1024**2, ge=1)
     # Time a download from an allowed URL may take, redirects included.
     read_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Where load_stac may read: URL prefixes or folders within the configured catalogs (a
+    # catalog's URL, or one of its collections' URLs). None: every configured catalog. Batch
+    # job results of the calling user are always readable; nothing else ever is.
+    load_stac_urls: list[str] | None = None
 
     @model_validator(mode="after")
     def _check_urls(self) -> SecurityConfig:

@@ -1,7 +1,7 @@
 """The planning environment of this deployment: what ``planning.prepare`` needs to know.
 
 The specs of the processes that run here (the registry), the catalog's collections and their
-planning facts, and the configured sites.
+planning facts, the configured sites, and what load_stac URLs name (``stac_sources.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, OpenEOError
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.facts import collection_facts
+from openeo_dedl.execution.stac_sources import StacSources
 from openeo_dedl.locations import UrlPrefix
 from openeo_dedl.planning import CollectionFacts, Environment
 
@@ -32,6 +33,7 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
             facts[collection_id] = collection_facts(catalog, collection_id)
         return facts[collection_id]
 
+    stac_sources = StacSources(settings, catalog, facts_of)
     return Environment(
         specs=process_registry.available_specs(),
         sites=tuple(site.name for site in settings.sites),
@@ -39,4 +41,6 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         collection_error=collection_error,
         collection_facts=facts_of,
         allowed_urls=tuple(UrlPrefix.parse(u) for u in settings.security.allowed_urls),
+        stac_allowed=stac_sources.allow,
+        stac_source=stac_sources,
     )

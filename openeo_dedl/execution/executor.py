@@ -62,11 +62,14 @@ class Executor:
         self.clusters = SiteClusters(settings)
 
     def prepare(
-        self, process: Any, user_processes: Mapping[str, dict] | None = None
+        self,
+        process: Any,
+        user_processes: Mapping[str, dict] | None = None,
+        user: str | None = None,
     ) -> Prepared | Invalid:
-        """``process`` as it would run: calls of ``user_processes`` (id -> process) inlined,
-        validated; plans on demand."""
-        return prepare(process, user_processes, self.environment)
+        """``process`` as it would run for ``user``: calls of ``user_processes`` (id ->
+        process) inlined, validated; plans on demand."""
+        return prepare(process, user_processes, self.environment, user)
 
     def run_sync(
         self,
@@ -80,7 +83,7 @@ class Executor:
         (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
         ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it."""
         return self._run(
-            self.prepare(process, user_processes).valid(),
+            self.prepare(process, user_processes, user).valid(),
             work_dir,
             max_bytes=self.settings.limits.sync_max_bytes,
             timeout=self.settings.limits.sync_timeout_seconds,
@@ -103,7 +106,7 @@ class Executor:
         ``RunCanceled`` when ``control`` was canceled, OpenEOError for anything else.
         """
         return self._run(
-            self.prepare(process, user_processes).valid(),
+            self.prepare(process, user_processes, user).valid(),
             work_dir,
             max_bytes=None,
             timeout=self.settings.jobs.timeout_seconds,
@@ -150,7 +153,9 @@ class Executor:
         def registry_factory():
             return process_registry.build_registry(
                 {
-                    "load_collection": make_load_collection(self.catalog, budget, unavailable),
+                    "load_collection": make_load_collection(
+                        self.catalog, budget, unavailable, prepared.stac_sources
+                    ),
                     "save_result": save_result,
                 },
                 access,

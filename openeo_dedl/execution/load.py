@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from openeo_dedl.planning.extents import (
     union,
 )
 from openeo_dedl.planning.pixels import Grid, select, to_wgs84
+from openeo_dedl.planning.stac import StacSource
 
 logger = logging.getLogger(__name__)
 
@@ -152,28 +153,71 @@ def load_collection_from_catalog(
     With ``site``, only the items whose first available site is ``site`` are read, on the grid
     of the whole load (the per-site part of an item-level split).
     """
-    import odc.stac
-
     record = catalog.record(collection_id)
     doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
-    box = bounding_box(spatial_extent)
-    if box is None and spatial_extent is not None:
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
-            "invalid: expected a bounding box with west, south, east, north."
-        )
+    box = _box(spatial_extent)
     interval = time_interval(temporal_extent)
     items = catalog.search_items(
         collection_id,
         bbox=None if box is None else to_wgs84(box),
         interval=None if interval is None else (interval.start, interval.end),
     )
-    if properties:
-        items = [item for item in items if item_matches(item, properties)]
+    return load_items(
+        items,
+        doc,
+        LoadRequest(box, interval, bands, properties),
+        budget=budget,
+        site=site,
+        read_at=lambda item: _read_at(catalog, record, item, unavailable_sites),
+    )
+
+
+def _box(spatial_extent: Any) -> BoundingBox | None:
+    box = bounding_box(spatial_extent)
+    if box is None and spatial_extent is not None:
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'spatial_extent' in process 'load_collection' is "
+            "invalid: expected a bounding box with west, south, east, north."
+        )
+    return box
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """What a load selects: the parsed extents, the bands (None: all) and the properties."""
+
+    box: BoundingBox | None = None
+    interval: TimeInterval | None = None
+    bands: Sequence[str] | None = None
+    properties: dict | None = None
+
+    @classmethod
+    def of(cls, spatial_extent: Any, temporal_extent: Any, bands, properties) -> LoadRequest:
+        return cls(_box(spatial_extent), time_interval(temporal_extent), bands, properties)
+
+
+def load_items(
+    items: list,
+    doc: dict,
+    request: LoadRequest,
+    budget: LoadBudget | None = None,
+    site: str | None = None,
+    read_at: Callable[[Any], str | None] | None = None,
+) -> xr.DataArray:
+    """The one load of pystac ``items`` of the collection ``doc`` (its ``cube:dimensions``
+    name the dimensions and bands) with odc-stac: the pixels whose centre ``request.box``
+    holds, no-data as NaN. With ``site``, only the items ``read_at`` places there are read,
+    on the grid of the whole load."""
+    import odc.stac
+
+    collection_id = str(doc.get("id"))
+    box, interval = request.box, request.interval
+    if request.properties:
+        items = [item for item in items if item_matches(item, request.properties)]
     if not items:
         raise no_data(collection_id, doc)
     available = _band_names(doc, items)
-    bands = _checked_bands(bands, available, collection_id)
+    bands = _checked_bands(request.bands, available, collection_id)
     # A first lazy load (metadata only) of the items' whole grid tells the grid and the time
     # steps; the extent then selects its pixels of that grid (planning/pixels.py, the
     # planner's rule), and the chunks follow from the selection. One chunk per time step for
@@ -183,10 +227,10 @@ def load_collection_from_catalog(
     if box is not None:
         probe = _select_pixels(probe, box, items, collection_id, doc)
     load_kwargs: dict[str, Any] = {"chunks": load_chunks(probe), "geobox": probe.odc.geobox}
-    if site is None:
+    if site is None or read_at is None:
         ds = odc.stac.load(items, bands=bands or available, **load_kwargs)
     else:
-        own = [i for i in items if _read_at(catalog, record, i, unavailable_sites) == site]
+        own = [i for i in items if read_at(i) == site]
         ds = _load_site_part(probe, own, bands or available, load_kwargs)
         items = own
     itemsize = read_itemsize(ds)
@@ -207,7 +251,7 @@ def load_collection_from_catalog(
     cube.attrs["openeo_dedl:collection"] = collection_id
     cube.attrs[UNITS_ATTR] = collection_units(doc)
     logger.info(
-        "load_collection %s: %d items, shape %s, %.1f MB",
+        "load %s: %d items, shape %s, %.1f MB",
         collection_id,
         len(items),
         dict(cube.sizes),
@@ -283,10 +327,16 @@ def _rename_dims(cube: xr.DataArray, names: dict[str, str]) -> xr.DataArray:
 
 
 def make_load_collection(
-    catalog: Catalog, budget: LoadBudget | None, unavailable_sites: Collection[str] = ()
+    catalog: Catalog,
+    budget: LoadBudget | None,
+    unavailable_sites: Collection[str] = (),
+    sources: Mapping[str, StacSource] | None = None,
 ) -> Callable[..., xr.DataArray]:
     """The ``load_collection`` implementation for one run, bound to its catalog and budget;
-    items are read at their first site that is not in ``unavailable_sites``."""
+    items are read at their first site that is not in ``unavailable_sites``. ``sources``: what
+    the run's load_stac nodes name (planned as loads of these collection ids); job results
+    among them are read from their files."""
+    sources = sources or {}
 
     def load_collection(
         id: str,
@@ -297,6 +347,12 @@ def make_load_collection(
         dedl_item_site: str | None = None,
         **_: Any,
     ) -> xr.DataArray:
+        source = sources.get(id)
+        if source is not None and source.items is not None:
+            from openeo_dedl.execution.stac_load import load_job_results
+
+            request = LoadRequest.of(spatial_extent, temporal_extent, bands, properties)
+            return load_job_results(source, request, budget)
         # ``dedl_item_site`` is set by the planner only, on the per-site parts of a load whose
         # items live at several sites (validation refuses it in user graphs).
         return load_collection_from_catalog(

@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 # Reasons are shown nowhere to users but document why a standard implementation is not offered.
 DISABLED = {
     "run_udf": "executes user code inside the server process; needs a sandbox first",
-    "load_stac": "validates URLs online and cannot read static multi-item catalogs",
     "apply_neighborhood_intertwin": "experimental variant, not an openEO process",
 }
 

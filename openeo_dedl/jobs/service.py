@@ -74,14 +74,14 @@ class JobService:
 
     def _prepared(self, user_id: str, process: Any) -> Prepared:
         """``process`` prepared with its owner's processes; raises its first error."""
-        return self.backend.prepare(process, self.user_processes.all(user_id)).valid()
+        return self.backend.prepare(process, self.user_processes.all(user_id), user_id).valid()
 
     def _check_storable(self, user_id: str, process: Any) -> None:
         """Refuse a process that cannot run (its first error), except for collections the
         catalog does not hold (yet): catalogs change, and the job fails with
         CollectionNotFound when it starts (the openEO test suite creates jobs on collections
         only its authors' back-end has)."""
-        prepared = self.backend.prepare(process, self.user_processes.all(user_id))
+        prepared = self.backend.prepare(process, self.user_processes.all(user_id), user_id)
         errors = [e for e in prepared.errors if not isinstance(e, CollectionNotFound)]
         if errors:
             raise errors[0]

@@ -3,7 +3,7 @@
 Only values written into the graph are looked at (references are known only when it runs):
 an ``apply_kernel`` kernel with an even number of rows or columns, date strings of
 ``date_shift``, ``date_difference`` and ``load_collection``'s ``temporal_extent`` that are not
-RFC 3339 dates or date-times, location strings (``locations.LOCATION_PARAMETERS``) that
+RFC 3339 dates or date-times, location strings (``locations.LOCATION_PARAMETERS``, load_stac's ``url``) that
 the data-access policy refuses whoever asks and whatever exists, and GeoJSON geometries that
 shapely cannot build (as the run does for ``aggregate_spatial``, ``filter_spatial`` and
 ``mask_polygon``). Each error has the code that the run gives for the same value.
@@ -15,8 +15,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from openeo_dedl.errors import OpenEOError, ProcessException, ProcessParameterInvalid
-from openeo_dedl.locations import LOCATION_PARAMETERS, UrlPrefix, refusal, static_refusal
+from openeo_dedl.locations import (
+    LOCATION_PARAMETERS,
+    STAC_PARAMETERS,
+    Refused,
+    StacAllowList,
+    UrlPrefix,
+    refusal,
+    stac_location,
+    stac_refusal,
+    static_refusal,
+)
 from openeo_dedl.planning.dates import not_a_date, parse_date
+from openeo_dedl.planning.stac import not_literal
 from openeo_dedl.planning.walk import is_literal
 
 # Date parameters whose literal strings the run parses with ``planning.dates.parse_date``.
@@ -108,10 +119,12 @@ def check_literals(
     pid: str,
     args: Mapping[str, Any],
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
+    stac_allowed: StacAllowList | None = None,
 ) -> list[OpenEOError]:
     """What the run would refuse in the literal arguments ``args`` of node ``node_id`` (a call
     of ``pid``). ``allowed_urls``: the deployment's ``security.allowed_urls`` (None: not known,
-    so URLs are checked for everything else)."""
+    so URLs are checked for everything else); ``stac_allowed``: where load_stac may read
+    (None: nothing)."""
     errors: list[OpenEOError] = []
     if pid == "apply_kernel":
         problem = kernel_problem(args.get("kernel"))
@@ -121,7 +134,17 @@ def check_literals(
         value = args.get(name)
         if isinstance(value, str) and parse_date(value) is None:
             errors.append(_invalid(node_id, pid, name, not_a_date(value)))
-    if pid == "load_collection":
+    if pid in STAC_PARAMETERS:
+        name = STAC_PARAMETERS[pid]
+        value = args.get(name)
+        if isinstance(value, str):
+            try:
+                stac_location(value, stac_allowed or StacAllowList())
+            except Refused:
+                errors.append(stac_refusal(pid, name))
+        elif isinstance(value, dict) and "from_node" in value:
+            errors.append(not_literal(node_id))
+    if pid in ("load_collection", "load_stac"):
         extent = args.get("temporal_extent")
         if isinstance(extent, list):
             for value in extent:

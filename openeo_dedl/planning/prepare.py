@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
-from openeo_dedl.locations import UrlPrefix
+from openeo_dedl.locations import StacAllowList, UrlPrefix
 from openeo_dedl.planning.facts import CollectionFacts, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.partition import Plan, plan_process_graph
+from openeo_dedl.planning.stac import StacSource, load_stac_urls, rewrite_load_stac
 from openeo_dedl.planning.validate import validate_process_graph
 
 
@@ -40,6 +41,11 @@ class Environment:
     # The URL prefixes the data-access policy allows (``security.allowed_urls``), so that a
     # literal URL outside them is refused before a run; None: not known (not checked then).
     allowed_urls: tuple[UrlPrefix, ...] | None = None
+    # Where load_stac may read (checked before a run, literals only); None: not known.
+    stac_allowed: StacAllowList | None = None
+    # What a load_stac URL names for a user (None: no user): the source to load, or raises
+    # OpenEOError (refused, no such job of the user's, ...). None: load_stac is refused.
+    stac_source: Callable[[str, str | None], StacSource] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,11 @@ class Prepared:
     # ``{"process_graph": ..., ...}``: the process as sent, its graph inlined.
     process: dict[str, Any]
     environment: Environment = field(repr=False)
+    # Who runs it: load_stac reads the batch job results of this user only.
+    user: str | None = None
     _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False)
+    # What the load_stac nodes read, by the collection id of their load (set by ``plan``).
+    stac_sources: dict[str, StacSource] = field(default_factory=dict, repr=False)
 
     # A valid process has none (so that callers may ask either kind).
     errors: tuple[OpenEOError, ...] = field(default=(), init=False, repr=False)
@@ -85,8 +95,13 @@ class Prepared:
         planning finds (e.g. an extent that is not a finite number).
         """
         if unavailable not in self._plans:
-            self._plans[unavailable] = _plan(self.process_graph, self.environment, unavailable)
+            graph, sources = rewrite_load_stac(self.process_graph, self._stac_source)
+            self.stac_sources.update(sources)
+            self._plans[unavailable] = _plan(graph, self.environment, unavailable, sources)
         return self._plans[unavailable]
+
+    def _stac_source(self, url: str) -> StacSource:
+        return _stac_source(self.environment, url, self.user)
 
 
 class Preparer(Protocol):
@@ -94,16 +109,23 @@ class Preparer(Protocol):
     beside the facade need of it."""
 
     def prepare(
-        self, process: Any, user_processes: Mapping[str, dict] | None = None
+        self,
+        process: Any,
+        user_processes: Mapping[str, dict] | None = None,
+        user: str | None = None,
     ) -> Prepared | Invalid: ...
 
 
 def prepare(
-    process: Any, user_processes: Mapping[str, dict] | None, environment: Environment
+    process: Any,
+    user_processes: Mapping[str, dict] | None,
+    environment: Environment,
+    user: str | None = None,
 ) -> Prepared | Invalid:
-    """``process`` (``{"process_graph": ...}``) checked as it will run: calls of
+    """``process`` (``{"process_graph": ...}``) checked as it will run for ``user``: calls of
     ``user_processes`` (the caller's, id -> process) inlined, then validated against the
-    specs and the collections. :class:`Invalid` lists what is wrong."""
+    specs, the collections and what its load_stac URLs name. :class:`Invalid` lists what is
+    wrong."""
     try:
         inlined = inline_calls(process, user_processes)
         graph = _process_graph_of(inlined)
@@ -114,10 +136,34 @@ def prepare(
         environment.specs,
         environment.collection_error,
         allowed_urls=environment.allowed_urls,
+        stac_allowed=environment.stac_allowed,
     )
+    if not errors:
+        errors = _stac_errors(graph, environment, user)
     if errors:
         return Invalid(tuple(errors))
-    return Prepared(process=inlined, environment=environment)
+    return Prepared(process=inlined, environment=environment, user=user)
+
+
+def _stac_source(env: Environment, url: str, user: str | None) -> StacSource:
+    if env.stac_source is None:
+        from openeo_dedl.locations import stac_refusal
+
+        raise stac_refusal()
+    return env.stac_source(url, user)
+
+
+def _stac_errors(graph: dict, env: Environment, user: str | None) -> list[OpenEOError]:
+    """What the literal load_stac URLs name that the run would refuse (an unknown job, a job
+    of another user, a location in no collection): found before the run, as it finds them."""
+    errors: list[OpenEOError] = []
+    for url in load_stac_urls(graph).values():
+        if isinstance(url, str):
+            try:
+                _stac_source(env, url, user)
+            except OpenEOError as exc:
+                errors.append(exc)
+    return errors
 
 
 def _refused(exc: OpenEOError) -> Invalid:
@@ -132,14 +178,21 @@ def _process_graph_of(process: Any) -> dict:
     return process["process_graph"]
 
 
-def _plan(process_graph: dict, env: Environment, unavailable: frozenset[str]) -> Plan:
+def _plan(
+    process_graph: dict,
+    env: Environment,
+    unavailable: frozenset[str],
+    sources: Mapping[str, StacSource],
+) -> Plan:
     graph = FlatGraph(process_graph)
-    facts: dict[str, CollectionFacts] = {}
+    facts: dict[str, CollectionFacts] = {
+        cid: without_sites(source.facts, unavailable) for cid, source in sources.items()
+    }
     for node_id in graph.nodes:
         cid = graph.arguments(node_id).get("id")
         is_load = graph.process_id(node_id) == "load_collection" and isinstance(cid, str)
         # Unknown collections fail at run time with their own error (validation says so).
-        if is_load and env.collection_error(cid) is None:
+        if is_load and cid not in facts and env.collection_error(cid) is None:
             facts[cid] = without_sites(env.collection_facts(cid), unavailable)
     sites = [site for site in env.sites if site not in unavailable]
     result_site = env.result_site

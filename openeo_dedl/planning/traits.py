@@ -98,6 +98,8 @@ _OTHER_PLAIN = _names("""
 TRAITS: Mapping[str, Traits] = {
     # -- loading, saving, filtering -------------------------------------------------------------
     "load_collection": PLAIN,  # sized from collection facts (Estimator.load)
+    # Planned as the load_collection of what its URL names (planning/stac.py).
+    "load_stac": PLAIN,
     "load_geojson": PLAIN,
     "save_result": Traits(size=rules.same),
     "filter_bbox": Traits(size=rules.filter_bbox, split=_TIME | _PIXEL),

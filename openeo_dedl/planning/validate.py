@@ -11,7 +11,7 @@ from openeo_dedl.errors import (
     ProcessParameterUnsupported,
     ProcessUnsupported,
 )
-from openeo_dedl.locations import UrlPrefix
+from openeo_dedl.locations import StacAllowList, UrlPrefix
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.limits import GraphLimits, check_limits
 from openeo_dedl.planning.literals import check_literals
@@ -25,6 +25,7 @@ def validate_process_graph(
     *,
     limits: GraphLimits | None = None,
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
+    stac_allowed: StacAllowList | None = None,
 ) -> list[OpenEOError]:
     """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
 
@@ -33,19 +34,21 @@ def validate_process_graph(
     inlined) is checked against ``limits`` (default: ``planning.limits.active_limits()``); an
     exceeded limit is the only error reported, nothing else is looked at. Literal arguments
     that the run would refuse are reported too (``planning.literals``; ``allowed_urls``: the
-    deployment's URL prefixes, None when not known).
+    deployment's URL prefixes, None when not known; ``stac_allowed``: where load_stac may read).
     """
     errors = check_limits(process_graph, limits)
     if any(e.code == "ProcessGraphComplexity" for e in errors):
         return errors
-    return errors + _validate(process_graph, specs, collection_exists, allowed_urls)
+    return errors + _validate(
+        process_graph, specs, collection_exists, (allowed_urls, stac_allowed)
+    )
 
 
 def _validate(
     process_graph: dict,
     specs: Mapping[str, dict],
     collection_exists,
-    allowed_urls: tuple[UrlPrefix, ...] | None,
+    policy: tuple[tuple[UrlPrefix, ...] | None, StacAllowList | None],
 ) -> list:
     errors: list[OpenEOError] = []
     try:
@@ -72,9 +75,9 @@ def _validate(
                 err = collection_exists(cid)
                 if err is not None:
                     errors.append(err)
-        errors.extend(check_literals(node_id, pid, args, allowed_urls))
+        errors.extend(check_literals(node_id, pid, args, *policy))
         for _, callback in iter_callbacks(args):
-            errors.extend(_validate(callback, specs, collection_exists, allowed_urls))
+            errors.extend(_validate(callback, specs, collection_exists, policy))
     return errors
 
 

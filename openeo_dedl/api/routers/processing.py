@@ -50,7 +50,7 @@ async def validate(
     udps = await run_in_threadpool(processes_of, request, user)
     plan = None
     try:
-        prepared = await run_in_threadpool(backend.prepare, body, udps)
+        prepared = await run_in_threadpool(backend.prepare, body, udps, user.user_id)
         errors = list(prepared.errors)
         if not errors:
             # Valid: its plan too (or why it cannot be planned, e.g. a collection's metadata
@@ -110,7 +110,7 @@ async def compute_result(
     udps = await run_in_threadpool(processes_of, request, user)
     # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
     # user's processes as they are when it runs.
-    await run_in_threadpool(lambda: backend.prepare(process, udps).valid())
+    await run_in_threadpool(lambda: backend.prepare(process, udps, user.user_id).valid())
     logger.info("sync run for user %s", user.user_id)
     sync_runs: SyncRuns = request.app.state.sync_runs
     outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)

@@ -64,5 +64,16 @@ def apply_dimension(data, process, dimension, target_dimension=None, context=Non
     return result
 
 
+def load_stac(url=None, **_):
+    """Never reads anything: the planner turns every top-level load_stac into the load of what
+    its URL names (``planning/stac.py``), so one that runs is inside a callback."""
+    from openeo_dedl.errors import ProcessParameterInvalid
+
+    raise ProcessParameterInvalid(
+        "The value passed for parameter 'url' in process 'load_stac' is invalid: load_stac "
+        "runs at the top level of a process graph only, not inside a callback."
+    )
+
+
 def implementations() -> dict[str, Callable]:
-    return {"apply_dimension": apply_dimension}
+    return {"apply_dimension": apply_dimension, "load_stac": load_stac}

@@ -1,0 +1,81 @@
+"""A batch job's results as a data cube again (load_stac of ``/jobs/{id}/results``).
+
+The job's GeoTIFF is one STAC item (``execution/stac_sources.py``) read by the one loader
+(``execution/load.py`` ``load_items``: odc-stac, pixel-centre selection, no-data as NaN). A
+GeoTIFF keeps bands, and time steps as ``<time>|<band>`` bands (``execution/save.py``): those
+become the ``t`` and ``bands`` dimensions again; a result without time steps has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import numpy as np
+import xarray as xr
+
+from openeo_dedl.errors import ProcessParameterInvalid
+from openeo_dedl.execution.load import LoadBudget, LoadRequest, _within, load_items
+from openeo_dedl.planning.stac import StacSource
+
+
+def _requested(bands, available: list[str]) -> list[str] | None:
+    if bands is None:
+        return None
+    bands = [bands] if isinstance(bands, str) else list(bands)
+    missing = [b for b in bands if b not in available]
+    if missing:
+        raise ProcessParameterInvalid(
+            f"The value passed for parameter 'bands' in process 'load_stac' is invalid: "
+            f"bands {missing} are not in these results (available: {available})."
+        )
+    return bands
+
+
+def _instant(label: str) -> np.datetime64:
+    when = datetime.fromisoformat(label.replace("Z", "+00:00"))
+    return np.datetime64(when.replace(tzinfo=None), "ns")
+
+
+def load_job_results(
+    source: StacSource, request: LoadRequest, budget: LoadBudget | None
+) -> xr.DataArray:
+    """The job results of ``source`` selected by ``request``, dims (t, bands, y, x) when the
+    results have time steps, else (bands, y, x)."""
+    import pystac
+
+    meta = source.collection or {}
+    names: list[str] = list(meta.get("band_names") or [])
+    stacked = bool(meta.get("stacked_time"))
+    available = [b.name for b in source.facts.bands]
+    bands = _requested(request.bands, available)
+    wanted = bands
+    if stacked and bands is not None:
+        wanted = [n for n in names if n.rsplit("|", 1)[-1] in bands]
+    doc = {
+        "id": source.collection_id,
+        "cube:dimensions": {
+            "x": {"type": "spatial", "axis": "x"},
+            "y": {"type": "spatial", "axis": "y"},
+            "t": {"type": "temporal"},
+            "bands": {"type": "bands", "values": names},
+        },
+    }
+    items = [pystac.Item.from_dict(d) for d in source.items or ()]
+    # Time is in the band labels (or nowhere): selected after the load, not by the item's time.
+    cube = load_items(items, doc, replace(request, bands=wanted, interval=None), budget=budget)
+    cube = cube.isel(t=0, drop=True)
+    if stacked:
+        labels = [str(v) for v in cube["bands"].values]
+        times = list(dict.fromkeys(n.split("|", 1)[0] for n in labels))
+        steps = []
+        for t in times:
+            part = cube.isel(bands=[i for i, n in enumerate(labels) if n.split("|", 1)[0] == t])
+            inner = [n.rsplit("|", 1)[-1] for n in part["bands"].values]
+            steps.append(part.assign_coords(bands=inner))
+        cube = xr.concat(steps, dim="t").assign_coords(t=[_instant(t) for t in times])
+        cube = cube.transpose("t", "bands", "y", "x")
+        if request.interval is not None:
+            cube = _within(cube, "t", request.interval)
+    cube.attrs["openeo_dedl:collection"] = source.collection_id
+    return cube

@@ -1,0 +1,206 @@
+"""What a load_stac URL names, for a user: a collection of a configured catalog or the results of
+one of the user's batch jobs (this side does I/O: the catalog, the job records).
+
+The rule of what may be named at all is :func:`openeo_dedl.locations.stac_location` (pure, also
+checked before a run by ``planning/literals.py``); here the named thing is looked up, and
+:class:`openeo_dedl.planning.stac.StacSource` says what the load reads and what the planner
+knows of it. Nothing is fetched from the URL itself: a catalog's documents are read through the
+catalog (as ``load_collection`` reads them), a job's result files where the job left them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from openeo_dedl.catalog import Catalog
+from openeo_dedl.config import Settings
+from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
+from openeo_dedl.locations import (
+    Refused,
+    StacAllowList,
+    StacLocation,
+    UrlPrefix,
+    catalog_root,
+    local_path,
+    stac_location,
+    stac_refusal,
+)
+from openeo_dedl.planning import BandFacts, CollectionFacts
+from openeo_dedl.planning.stac import JOB_RESULTS_PREFIX, StacSource
+
+API_PATH = "/openeo/1.2"  # api/urls.py's API_PREFIX (the API layer is above this one)
+
+
+def stac_allow_list(settings: Settings) -> StacAllowList:
+    """Where load_stac may read under ``settings``: ``security.load_stac_urls``, by default
+    the configured catalogs (their folders on disk, their URL prefixes)."""
+    entries = settings.security.load_stac_urls
+    if entries is None:
+        entries = [catalog_root(c.url) for c in settings.effective_catalogs]
+    folders, prefixes = [], []
+    for entry in entries:
+        if "://" not in entry and not entry.startswith("file:"):
+            entry = os.path.abspath(entry) + ("/" if entry.endswith("/") else "")
+        path = local_path(entry)
+        if path is not None:
+            folders.append(path if path.endswith("/") or path.endswith(".json") else path + "/")
+        else:
+            prefixes.append(UrlPrefix.parse(entry))
+    own = UrlPrefix.parse(settings.public_url) if settings.public_url else None
+    return StacAllowList(tuple(folders), tuple(prefixes), API_PATH, own)
+
+
+def no_job(job_id: str) -> OpenEOError:
+    """The one error for a job that is not the caller's, whether it exists or not."""
+    return ProcessParameterInvalid(
+        "The value passed for parameter 'url' in process 'load_stac' is invalid: you have no "
+        f"batch job '{job_id}' with results here."
+    )
+
+
+class StacSources:
+    """Resolves load_stac URLs of ``settings`` (``__call__(url, user)``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        facts_of: Callable[[str], CollectionFacts],
+    ):
+        self.settings, self.catalog, self.facts_of = settings, catalog, facts_of
+        self.allow = stac_allow_list(settings)
+        self._database = None
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str, user: str | None) -> StacSource:
+        try:
+            location = stac_location(url, self.allow)
+        except Refused:
+            raise stac_refusal() from None
+        if location.job is not None:
+            return self._job(location, user)
+        collection_id = self.catalog.collection_at(location.location)
+        if collection_id is None:
+            raise ProcessParameterInvalid(
+                "The value passed for parameter 'url' in process 'load_stac' is invalid: it "
+                "names no collection of this back-end's catalogs (load_stac reads a "
+                "collection's document: collection.json of a static catalog, "
+                "/collections/{id} of a STAC API)."
+            )
+        return StacSource(collection_id, self.facts_of(collection_id))
+
+    # -- job results --------------------------------------------------------------------------
+    def _job_record(self, job_id: str, user: str):
+        from openeo_dedl.storage import Database
+        from openeo_dedl.storage.models import Job
+
+        with self._lock:
+            if self._database is None:
+                self._database = Database(self.settings.effective_database_url)
+        with self._database.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.user_id != user:
+                return None
+            s.expunge(job)
+            return job
+
+    def _job(self, location: StacLocation, user: str | None) -> StacSource:
+        job_id = str(location.job)
+        job = self._job_record(job_id, user) if user is not None else None
+        # Another user's job and one that does not exist answer alike (no existence leak).
+        if job is None or job.status != "finished" or not job.results:
+            raise no_job(job_id)
+        return job_source(self.settings, job_id, job.results, job.execution_plan)
+
+
+def _result_href(settings: Settings, job_id: str, asset: dict) -> str:
+    # jobs/results.py's ResultStore.path (the jobs layer is above this one): the names were
+    # checked when the file was published.
+    root = settings.results_url.rstrip("/")
+    run = asset.get("run") or ""
+    return f"{root}/{job_id}/{run}/{asset['name']}" if run else f"{root}/{job_id}/{asset['name']}"
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def job_source(
+    settings: Settings, job_id: str, results: list[dict], plan: dict[str, Any] | None
+) -> StacSource:
+    """The results of a finished job as a source: one STAC item of its GeoTIFF (bands from
+    the file's band descriptions), at the site where the job's result was made."""
+    asset = next((a for a in results if str(a.get("type", "")).startswith("image/tiff")), None)
+    proj = (asset or {}).get("proj") or {}
+    if asset is None or not proj.get("epsg") or not proj.get("transform"):
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'url' in process 'load_stac' is invalid: the "
+            f"results of batch job '{job_id}' are not a georeferenced GeoTIFF (load_stac "
+            "reads GTiff results)."
+        )
+    site = (plan or {}).get("result_site") or settings.default_site
+    if site not in [s.name for s in settings.sites]:
+        site = settings.default_site
+    names = [str(b) for b in asset.get("bands") or ["data"]]
+    stacked = all("|" in n for n in names)
+    times = sorted({_time(n.split("|", 1)[0]) for n in names}) if stacked else []
+    bands = list(dict.fromkeys(n.rsplit("|", 1)[-1] for n in names)) if stacked else names
+    t = asset.get("start") or (times[0].isoformat() if times and times[0] else None)
+    bbox = asset.get("bbox_wgs84")
+    a, _, c, _, e, f = proj["transform"][:6]
+    height, width = proj["shape"]
+    crs = f"EPSG:{proj['epsg']}"
+    collection_id = JOB_RESULTS_PREFIX + job_id
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+        ],
+        "id": job_id,
+        "collection": collection_id,
+        "bbox": bbox,
+        "geometry": _polygon(bbox) if bbox else None,
+        "properties": {
+            "datetime": t or "1970-01-01T00:00:00Z",
+            "proj:code": crs,
+            "proj:shape": [height, width],
+            "proj:transform": [a, 0.0, c, 0.0, e, f],
+        },
+        "assets": {
+            "result": {
+                "href": _result_href(settings, job_id, asset),
+                "type": asset["type"],
+                "roles": ["data"],
+                "eo:bands": [{"name": n} for n in names],
+            }
+        },
+        "links": [],
+    }
+    west, north = c, f
+    east, south = c + a * width, f + e * height
+    facts = CollectionFacts(
+        id=collection_id,
+        sites=(site,),
+        bbox=tuple(bbox) if bbox else None,  # type: ignore[arg-type]
+        crs=crs,
+        native_bbox=(min(west, east), min(south, north), max(west, east), max(south, north)),
+        resolution=(abs(a), abs(e)),
+        times=tuple(x for x in times if x is not None) or None,
+        time_count=len(times) or 1,
+        bands=tuple(BandFacts(name=b, dtype="float32") for b in bands),
+    )
+    collection = {"id": collection_id, "stacked_time": stacked, "band_names": names}
+    return StacSource(collection_id, facts, items=(item,), collection=collection)
+
+
+def _polygon(bbox: list[float]) -> dict:
+    w, s, e, n = bbox
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
