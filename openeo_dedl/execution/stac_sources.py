@@ -157,12 +157,17 @@ def job_source(
     height, width = proj["shape"]
     crs = f"EPSG:{proj['epsg']}"
     collection_id = JOB_RESULTS_PREFIX + job_id
+    dtype = str(asset.get("dtype") or "float32")  # results of older runs did not record it
+    raster = {"data_type": dtype}
+    if asset.get("nodata") is not None:
+        raster["nodata"] = asset["nodata"]
     item = {
         "type": "Feature",
         "stac_version": "1.0.0",
         "stac_extensions": [
             "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
             "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
         ],
         "id": job_id,
         "collection": collection_id,
@@ -180,6 +185,7 @@ def job_source(
                 "type": asset["type"],
                 "roles": ["data"],
                 "eo:bands": [{"name": n} for n in names],
+                "raster:bands": [dict(raster) for _ in names],
             }
         },
         "links": [],
@@ -195,7 +201,7 @@ def job_source(
         resolution=(abs(a), abs(e)),
         times=tuple(x for x in times if x is not None) or None,
         time_count=len(times) or 1,
-        bands=tuple(BandFacts(name=b, dtype="float32") for b in bands),
+        bands=tuple(BandFacts(name=b, dtype=dtype, nodata=asset.get("nodata")) for b in bands),
     )
     collection = {"id": collection_id, "stacked_time": stacked, "band_names": names}
     return StacSource(collection_id, facts, items=(item,), collection=collection)

@@ -8,6 +8,7 @@ type, and for rasters the projection: EPSG code, shape, transform, bbox) that th
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,7 +117,13 @@ def _describe_geotiff(path: Path) -> dict[str, Any]:
             "bbox": list(bounds),
         }
         bands = [d or f"band {i + 1}" for i, d in enumerate(src.descriptions)]
-        return {"proj": proj, "bbox_wgs84": _wgs84_bbox(src.crs, bounds), "bands": bands}
+        info = {"proj": proj, "bbox_wgs84": _wgs84_bbox(src.crs, bounds), "bands": bands}
+        # What reading it back needs (load_stac of the job): NaN is no JSON, and float
+        # results hold NaN for no-data anyway.
+        info["dtype"] = str(src.dtypes[0])
+        if src.nodata is not None and math.isfinite(src.nodata):
+            info["nodata"] = src.nodata
+        return info
 
 
 def _describe_netcdf(path: Path) -> dict[str, Any]:
