@@ -19,6 +19,7 @@ import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.access import LOCATION_PARAMETERS, DataAccess
+from openeo_dedl.locations import STAC_PARAMETERS
 from openeo_dedl.execution.literals import _schemas
 from openeo_dedl.execution.processes import implementations
 from openeo_dedl.execution.registry import (
@@ -37,6 +38,7 @@ _LOCATION_SUBTYPES = {"uri", "file-path", "file-paths", "geojson", "vector-cube"
 NOT_LOCATIONS = {
     ("filter_bbox", "data"): "data cubes only (requiring_cubes refuses anything else)",
     ("load_collection", "spatial_extent"): "a bounding box object only (execution/load.py)",
+    ("load_stac", "spatial_extent"): "planned as load_collection's (planning/stac.py)",
 }
 
 # What in a function's code opens a URL or a file named by its arguments.
@@ -64,6 +66,8 @@ def test_every_parameter_that_can_name_a_location_goes_through_the_policy():
         if _may_name_location(p)
     }
     covered = {(pid, name) for pid, names in LOCATION_PARAMETERS.items() for name in names}
+    # load_stac's url has its own rule (locations.stac_location, tests/e2e/test_load_stac.py).
+    covered |= set(STAC_PARAMETERS.items())
     assert found - set(NOT_LOCATIONS) == covered
 
 
@@ -117,6 +121,18 @@ def test_the_registry_reads_locations_only_through_the_policy(listener, process_
         with pytest.raises(OpenEOError) as error:
             impl(**arguments, **{name: location})
         assert error.value.message == DataAccess.refusal(process_id, name).message
+    wait_briefly()
+    assert listener.connections == 0
+
+
+def test_a_load_stac_that_reaches_the_registry_reads_nothing(listener):
+    # Every top-level load_stac is planned as the load of what its URL names; one inside a
+    # callback reaches our implementation, which refuses whatever it is given.
+    impl = build_registry({}, DataAccess())["predefined", "load_stac"].implementation
+    for location in (f"{listener.base}/collection.json", "file:///etc/passwd"):
+        with pytest.raises(OpenEOError) as error:
+            impl(url=location)
+        assert error.value.status == 400
     wait_briefly()
     assert listener.connections == 0
 
