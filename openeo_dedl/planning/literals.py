@@ -3,8 +3,9 @@
 Only values written into the graph are looked at (references are known only when it runs):
 an ``apply_kernel`` kernel with an even number of rows or columns, date strings of
 ``date_shift``, ``date_difference`` and ``load_collection``'s ``temporal_extent`` that are not
-RFC 3339 dates or date-times, location strings (``locations.LOCATION_PARAMETERS``, load_stac's ``url``) that
-the data-access policy refuses whoever asks and whatever exists, and GeoJSON geometries that
+RFC 3339 dates or date-times, location strings (``locations.LOCATION_PARAMETERS``, and
+load_stac's ``url`` by ``locations.stac_location``; a load_stac url computed by another node)
+that the data-access policy refuses whoever asks and whatever exists, and GeoJSON geometries that
 shapely cannot build (as the run does for ``aggregate_spatial``, ``filter_spatial`` and
 ``mask_polygon``). Each error has the code that the run gives for the same value.
 """

@@ -39,9 +39,7 @@ def validate_process_graph(
     errors = check_limits(process_graph, limits)
     if any(e.code == "ProcessGraphComplexity" for e in errors):
         return errors
-    return errors + _validate(
-        process_graph, specs, collection_exists, (allowed_urls, stac_allowed)
-    )
+    return errors + _validate(process_graph, specs, collection_exists, (allowed_urls, stac_allowed))
 
 
 def _validate(

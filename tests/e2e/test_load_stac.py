@@ -101,9 +101,7 @@ def test_a_finished_jobs_results_become_a_cube_again(alice, server, finished_job
     assert loaded.sizes["t"] == len(times) > 1
     for i, name in enumerate(names):
         when, band = name.split("|")
-        np.testing.assert_array_equal(
-            loaded[band].values[times.index(when)], original.values[i]
-        )
+        np.testing.assert_array_equal(loaded[band].values[times.index(when)], original.values[i])
     # The signed canonical URL (the client's choice) names the same results; bands and a
     # time extent select.
     part = alice.load_stac_from_job(
@@ -127,7 +125,11 @@ def _refusal(server, headers, url: str, endpoint: str) -> tuple[int, dict, float
             "result": True,
         },
     }
-    body = {"process_graph": graph} if endpoint == "/validation" else {"process": {"process_graph": graph}}
+    body = (
+        {"process_graph": graph}
+        if endpoint == "/validation"
+        else {"process": {"process_graph": graph}}
+    )
     start = time.monotonic()
     resp = requests.post(f"{server}{API}{endpoint}", json=body, headers=headers, timeout=30)
     elapsed = time.monotonic() - start
@@ -139,7 +141,9 @@ def _refusal(server, headers, url: str, endpoint: str) -> tuple[int, dict, float
 
 
 def test_urls_it_does_not_allow_are_refused_at_once_and_never_opened(
-    server, finished_job, listener  # noqa: F811 - the fixture
+    server,
+    finished_job,
+    listener,  # noqa: F811 - the fixture
 ):
     bob = login_url(server, "bob")
     refused = [
@@ -161,8 +165,11 @@ def test_urls_it_does_not_allow_are_refused_at_once_and_never_opened(
             assert status == 400, (url, endpoint, error)
             assert error["code"] == "ProcessParameterInvalid", (url, error)
             assert elapsed < 1.0, (url, endpoint, elapsed)
-            messages.setdefault(url, set()).add(error["message"].replace(
-                finished_job.job_id, "<id>").replace("0123456789abcdef", "<id>"))
+            messages.setdefault(url, set()).add(
+                error["message"]
+                .replace(finished_job.job_id, "<id>")
+                .replace("0123456789abcdef", "<id>")
+            )
     # Another user's job and a job that does not exist answer alike.
     assert messages[not_yours[0]] == messages[not_yours[1]]
     assert len({m for url in refused for m in messages[url]}) == 1

@@ -19,7 +19,6 @@ import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.access import LOCATION_PARAMETERS, DataAccess
-from openeo_dedl.locations import STAC_PARAMETERS
 from openeo_dedl.execution.literals import _schemas
 from openeo_dedl.execution.processes import implementations
 from openeo_dedl.execution.registry import (
@@ -28,6 +27,7 @@ from openeo_dedl.execution.registry import (
     build_registry,
     standard_implementation,
 )
+from openeo_dedl.locations import STAC_PARAMETERS
 from tests.security.conftest import wait_briefly
 
 _LOCATION_SUBTYPES = {"uri", "file-path", "file-paths", "geojson", "vector-cube", "udf-code",
