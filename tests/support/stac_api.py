@@ -116,8 +116,8 @@ def dedl_style(fields: dict) -> None:
 
 
 def demo_documents(catalog_dir: Path) -> tuple[list[dict], list[dict]]:
-    """The demo catalog's collections and items as a STAC API holds them: asset hrefs absolute
-    (they point at the static catalog's files), no links of the static catalog, provider ids in
+    """The demo catalog's collections and items as a STAC API holds them: asset hrefs file://
+    URLs of the static catalog's files, no links of the static catalog, provider ids in
     ``federation:backends``; one collection also names a provider no site is configured for."""
     root = pystac.Catalog.from_file(str(catalog_dir / "catalog.json"))
     collections, items = [], []
@@ -130,6 +130,9 @@ def demo_documents(catalog_dir: Path) -> tuple[list[dict], list[dict]]:
         collections.append(doc)
         for item in coll.get_items(recursive=True):
             item.make_asset_hrefs_absolute()
+            for asset in item.assets.values():
+                # A URL, as a real STAC API gives: a bare path would be read relative to it.
+                asset.href = Path(asset.href).as_uri()
             idoc = item.to_dict(include_self_link=False, transform_hrefs=False)
             idoc["links"] = []
             idoc["collection"] = coll.id
