@@ -81,7 +81,10 @@ class StacApiSource:
             # No retries: a STAC API that fails is reported at once, not after a back-off.
             io = StacApiIO(timeout=self._timeout, max_retries=0)
             io.session.hooks["response"].append(self._count)
-            self._client = self._guarded(lambda: Client.open(self.url, stac_io=io))
+            # The timeout again: Client.open sets its own (None) on the given StacApiIO.
+            self._client = self._guarded(
+                lambda: Client.open(self.url, stac_io=io, timeout=self._timeout)
+            )
         return self._client
 
     def _guarded(self, call):

@@ -61,7 +61,8 @@ class StacApi:
         import psycopg
 
         with psycopg.connect(self.dsn, autocommit=True) as conn:
-            conn.execute("SELECT pgstac.delete_item(%s, %s)", (item_id, collection_id))
+            conn.execute("SET search_path TO pgstac, public")
+            conn.execute("SELECT delete_item(%s, %s)", (item_id, collection_id))
 
 
 def _dsn(sqlalchemy_url: str) -> str:
