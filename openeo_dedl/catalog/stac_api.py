@@ -57,7 +57,8 @@ def _box_contains(outer: Sequence[float], inner: Sequence[float]) -> bool:
 
 
 class StacApiSource:
-    """A STAC API, searched with pystac-client; ``requests`` counts the HTTP requests made."""
+    """A STAC API, searched with pystac-client; ``requests`` counts the HTTP requests made,
+    ``request_seconds`` the time until their answers' headers came."""
 
     def __init__(self, source: CatalogConfig, settings: Settings):
         self.source = source
@@ -69,9 +70,11 @@ class StacApiSource:
         self._searches: OrderedDict[_Search, tuple[float, list[pystac.Item], bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.requests = 0
+        self.request_seconds = 0.0
 
     def _count(self, response, *args, **kwargs) -> None:
         self.requests += 1
+        self.request_seconds += response.elapsed.total_seconds()
 
     def _open(self):
         from pystac_client import Client

@@ -4,14 +4,21 @@ cases as the static catalog it was loaded from."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from examples import graphs
+from openeo_dedl.api.app import create_app
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import CatalogConfig, Settings
 from tests.planning.test_demo_runs import run
 from tests.support.stac_api import DEDL_PROVIDER_SITES, DEDL_PROVIDERS, UNKNOWN_PROVIDER
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # as tests/support/apps.py: httpx is what we have
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.e2e
 
@@ -77,10 +84,23 @@ def test_same_plans_and_the_plan_names_the_provider_ids(use_case, static_backend
         assert mapping and all(DEDL_PROVIDER_SITES[p] == site for p, site in mapping.items())
 
 
+def test_the_api_lists_our_site_names(demo_stac_api, tmp_path):
+    with TestClient(create_app(stac_api_settings(demo_stac_api.url, tmp_path))) as client:
+        listed = client.get("/openeo/1.2/collections").json()["collections"]
+        era5 = client.get("/openeo/1.2/collections/ERA5_LAND").json()
+    assert {c["id"] for c in listed} >= {"ERA5_LAND", "S1_SSM", "GFM_FLOOD"}
+    assert era5["summaries"]["federation:backends"] == ["lumi"]
+
+
 @pytest.mark.parametrize("use_case", USE_CASES)
 def test_same_results(use_case, static_backend, api_backend):
     static_value, _ = run(static_backend, _plan(static_backend, USE_CASES[use_case]))
-    api_value, _ = run(api_backend, _plan(api_backend, USE_CASES[use_case]))
+    plan = _plan(api_backend, USE_CASES[use_case])
+    (api,) = api_backend.catalog.apis
+    searched = api.requests
+    api_value, _ = run(api_backend, plan)
+    # The loads read the items of the plan's searches: no second listing.
+    assert api.requests == searched
     assert static_value.dims == api_value.dims and static_value.shape == api_value.shape
     for dim in static_value.dims:
         if dim in static_value.coords and dim != "geometry":
