@@ -99,34 +99,11 @@ def collection_facts(
     if boxes and len(boxes[0]) == 4:
         bbox = tuple(float(v) for v in boxes[0])
 
-    items = times = None
-    record_sites = list(catalog.collection_sites(collection_id))
-    providers = dict(record.providers)
-    bounds = bounds if record.source.kind == "stac_api" else None
-    found = catalog.fact_items(
-        collection_id,
-        bbox=None if bounds is None else bounds.bbox,
-        interval=None if bounds is None else bounds.interval,
-    )
-    if found is not None:
-        item_facts = []
-        for item in found:
-            pairs = catalog.item_providers(item, record)
-            providers.update((p, site) for p, site in pairs if p != site)
-            record_sites += [site for _, site in pairs if site not in record_sites]
-            item_facts.append(
-                ItemFacts(
-                    sites=tuple(site for _, site in pairs),
-                    bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
-                    native_bbox=_native_bbox(item, crs),
-                    time=_item_time(item),
-                )
-            )
-        items = tuple(item_facts)
-        times = tuple(sorted({it.time for it in items if it.time is not None}))
+    items, sites, providers = _item_facts(catalog, collection_id, bounds, crs)
+    times = None if items is None else tuple(sorted({i.time for i in items if i.time is not None}))
     return CollectionFacts(
         id=collection_id,
-        sites=tuple(record_sites),
+        sites=sites,
         bbox=bbox,  # type: ignore[arg-type]
         crs=crs,
         native_bbox=native_bbox,
@@ -138,6 +115,38 @@ def collection_facts(
         dimensions=names,
         providers=providers,
     )
+
+
+def _item_facts(
+    catalog: Catalog, collection_id: str, bounds: SearchBounds | None, crs: str | None
+) -> tuple[tuple[ItemFacts, ...] | None, tuple[str, ...], dict[str, str]]:
+    """The facts of the items within ``bounds`` (None: too many of them), the collection's sites
+    with theirs, and the provider ids that gave sites."""
+    record = catalog.record(collection_id)
+    sites = list(catalog.collection_sites(collection_id))
+    providers = dict(record.providers)
+    bounds = bounds if record.source.kind == "stac_api" else None
+    found = catalog.fact_items(
+        collection_id,
+        bbox=None if bounds is None else bounds.bbox,
+        interval=None if bounds is None else bounds.interval,
+    )
+    if found is None:
+        return None, tuple(sites), providers
+    items = []
+    for item in found:
+        pairs = catalog.item_providers(item, record)
+        providers.update((p, site) for p, site in pairs if p != site)
+        sites += [site for _, site in pairs if site not in sites]
+        items.append(
+            ItemFacts(
+                sites=tuple(site for _, site in pairs),
+                bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
+                native_bbox=_native_bbox(item, crs),
+                time=_item_time(item),
+            )
+        )
+    return tuple(items), tuple(sites), providers
 
 
 def _native_bbox(item, crs: str | None) -> tuple[float, float, float, float] | None:
