@@ -288,6 +288,12 @@ class ServiceUnavailable(OpenEOError):
     status = 503
 
 
+class CatalogUnavailable(OpenEOError):
+    """A STAC API catalog timed out or failed (5xx, unreadable answer); the message names it."""
+
+    status = 503
+
+
 class FormatUnsupported(OpenEOError):
     """save_result or a run asked for an output format that is not offered (the code of
     errors.json before API 1.2)."""

@@ -14,6 +14,7 @@ from tests.postgres import (  # noqa: F401 - shared fixtures
     module_database_url,
     postgres_server_url,
 )
+from tests.support.stac_api import demo_stac_api, stac_api  # noqa: F401 - shared fixtures
 
 # openeo-pg-parser-networkx raises the recursion limit when imported. On CPython 3.11.7 a change
 # of the limit after pytest started rewriting test modules breaks the rewriter ("AST constructor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 import pystac
 
+from openeo_dedl.catalog.stac_api import StacApiSource
 from openeo_dedl.config import CatalogConfig, Settings
 from openeo_dedl.errors import CollectionNotFound
 
@@ -30,65 +32,107 @@ class CollectionRecord:
     source: CatalogConfig
     # Items of a static catalog, loaded on first use; None for STAC APIs (searched instead).
     _items: list[pystac.Item] | None = field(default=None, repr=False)
+    # The STAC API it was read from (None for static catalogs).
+    api: StacApiSource | None = field(default=None, repr=False)
+    # Provider id -> site, for the ids of the collection's ``federation:backends`` that named one.
+    providers: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.collection.id
 
 
-def _sites_from(fields: dict, known_sites: Sequence[str]) -> list[str]:
-    value = fields.get(SITE_FIELD)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    return [s for s in value if s in known_sites]
+class SiteNames:
+    """Values of ``federation:backends`` -> our sites: a site's own name, or a provider id of
+    ``provider_sites`` (the DEDL's, e.g. ``dedt_lumi``). Other values are ignored."""
+
+    def __init__(self, settings: Settings):
+        self.sites = [s.name for s in settings.sites]
+        self.providers = dict(settings.provider_sites)
+
+    def resolve(self, fields: dict) -> list[tuple[str, str]]:
+        """(value, site) for each value of ``fields``' ``federation:backends`` naming a site."""
+        value = fields.get(SITE_FIELD)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return []
+        pairs = []
+        for v in value:
+            site = v if v in self.sites else self.providers.get(v) if isinstance(v, str) else None
+            if site is not None and all(site != s for _, s in pairs):
+                pairs.append((v, site))
+        return pairs
 
 
 class Catalog:
-    """Collections of all configured STAC sources, keyed by collection id (first source wins)."""
+    """Collections of all configured STAC sources, keyed by collection id (first source wins).
+
+    Static catalogs are read once; what a STAC API answers is reused for
+    ``catalog_cache_seconds`` (its collections, and its searches in ``StacApiSource``)."""
 
     def __init__(self, settings: Settings):
         self._settings = settings
-        self._site_names = [s.name for s in settings.sites]
+        self._names = SiteNames(settings)
+        self._site_names = self._names.sites
+        self._sources = [
+            StacApiSource(c, settings) if c.kind == "stac_api" else None
+            for c in settings.effective_catalogs
+        ]
+        self._read: dict[int, list[CollectionRecord]] = {}
         self._records: dict[str, CollectionRecord] | None = None
+        self._expires = 0.0
         self._lock = threading.Lock()
+
+    @property
+    def apis(self) -> list[StacApiSource]:
+        """The STAC API sources (for their request counts)."""
+        return [s for s in self._sources if s is not None]
 
     # -- collections ---------------------------------------------------------------------------
     def _load(self) -> dict[str, CollectionRecord]:
         with self._lock:
-            if self._records is None:
+            now = time.monotonic()
+            if self._records is None or now >= self._expires:
                 records: dict[str, CollectionRecord] = {}
-                for source in self._settings.effective_catalogs:
-                    try:
-                        collections = self._open_collections(source)
-                    except Exception:
-                        # One unreadable source must not take the others down with it.
-                        logger.exception("cannot read STAC catalog %s; skipping it", source.url)
-                        continue
-                    for coll in collections:
-                        if coll.id not in records:
-                            records[coll.id] = CollectionRecord(
-                                coll, self._collection_sites(coll, source), source
-                            )
+                for index, source in enumerate(self._settings.effective_catalogs):
+                    for record in self._source_records(index, source):
+                        records.setdefault(record.id, record)
                 self._records = records
+                ttl = self._settings.catalog_cache_seconds if self.apis else float("inf")
+                self._expires = now + ttl
             return self._records
 
-    def _open_collections(self, source: CatalogConfig) -> list[pystac.Collection]:
-        if source.kind == "static":
+    def _source_records(self, index: int, source: CatalogConfig) -> list[CollectionRecord]:
+        """The records of one source: a static one's as first read, a STAC API's read again
+        (the previous ones while it fails: one unreadable source must not take the others
+        down with it)."""
+        api = self._sources[index]
+        if index in self._read and api is None:
+            return self._read[index]
+        try:
+            collections = self._open_collections(source, api)
+        except Exception:
+            logger.exception("cannot read STAC catalog %s; skipping it", source.url)
+            return self._read.setdefault(index, [])
+        self._read[index] = [self._record(coll, source, api) for coll in collections]
+        return self._read[index]
+
+    def _open_collections(
+        self, source: CatalogConfig, api: StacApiSource | None
+    ) -> list[pystac.Collection]:
+        if api is None:
             root = pystac.Catalog.from_file(source.url)
             return list(root.get_all_collections())
-        import pystac_client
+        return api.collections()
 
-        return list(pystac_client.Client.open(source.url).get_collections())
-
-    def _collection_sites(self, coll: pystac.Collection, source: CatalogConfig) -> list[str]:
-        sites = _sites_from(coll.summaries.to_dict() if coll.summaries else {}, self._site_names)
-        if not sites:
-            sites = _sites_from(coll.extra_fields, self._site_names)
-        if not sites:
-            sites = [source.site or self._settings.default_site]
-        return sites
+    def _record(self, coll: pystac.Collection, source: CatalogConfig, api) -> CollectionRecord:
+        pairs = self._names.resolve(coll.summaries.to_dict() if coll.summaries else {})
+        if not pairs:
+            pairs = self._names.resolve(coll.extra_fields)
+        sites = [site for _, site in pairs] or [source.site or self._settings.default_site]
+        providers = {v: site for v, site in pairs if v != site}
+        return CollectionRecord(coll, sites, source, api=api, providers=providers)
 
     def collection_ids(self) -> list[str]:
         return sorted(self._load())
@@ -128,12 +172,21 @@ class Catalog:
         return sites
 
     def item_sites(self, item: pystac.Item, record: CollectionRecord | None = None) -> list[str]:
-        sites = _sites_from(item.properties, self._site_names)
-        if sites:
-            return sites
+        """The item's sites (``federation:backends``); its collection's when none is known."""
+        return [site for _, site in self.item_providers(item, record)]
+
+    def item_providers(
+        self, item: pystac.Item, record: CollectionRecord | None = None
+    ) -> list[tuple[str, str]]:
+        """(provider id, site) of each site of the item; the id is the site's name when the
+        site is its collection's fallback."""
+        pairs = self._names.resolve(item.properties)
+        if pairs:
+            return pairs
         if record is None:
             record = self.record(item.collection_id) if item.collection_id else None
-        return list(record.sites) if record else [self._settings.default_site]
+        sites = list(record.sites) if record else [self._settings.default_site]
+        return [(s, s) for s in sites]
 
     # -- items -----------------------------------------------------------------------------
     def _static_items(self, record: CollectionRecord) -> list[pystac.Item] | None:
@@ -155,7 +208,26 @@ class Catalog:
         record = self.record(collection_id)
         items = self._static_items(record)
         if items is None:
-            items = self._search_api(record, bbox, interval)
+            assert record.api is not None
+            items, _ = record.api.search(collection_id, bbox, interval)
+        return self._selected(record, items, bbox, interval, site)
+
+    def fact_items(
+        self,
+        collection_id: str,
+        bbox: Sequence[float] | None = None,
+        interval: tuple[datetime | None, datetime | None] | None = None,
+    ) -> list[pystac.Item] | None:
+        """``search_items`` for planning facts: None when a STAC API has more than
+        ``catalog_max_fact_items`` such items (the planner then does without them)."""
+        record = self.record(collection_id)
+        if record.api is None:
+            return self.search_items(collection_id, bbox, interval)
+        limit = self._settings.catalog_max_fact_items
+        items, complete = record.api.search(collection_id, bbox, interval, max_items=limit)
+        return self._selected(record, items, bbox, interval, None) if complete else None
+
+    def _selected(self, record, items, bbox, interval, site) -> list[pystac.Item]:
         selected = []
         for item in items:
             if bbox is not None and item.bbox is not None and not _bbox_intersects(item.bbox, bbox):
@@ -166,18 +238,6 @@ class Catalog:
                 continue
             selected.append(item)
         return selected
-
-    def _search_api(self, record, bbox, interval) -> list[pystac.Item]:
-        import pystac_client
-
-        client = pystac_client.Client.open(record.source.url)
-        kwargs: dict = {"collections": [record.id]}
-        if bbox is not None:
-            kwargs["bbox"] = list(bbox)
-        if interval is not None:
-            start, end = interval
-            kwargs["datetime"] = [start, end]
-        return list(client.search(**kwargs).items())
 
 
 def _bbox_intersects(a: Sequence[float], b: Sequence[float]) -> bool:

@@ -100,6 +100,18 @@ class Settings(BaseSettings):
     transfer_mode: Literal["memory", "staging"] = "memory"
     default_site: str = "central"
     catalogs: list[CatalogConfig] = Field(default_factory=list)
+    # Provider ids in `federation:backends` (as the DEDL's catalog names them, e.g. "dedt_lumi")
+    # -> our site names; a site's own name always means that site. Unknown ids are ignored.
+    provider_sites: dict[str, str] = Field(default_factory=dict)
+    # How long what a STAC API answered (its collections, item searches) is reused: an item or
+    # collection added to it is seen after at most this long, without a restart.
+    catalog_cache_seconds: float = Field(default=60.0, ge=0)
+    # A STAC API request that takes longer fails (503 naming the catalog) instead of hanging.
+    catalog_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Items per page of a STAC API search; searches for planning facts stop listing items after
+    # catalog_max_fact_items (the planner then works with collection-level metadata).
+    catalog_page_size: int = Field(default=1000, ge=1, le=10000)
+    catalog_max_fact_items: int = Field(default=20000, ge=0)
 
     database_url: str | None = None
     users: list[UserConfig] = Field(
@@ -129,6 +141,9 @@ class Settings(BaseSettings):
         for cat in self.catalogs:
             if cat.site is not None and cat.site not in names:
                 raise ValueError(f"catalog {cat.url!r} names unknown site {cat.site!r}")
+        for provider, site in self.provider_sites.items():
+            if site not in names:
+                raise ValueError(f"provider_sites: {provider!r} -> unknown site {site!r}")
         return self
 
     @model_validator(mode="after")

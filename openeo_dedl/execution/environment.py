@@ -13,12 +13,14 @@ from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.facts import collection_facts
 from openeo_dedl.execution.stac_sources import StacSources
 from openeo_dedl.locations import UrlPrefix
-from openeo_dedl.planning import CollectionFacts, Environment
+from openeo_dedl.planning import CollectionFacts, Environment, SearchBounds
 
 
 def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
     """The environment of ``settings`` and ``catalog`` (loads the process registry's specs)."""
-    # The catalog does not change while the server runs: each collection's facts are read once.
+    # A static catalog does not change while the server runs: its collections' facts are read
+    # once. A STAC API's are gathered for each plan, within the graph's extents, from the
+    # catalog's searches (cached for catalog_cache_seconds, so that new items are used).
     facts: dict[str, CollectionFacts] = {}
 
     def collection_error(collection_id: str) -> OpenEOError | None:
@@ -34,12 +36,19 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         return facts[collection_id]
 
     stac_sources = StacSources(settings, catalog, facts_of)
+
+    def bounded_facts(collection_id: str, bounds: SearchBounds) -> CollectionFacts:
+        if catalog.record(collection_id).source.kind != "stac_api":
+            return facts_of(collection_id)
+        return collection_facts(catalog, collection_id, bounds)
+
     return Environment(
         specs=process_registry.available_specs(),
         sites=tuple(site.name for site in settings.sites),
         result_site=settings.default_site,
         collection_error=collection_error,
         collection_facts=facts_of,
+        bounded_facts=bounded_facts,
         allowed_urls=tuple(UrlPrefix.parse(u) for u in settings.security.allowed_urls),
         stac_allowed=stac_sources.allow,
         stac_source=stac_sources,

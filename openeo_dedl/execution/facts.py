@@ -7,7 +7,7 @@ from datetime import datetime
 
 from openeo_dedl.catalog import Catalog
 from openeo_dedl.errors import OpenEOError
-from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts
+from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts, SearchBounds
 from openeo_dedl.planning.extents import normalise_crs, time_interval
 
 _DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?$")
@@ -52,11 +52,15 @@ def _bands(doc: dict, names: list[str]) -> tuple[BandFacts, ...]:
     return tuple(bands)
 
 
-def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
+def collection_facts(
+    catalog: Catalog, collection_id: str, bounds: SearchBounds | None = None
+) -> CollectionFacts:
     """What the planner should know about a collection: sites, grid, times, bands, items.
 
-    Items are listed only for static catalogs (already in memory); for STAC APIs the planner
-    works with collection-level metadata.
+    A static catalog's items are all listed (they are in memory). A STAC API is searched
+    within ``bounds`` (the graph's extents; None: the whole collection), so its items and time
+    steps are those the loads may read; with more than ``catalog_max_fact_items`` of them the
+    planner works with collection-level metadata.
     """
     record = catalog.record(collection_id)
     doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
@@ -95,22 +99,11 @@ def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
     if boxes and len(boxes[0]) == 4:
         bbox = tuple(float(v) for v in boxes[0])
 
-    items = None
-    times = None
-    if record.source.kind == "static":
-        items = tuple(
-            ItemFacts(
-                sites=tuple(catalog.item_sites(item, record)),
-                bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
-                native_bbox=_native_bbox(item, crs),
-                time=_item_time(item),
-            )
-            for item in catalog.search_items(collection_id)
-        )
-        times = tuple(sorted({it.time for it in items if it.time is not None}))
+    items, sites, providers = _item_facts(catalog, collection_id, bounds, crs)
+    times = None if items is None else tuple(sorted({i.time for i in items if i.time is not None}))
     return CollectionFacts(
         id=collection_id,
-        sites=tuple(catalog.collection_sites(collection_id)),
+        sites=sites,
         bbox=bbox,  # type: ignore[arg-type]
         crs=crs,
         native_bbox=native_bbox,
@@ -120,7 +113,40 @@ def collection_facts(catalog: Catalog, collection_id: str) -> CollectionFacts:
         bands=_bands(doc, band_names),
         items=items,
         dimensions=names,
+        providers=providers,
     )
+
+
+def _item_facts(
+    catalog: Catalog, collection_id: str, bounds: SearchBounds | None, crs: str | None
+) -> tuple[tuple[ItemFacts, ...] | None, tuple[str, ...], dict[str, str]]:
+    """The facts of the items within ``bounds`` (None: too many of them), the collection's sites
+    with theirs, and the provider ids that gave sites."""
+    record = catalog.record(collection_id)
+    sites = list(catalog.collection_sites(collection_id))
+    providers = dict(record.providers)
+    bounds = bounds if record.source.kind == "stac_api" else None
+    found = catalog.fact_items(
+        collection_id,
+        bbox=None if bounds is None else bounds.bbox,
+        interval=None if bounds is None else bounds.interval,
+    )
+    if found is None:
+        return None, tuple(sites), providers
+    items = []
+    for item in found:
+        pairs = catalog.item_providers(item, record)
+        providers.update((p, site) for p, site in pairs if p != site)
+        sites += [site for _, site in pairs if site not in sites]
+        items.append(
+            ItemFacts(
+                sites=tuple(site for _, site in pairs),
+                bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
+                native_bbox=_native_bbox(item, crs),
+                time=_item_time(item),
+            )
+        )
+    return tuple(items), tuple(sites), providers
 
 
 def _native_bbox(item, crs: str | None) -> tuple[float, float, float, float] | None:

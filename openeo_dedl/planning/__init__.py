@@ -1,7 +1,13 @@
 """Pure planning: flat process-graph JSON (+ catalog facts) in, a site plan out. No I/O."""
 
 from openeo_dedl.planning.estimate import Estimate, Estimator
-from openeo_dedl.planning.facts import BandFacts, CollectionFacts, ItemFacts, without_sites
+from openeo_dedl.planning.facts import (
+    BandFacts,
+    CollectionFacts,
+    ItemFacts,
+    SearchBounds,
+    without_sites,
+)
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT, MERGE_PROCESS
 from openeo_dedl.planning.partition import (
@@ -31,6 +37,7 @@ __all__ = [
     "Partition",
     "Plan",
     "Prepared",
+    "SearchBounds",
     "SplitLoad",
     "Transfer",
     "plan_process_graph",

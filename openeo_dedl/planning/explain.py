@@ -60,6 +60,12 @@ def explain(plan: Plan) -> str:
         extra = f"; per site: {', '.join(s.pushed_down)}" if s.pushed_down else ""
         merge = f"; merged by {s.merge_node} ({s.combine})" if s.merge_node else ""
         lines.append(f"  split {s.node} ({s.collection}, {s.kind}): {where}{extra}{merge}")
+    if plan.providers:
+        lines.append("")
+        lines.append("Sites of provider ids (federation:backends):")
+        for cid, providers in sorted(plan.providers.items()):
+            pairs = ", ".join(f"{p} → {site}" for p, site in sorted(providers.items()))
+            lines.append(f"  {cid}: {pairs}")
     return "\n".join(lines)
 
 

@@ -68,6 +68,9 @@ class CollectionFacts:
     items: tuple[ItemFacts, ...] | None = None
     # openEO dimension kind ("x", "y", "t", "bands") → the dimension's name in this collection.
     dimensions: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DIMENSIONS))
+    # Provider id of ``federation:backends`` -> the site it gave (ids that are site names are
+    # not listed), for the plan's explanation.
+    providers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -87,6 +90,15 @@ class CollectionFacts:
     def at(collection_id: str, *sites: str) -> CollectionFacts:
         """Facts with nothing but the sites (sizes fall back to defaults)."""
         return CollectionFacts(id=collection_id, sites=tuple(sites))
+
+
+@dataclass(frozen=True)
+class SearchBounds:
+    """What a graph's loads of a collection read at most: a WGS84 box and a time interval
+    [start, end); None where a load is unbounded (or its extent is known only at run time)."""
+
+    bbox: BBox | None = None
+    interval: tuple[datetime | None, datetime | None] | None = None
 
 
 def without_sites(facts: CollectionFacts, unavailable: Collection[str]) -> CollectionFacts:

@@ -72,6 +72,9 @@ class Plan:
     strategy: str = "cost"
     load_options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     splits: tuple[SplitLoad, ...] = ()
+    # Collection -> {provider id in ``federation:backends`` -> the site it gave} (the DEDL's
+    # ids, such as ``dedt_lumi``, mapped by ``provider_sites``), for the loaded collections.
+    providers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready form (for the CLI, usage and, later, ``GET /jobs/{id}/estimate``)."""
@@ -97,6 +100,7 @@ class Plan:
                 for n, s in self.load_options.items()
             ],
             "splits": [s.to_dict() for s in self.splits],
+            "providers": {cid: dict(p) for cid, p in self.providers.items()},
             "node_bytes": dict(self.node_bytes),
         }
 

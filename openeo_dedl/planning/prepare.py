@@ -12,15 +12,17 @@ in an :class:`Environment` built by the execution layer (``execution/environment
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
 from openeo_dedl.locations import StacAllowList, UrlPrefix
-from openeo_dedl.planning.facts import CollectionFacts, without_sites
+from openeo_dedl.planning.extents import bounding_box, time_interval, union
+from openeo_dedl.planning.facts import CollectionFacts, SearchBounds, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.partition import Plan, plan_process_graph
+from openeo_dedl.planning.pixels import to_wgs84
 from openeo_dedl.planning.stac import StacSource, load_stac_urls, rewrite_load_stac
 from openeo_dedl.planning.validate import validate_process_graph
 
@@ -41,6 +43,9 @@ class Environment:
     # The URL prefixes the data-access policy allows (``security.allowed_urls``), so that a
     # literal URL outside them is refused before a run; None: not known (not checked then).
     allowed_urls: tuple[UrlPrefix, ...] | None = None
+    # The facts of a collection as far as the graph's loads of it reach (its items and time
+    # steps within them: what a STAC API is searched for); None: ``collection_facts`` only.
+    bounded_facts: Callable[[str, SearchBounds], CollectionFacts] | None = None
     # Where load_stac may read (checked before a run, literals only); None: not known.
     stac_allowed: StacAllowList | None = None
     # What a load_stac URL names for a user (None: no user): the source to load, or raises
@@ -185,17 +190,53 @@ def _plan(
     sources: Mapping[str, StacSource],
 ) -> Plan:
     graph = FlatGraph(process_graph)
-    facts: dict[str, CollectionFacts] = {
-        cid: without_sites(source.facts, unavailable) for cid, source in sources.items()
-    }
+    loads: dict[str, list[str]] = {}
     for node_id in graph.nodes:
         cid = graph.arguments(node_id).get("id")
         is_load = graph.process_id(node_id) == "load_collection" and isinstance(cid, str)
         # Unknown collections fail at run time with their own error (validation says so).
-        if is_load and cid not in facts and env.collection_error(cid) is None:
-            facts[cid] = without_sites(env.collection_facts(cid), unavailable)
+        if is_load and env.collection_error(cid) is None:
+            loads.setdefault(cid, []).append(node_id)
+    # Job results (load_stac) are no collection of the catalog: their facts come with them.
+    facts: dict[str, CollectionFacts] = {
+        cid: without_sites(source.facts, unavailable)
+        for cid, source in sources.items()
+        if source.is_job
+    }
+    for cid, nodes in loads.items():
+        if env.bounded_facts is not None:
+            found = env.bounded_facts(cid, load_bounds(graph, nodes))
+        else:
+            found = env.collection_facts(cid)
+        facts[cid] = without_sites(found, unavailable)
     sites = [site for site in env.sites if site not in unavailable]
     result_site = env.result_site
     if result_site in unavailable and sites:
         result_site = sites[0]
-    return plan_process_graph(graph, facts, result_site, sites=sites)
+    plan = plan_process_graph(graph, facts, result_site, sites=sites)
+    providers = {cid: f.providers for cid, f in facts.items() if f.providers}
+    return replace(plan, providers=providers) if providers else plan
+
+
+def load_bounds(graph: FlatGraph, nodes: list[str]) -> SearchBounds:
+    """The WGS84 box and time interval the loads ``nodes`` of one collection read at most."""
+    boxes, intervals = [], []
+    for node in nodes:
+        args = graph.arguments(node)
+        try:
+            box = bounding_box(args.get("spatial_extent"))
+            interval = time_interval(args.get("temporal_extent"))
+        except OpenEOError:  # planning reports it; the facts are then of the whole collection
+            return SearchBounds()
+        boxes.append(None if box is None else to_wgs84(box))
+        intervals.append(None if interval is None else (interval.start, interval.end))
+    bbox = None if None in boxes else union(boxes)  # type: ignore[arg-type]
+    interval = None
+    if intervals and None not in intervals:
+        starts = [i[0] for i in intervals]  # type: ignore[index]
+        ends = [i[1] for i in intervals]  # type: ignore[index]
+        interval = (
+            None if None in starts else min(starts),  # type: ignore[type-var]
+            None if None in ends else max(ends),  # type: ignore[type-var]
+        )
+    return SearchBounds(bbox=bbox, interval=interval)
