@@ -46,7 +46,7 @@ class UserProcesses:
     def put(self, user_id: str, process: dict[str, Any]) -> None:
         """Check ``process`` (with its ``id``) and store it, replacing one stored before;
         raises the first problem found."""
-        check_definition(process, self.store.all(user_id), self.backend)
+        check_definition(process, self.store.all(user_id), self.backend, user_id)
         self.store.put(user_id, process["id"], process)
 
     def delete(self, user_id: str, process_id: str) -> bool:
@@ -118,8 +118,14 @@ def check_metadata(process: Mapping[str, Any]) -> None:
         raise ProcessInvalid("The process: 'categories' must be a list of strings.")
 
 
-def check_definition(process: dict[str, Any], others: Mapping[str, dict], backend: Checker) -> None:
-    """Raise the first problem of ``process`` (with ``process["id"]``) as a stored process.
+def check_definition(
+    process: dict[str, Any],
+    others: Mapping[str, dict],
+    backend: Checker,
+    user: str | None = None,
+) -> None:
+    """Raise the first problem of ``process`` (with ``process["id"]``) as a stored process of
+    ``user`` (whose batch job results its load_stac may name).
 
     ``others`` are the user's stored processes (the one being replaced among them); the graph
     is prepared (validated) with calls of them, and of ``process`` itself, inlined.
@@ -138,7 +144,7 @@ def check_definition(process: dict[str, Any], others: Mapping[str, dict], backen
         raise ProcessGraphInvalid(
             f"The process graph refers to parameters that are not declared: {undeclared}."
         )
-    backend.prepare({"process_graph": graph}, user_processes).valid()
+    backend.prepare({"process_graph": graph}, user_processes, user).valid()
 
 
 def _top_level_parameters(process_graph: Mapping[str, Any]) -> set[str]:

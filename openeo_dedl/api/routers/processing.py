@@ -50,7 +50,9 @@ async def validate(
     udps = await run_in_threadpool(processes_of, request, user)
     plan = None
     try:
-        prepared = await run_in_threadpool(backend.prepare, body, udps, user.user_id)
+        # Anonymous: no batch job results for load_stac (they are a user's own).
+        user_id = user.user_id if user is not None else None
+        prepared = await run_in_threadpool(backend.prepare, body, udps, user_id)
         errors = list(prepared.errors)
         if not errors:
             # Valid: its plan too (or why it cannot be planned, e.g. a collection's metadata
