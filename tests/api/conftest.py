@@ -124,7 +124,9 @@ class StubBackend:
     def file_formats(self) -> dict:
         return {"input": {}, "output": OUTPUT_FORMATS}
 
-    def prepare(self, process: Any, user_processes: Any = None) -> Prepared | Invalid:
+    def prepare(
+        self, process: Any, user_processes: Any = None, user: str | None = None
+    ) -> Prepared | Invalid:
         """``validate_result``'s errors (or raises it); else the process, planned for real
         (no collections: the stub's processes are plain values)."""
         if isinstance(self.validate_result, Exception):
