@@ -101,6 +101,12 @@ class Backend:
 
         return process_specs_list()
 
+    def processes_version(self) -> str:
+        """The openeo-processes release the served specs follow."""
+        from openeo_dedl.execution.registry import OPENEO_PROCESSES_VERSION
+
+        return OPENEO_PROCESSES_VERSION
+
     def file_formats(self) -> dict:
         return {"input": {}, "output": copy.deepcopy(OUTPUT_FORMATS)}
 

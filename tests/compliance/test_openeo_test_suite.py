@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compliance.suite import GROUPS, ensure_suite_venv, run_group
+from tests.compliance.suite import GROUPS, SUITE_API, ensure_suite_venv, run_group
 from tests.support.servers import start_server, stop_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -21,7 +21,7 @@ def suite_server(tmp_path_factory, demo_catalog_dir):
     ensure_suite_venv()  # first use installs the suite; not part of any group's run
     data_dir = tmp_path_factory.mktemp("compliance-server")
     proc, url, log_path = start_server(data_dir, demo_catalog_dir)
-    yield url
+    yield url + SUITE_API
     stop_server(proc)
 
 
