@@ -20,7 +20,7 @@ from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
 from openeo_dedl.execution.result import SyncResult
-from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
+from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 from openeo_dedl.planning import limits as graph_limits
 
 if TYPE_CHECKING:
@@ -121,6 +121,7 @@ class Backend:
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
         control=None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Run a process synchronously in this process, writing the result file into
         ``work_dir`` (worker processes and ``openeo-dedl run`` do; the API hands runs to
@@ -130,8 +131,26 @@ class Backend:
         process, missing argument, too large for synchronous processing, ...).
         """
         return self.executor.run_sync(
-            process, work_dir, user=user, user_processes=user_processes, control=control
+            process,
+            work_dir,
+            user=user,
+            user_processes=user_processes,
+            control=control,
+            options=options,
         )
+
+    def processing_parameters(self, user_id: str | None = None) -> dict:
+        """``GET /processing_parameters`` (the ``workers`` bound of ``user_id``)."""
+        from openeo_dedl.execution.options import processing_parameters
+
+        return processing_parameters(self.settings, user_id)
+
+    def run_options(self, body: Mapping[str, Any], kind: str, user_id: str) -> RunOptions:
+        """The checked processing options of a request body (``kind``: ``sync`` or ``job``);
+        ProcessingParameterInvalid for an unknown one or a bad value."""
+        from openeo_dedl.execution.options import run_options
+
+        return run_options(body, kind, self.settings, user_id)
 
     @property
     def environment(self) -> Environment:

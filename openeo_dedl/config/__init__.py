@@ -31,6 +31,7 @@ from openeo_dedl.config.accounts import (
 from openeo_dedl.config.sections import (
     JobsConfig,
     LimitsConfig,
+    ProcessingConfig,
     SecurityConfig,
     WorkersConfig,
     WorkspaceConfig,
@@ -55,6 +56,7 @@ __all__ = [
     "OidcClientConfig",
     "OidcGrantType",
     "OidcProviderConfig",
+    "ProcessingConfig",
     "SecurityConfig",
     "Settings",
     "SiteConfig",
@@ -118,6 +120,7 @@ class Settings(BaseSettings):
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:

@@ -26,7 +26,7 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
-from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
+from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,12 @@ class Executor:
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
         control: RunControl | None = None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Plan and run ``process`` within the synchronous limits; ``user`` owns the run
         (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
-        ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it."""
+        ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it;
+        ``options`` are the checked processing options (placement, workers)."""
         return self._run(
             self.prepare(process, user_processes).valid(),
             work_dir,
@@ -87,6 +89,7 @@ class Executor:
             timeout_error=sync_timeout,
             control=control,
             user=user,
+            options=options or RunOptions(),
         )
 
     def run_batch(
@@ -96,6 +99,7 @@ class Executor:
         control: RunControl,
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Run a batch job's process: no size limit, cancelable and observed through ``control``.
 
@@ -110,20 +114,22 @@ class Executor:
             timeout_error=job_timeout,
             control=control,
             user=user,
+            options=options or RunOptions(),
         )
 
-    def _run(self, prepared: Prepared, work_dir: Path, **options: Any) -> SyncResult:
+    def _run(self, prepared: Prepared, work_dir: Path, **run: Any) -> SyncResult:
         """Run ``prepared``; when a site turns out to be down, plan again without it (loads of
         replicated collections move to a replica) or fail with SiteUnavailable naming it."""
         down: set[str] = set()
+        strategy = run["options"].placement
         while True:
             try:
-                return self._run_once(prepared, work_dir, unavailable=frozenset(down), **options)
+                return self._run_once(prepared, work_dir, unavailable=frozenset(down), **run)
             except SiteUnavailable as exc:
                 if exc.site is None or exc.site in down:
                     raise
                 try:
-                    prepared.plan(unavailable=frozenset(down | {exc.site}))
+                    prepared.plan(frozenset(down | {exc.site}), strategy)
                 except SiteUnavailable:
                     raise exc from None  # no replica: the site's own error says what is down
                 logger.warning("%s Planning again without site %s.", exc.message, exc.site)
@@ -139,8 +145,10 @@ class Executor:
         control: RunControl | None = None,
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
+        options: RunOptions | None = None,
     ) -> SyncResult:
-        plan = prepared.plan(unavailable)
+        options = options or RunOptions()
+        plan = prepared.plan(unavailable, options.placement)
         graph = plan.graph
         budget = LoadBudget(max_bytes)
         access = DataAccess.for_user(self.settings, user)  # what the run may read and fetch
@@ -157,7 +165,7 @@ class Executor:
             )
 
         try:
-            with self.clusters.for_run(user) as clusters:
+            with self.clusters.for_run(user, options.workers) as clusters:
                 value, report = run_plan(
                     plan,
                     graph,
@@ -167,6 +175,7 @@ class Executor:
                     staging=self._staging_urls(),
                     control=control,
                 )
+            report.site_workers.update(clusters.workers)
             if isinstance(value, SaveRequest):
                 fmt, data = value.format, value.data
             else:

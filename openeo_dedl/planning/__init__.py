@@ -4,6 +4,7 @@ from openeo_dedl.planning.estimate import Estimate, Estimator
 from openeo_dedl.planning.facts import BandFacts, CollectionFacts, ItemFacts, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT, MERGE_PROCESS
+from openeo_dedl.planning.options import RunOptions
 from openeo_dedl.planning.partition import (
     MAX_PARTITION_DEPTH,
     Partition,
@@ -31,6 +32,7 @@ __all__ = [
     "Partition",
     "Plan",
     "Prepared",
+    "RunOptions",
     "SplitLoad",
     "Transfer",
     "plan_process_graph",

@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
+from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, SiteUnavailable
 from openeo_dedl.locations import UrlPrefix
 from openeo_dedl.planning.facts import CollectionFacts, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
+from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
 from openeo_dedl.planning.validate import validate_process_graph
 
@@ -64,7 +65,7 @@ class Prepared:
     # ``{"process_graph": ..., ...}``: the process as sent, its graph inlined.
     process: dict[str, Any]
     environment: Environment = field(repr=False)
-    _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False)
+    _plans: dict[tuple[frozenset[str], str], Plan] = field(default_factory=dict, repr=False)
 
     # A valid process has none (so that callers may ask either kind).
     errors: tuple[OpenEOError, ...] = field(default=(), init=False, repr=False)
@@ -77,16 +78,19 @@ class Prepared:
         """This process (:meth:`Invalid.valid` raises instead)."""
         return self
 
-    def plan(self, unavailable: frozenset[str] = frozenset()) -> Plan:
+    def plan(self, unavailable: frozenset[str] = frozenset(), strategy: str = AUTO) -> Plan:
         """Where everything runs (``Plan.graph``: the graph that runs, loads split per site).
 
         With ``unavailable`` sites, loads go to replicas elsewhere (SiteUnavailable when a
-        collection has none) and nothing else runs there. Raises OpenEOError for what only
-        planning finds (e.g. an extent that is not a finite number).
+        collection has none) and nothing else runs there. ``strategy`` is the placement
+        strategy (``planning/options.py``); a ``single-site:<S>`` with ``S`` unavailable is
+        SiteUnavailable. Raises OpenEOError for what only planning finds (e.g. an extent that
+        is not a finite number).
         """
-        if unavailable not in self._plans:
-            self._plans[unavailable] = _plan(self.process_graph, self.environment, unavailable)
-        return self._plans[unavailable]
+        key = (unavailable, strategy)
+        if key not in self._plans:
+            self._plans[key] = _plan(self.process_graph, self.environment, unavailable, strategy)
+        return self._plans[key]
 
 
 class Preparer(Protocol):
@@ -132,7 +136,9 @@ def _process_graph_of(process: Any) -> dict:
     return process["process_graph"]
 
 
-def _plan(process_graph: dict, env: Environment, unavailable: frozenset[str]) -> Plan:
+def _plan(
+    process_graph: dict, env: Environment, unavailable: frozenset[str], strategy: str
+) -> Plan:
     graph = FlatGraph(process_graph)
     facts: dict[str, CollectionFacts] = {}
     for node_id in graph.nodes:
@@ -145,4 +151,9 @@ def _plan(process_graph: dict, env: Environment, unavailable: frozenset[str]) ->
     result_site = env.result_site
     if result_site in unavailable and sites:
         result_site = sites[0]
-    return plan_process_graph(graph, facts, result_site, sites=sites)
+    if strategy.startswith(SINGLE_SITE) and strategy[len(SINGLE_SITE) :] not in sites:
+        site = strategy[len(SINGLE_SITE) :]
+        raise SiteUnavailable(
+            f"Site '{site}' of the placement '{strategy}' is unavailable.", site=site
+        )
+    return plan_process_graph(graph, facts, result_site, sites=sites, strategy=strategy)

@@ -64,9 +64,14 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     }
     if job.usage:
         doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
+    if job.sites:
+        # Federation extension: the back-ends (sites) that generated the result.
+        doc["federation:backends"] = job.sites
     if full:
         doc["process"] = job.process
         doc["log_level"] = job.log_level
+        # The processing options asked for (GET /processing_parameters), as they were sent.
+        doc.update(job.options or {})
         base = api_url(request, f"/jobs/{job.id}")
         links = [{"rel": "monitor", "href": f"{base}/logs", "type": "application/json",
                   "title": "Batch job logs"}]  # fmt: skip
@@ -89,6 +94,7 @@ def create_job(
 ) -> Response:
     """Store a new batch job (status ``created``)."""
     payload = parse_job_create(body)
+    options = request.app.state.backend.run_options(body, "job", user.user_id)
     job = service(request).create(
         user.user_id,
         process=payload.process.model_dump(exclude_unset=True),
@@ -97,6 +103,7 @@ def create_job(
         billing_plan=payload.plan,
         budget=payload.budget,
         log_level=payload.log_level,
+        options=options.to_dict() or None,
     )
     location = api_url(request, f"/jobs/{job.id}")
     return Response(status_code=201, headers={"Location": location, "OpenEO-Identifier": job.id})
@@ -119,6 +126,11 @@ def update_job(
     request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
     changes = parse_job_update(body).changes()
+    checked = request.app.state.backend.run_options(body, "job", user.user_id).to_dict()
+    sent = [name for name in ("placement", "workers") if name in body]
+    if sent:
+        # null or the default: back to the default (dropped from what is kept).
+        changes["options"] = {name: checked.get(name) for name in sent}
     service(request).update(user.user_id, job_id, **changes)
     return Response(status_code=204)
 

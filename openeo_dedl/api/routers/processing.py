@@ -93,6 +93,16 @@ def _costs(usage: dict) -> float | None:
     return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
+@router.get("/processing_parameters")
+async def processing_parameters(
+    request: Request, user: Annotated[User | None, Depends(optional_user)]
+) -> dict:
+    """The processing options of /result and batch jobs (Processing Parameters extension);
+    public, with the signed-in user's own ``workers`` bound."""
+    backend: Backend = request.app.state.backend
+    return backend.processing_parameters(user.user_id if user else None)
+
+
 @router.post("/result")
 async def compute_result(
     request: Request,
@@ -107,13 +117,16 @@ async def compute_result(
     payload = parse_sync_request(body)
     process = payload.process_dict()
     backend: Backend = request.app.state.backend
+    options = backend.run_options(body, "sync", user.user_id)
     udps = await run_in_threadpool(processes_of, request, user)
     # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
     # user's processes as they are when it runs.
     await run_in_threadpool(lambda: backend.prepare(process, udps).valid())
     logger.info("sync run for user %s", user.user_id)
     sync_runs: SyncRuns = request.app.state.sync_runs
-    outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)
+    outcome = await sync_runs.run(
+        user.user_id, process, udps, request.is_disconnected, options=options
+    )
     try:
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
         costs = _costs(outcome.usage)
