@@ -20,6 +20,8 @@ from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
 from openeo_dedl.execution.result import SyncResult
+from openeo_dedl.execution.site_status import SiteMonitor
+from openeo_dedl.formats import rfc3339
 from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 from openeo_dedl.planning import limits as graph_limits
 
@@ -64,19 +66,42 @@ class Backend:
         # API process never runs a process (it prepares them; workers run them).
         self._environment: Environment | None = None
         self._executor: Executor | None = None
+        self._monitor: SiteMonitor | None = None
         self._lock = threading.Lock()
 
     # -- discovery ---------------------------------------------------------------------------
     def sites(self) -> list[dict]:
-        """The sites as openEO federation backends (for capabilities' `federation` object)."""
-        return [
-            {
-                "name": s.name,
-                "title": s.title or s.name,
-                "description": s.description or f"Site {s.name} ({s.cluster.kind} Dask cluster)",
-            }
-            for s in self.settings.sites
-        ]
+        """The sites as openEO federation backends (for capabilities' `federation` object),
+        with their status as last checked (``execution/site_status.py``)."""
+        states = self.site_monitor.states()
+        out = []
+        for s in self.settings.sites:
+            state = states[s.name]
+            description = s.description or f"Site {s.name} ({s.cluster.kind} Dask cluster)"
+            if state.reason:
+                description += f" Offline: {state.reason}."
+            out.append(
+                {
+                    "name": s.name,
+                    "title": s.title or s.name,
+                    "description": description,
+                    "status": "online" if state.online else "offline",
+                    "last_status_check": rfc3339(state.checked),
+                    "last_successful_check": rfc3339(state.last_online),
+                }
+            )
+        return out
+
+    def missing_sites(self) -> list[str]:
+        """The sites offline now (``federation:missing`` of the lists)."""
+        return self.site_monitor.offline()
+
+    @property
+    def site_monitor(self) -> SiteMonitor:
+        with self._lock:
+            if self._monitor is None:
+                self._monitor = SiteMonitor(self.settings)
+            return self._monitor
 
     def collection_ids(self) -> list[str]:
         return self.catalog.collection_ids()

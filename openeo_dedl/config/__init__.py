@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # (written as Zarr to the producing site's staging_url, read by the consuming site).
     transfer_mode: Literal["memory", "staging"] = "memory"
     default_site: str = "central"
+    # How long a check of the sites' gateways (GET / `federation` status, `federation:missing`)
+    # is reused, and how long each gateway may take to answer it.
+    site_check_seconds: float = Field(default=30.0, ge=0)
+    site_check_timeout_seconds: float = Field(default=3.0, gt=0)
     catalogs: list[CatalogConfig] = Field(default_factory=list)
 
     database_url: str | None = None

@@ -123,6 +123,9 @@ class StubBackend:
             for i in range(7)
         ]
 
+    def missing_sites(self) -> list[str]:
+        return []
+
     def run_options(self, body: Any, kind: str, user_id: str) -> Any:
         return run_options(body, kind, self.settings, user_id)
 

@@ -26,7 +26,7 @@ router = APIRouter()
 well_known_router = APIRouter()
 
 API_VERSION = "1.2.0"
-FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.1.0"
+FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.2.0"
 CONFORMANCE = [
     "https://api.openeo.org/1.2.0",
     "https://api.stacspec.org/v1.0.0/core",
@@ -79,7 +79,7 @@ def _federation(request: Request, backend: Backend) -> dict[str, FederationBacke
 
 
 def conformance_classes(backend: Backend) -> list[str]:
-    if len(backend.sites()) >= 2:
+    if len(backend.settings.sites) >= 2:
         return [CONFORMANCE[0], FEDERATION_CONFORMANCE, *CONFORMANCE[1:]]
     return list(CONFORMANCE)
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.deps import federation_missing
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
@@ -113,7 +114,11 @@ def create_job(
 def list_jobs(request: Request, user: UserDep, page: Annotated[Page, Depends(page_params)]) -> dict:
     """The user's jobs, newest first (without their processes, as the spec recommends)."""
     jobs, links = paginate(service(request).list(user.user_id), page, request, "/jobs")
-    return {"jobs": [job_json(j, request, full=False) for j in jobs], "links": links}
+    return {
+        "jobs": [job_json(j, request, full=False) for j in jobs],
+        "links": links,
+        **federation_missing(request.app.state.backend),
+    }
 
 
 @router.get("/jobs/{job_id}")

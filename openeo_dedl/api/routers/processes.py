@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from openeo_dedl.api.deps import federation_missing
 from openeo_dedl.api.paging import Page, page_params
 
 router = APIRouter()
@@ -22,4 +23,11 @@ def list_processes(request: Request, page: Annotated[Page, Depends(page_params)]
     first call loads the process registry, which is slow.
     """
     del page  # validated only (see above)
-    return {"processes": request.app.state.backend.process_specs(), "links": []}
+    backend = request.app.state.backend
+    # Federation extension: every process runs at every site.
+    sites = [site.name for site in backend.settings.sites]
+    return {
+        "processes": [{**spec, "federation:backends": sites} for spec in backend.process_specs()],
+        "links": [],
+        **federation_missing(backend),
+    }
