@@ -103,6 +103,36 @@ class Backend:
                 self._monitor = SiteMonitor(self.settings)
             return self._monitor
 
+    def workspace_providers(self) -> dict[str, dict]:
+        """``GET /workspace_providers``: the storage kinds of the export workspaces."""
+        from openeo_dedl.execution.exports import provider_of
+
+        providers: dict[str, dict] = {}
+        for config in self.settings.export_workspaces:
+            kind = provider_of(config)
+            providers.setdefault(
+                kind,
+                {
+                    "title": kind,
+                    "description": f"fsspec '{kind}' storage configured by the operator; "
+                    "users can neither create nor register workspaces.",
+                    "parameters": {},
+                },
+            )
+        return providers
+
+    def export_workspaces(self, user_id: str) -> list[dict]:
+        """The export workspaces as ``GET /workspaces/{id}`` describes them for ``user_id``."""
+        from openeo_dedl.execution.exports import describe_workspace
+
+        return [describe_workspace(c, user_id) for c in self.settings.export_workspaces]
+
+    def export_workspace(self, user_id: str, workspace_id: str) -> dict:
+        """One export workspace for ``user_id``; WorkspaceNotFound."""
+        from openeo_dedl.execution.exports import describe_workspace, export_workspace_config
+
+        return describe_workspace(export_workspace_config(self.settings, workspace_id), user_id)
+
     def collection_ids(self) -> list[str]:
         return self.catalog.collection_ids()
 

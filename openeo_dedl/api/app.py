@@ -27,6 +27,7 @@ from openeo_dedl.api.routers import (
     processes,
     processing,
     services,
+    workspaces,
 )
 from openeo_dedl.api.urls import API_PREFIX, api_url
 from openeo_dedl.backend import Backend
@@ -50,6 +51,7 @@ API_ROUTERS: list[APIRouter] = [
     process_graphs.router,
     jobs.router,
     services.router,
+    workspaces.router,
 ]
 
 logger = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from openeo_dedl.config.accounts import (
     UserConfig,
 )
 from openeo_dedl.config.sections import (
+    ExportWorkspaceConfig,
     JobsConfig,
     LimitsConfig,
     ProcessingConfig,
@@ -49,6 +50,7 @@ __all__ = [
     "CatalogConfig",
     "ClusterConfig",
     "DEMO_PASSWORD_HASH",
+    "ExportWorkspaceConfig",
     "GatewayClusterConfig",
     "JobsConfig",
     "LimitsConfig",
@@ -123,6 +125,8 @@ class Settings(BaseSettings):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
+    # Where export_workspace may copy results (GET /workspaces); none by default.
+    export_workspaces: list[ExportWorkspaceConfig] = Field(default_factory=list)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
 
@@ -141,6 +145,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         for kind, ids in (
+            ("export workspace ids", [w.id.lower() for w in self.export_workspaces]),
             ("user names", [u.username for u in self.users]),
             ("OIDC provider ids", [p.id for p in self.oidc_providers]),
         ):

@@ -152,3 +152,19 @@ class ProcessingConfig(BaseModel):
         if user_id is not None and user_id in self.user_max_workers_per_site:
             return self.user_max_workers_per_site[user_id]
         return self.max_workers_per_site
+
+
+class ExportWorkspaceConfig(BaseModel):
+    """A workspace that ``export_workspace`` copies results to (Workspaces extension): an
+    fsspec URL under which every user has a folder, as in ``/files``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The id processes and GET /workspaces/{id} use (the extension's pattern).
+    id: str = Field(pattern=r"^[\w\-\.~]+$", max_length=64)
+    title: str = ""
+    description: str = ""
+    # fsspec URL (a local directory, s3://bucket/prefix, ...).
+    url: str
+    # Extra fsspec options (credentials, endpoint, ...).
+    storage_options: dict[str, object] = Field(default_factory=dict)

@@ -39,4 +39,5 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         collection_error=collection_error,
         collection_facts=facts_of,
         allowed_urls=tuple(UrlPrefix.parse(u) for u in settings.security.allowed_urls),
+        workspaces=frozenset(w.id.lower() for w in settings.export_workspaces),
     )

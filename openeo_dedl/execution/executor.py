@@ -16,7 +16,9 @@ from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.environment import planning_environment
 from openeo_dedl.execution.events import Planned
+from openeo_dedl.execution.exports import export_result
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
+from openeo_dedl.execution.processes.export import ExportRequest
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
@@ -181,6 +183,9 @@ class Executor:
             else:
                 fmt, data = default_format(value), value
             path = write_result(data, fmt, work_dir)
+            exports = []
+            if isinstance(value, ExportRequest):
+                exports.append(export_result(self.settings, user, value, path, MEDIA_TYPES[fmt]))
         except RunCanceled:
             raise
         except Exception as exc:  # everything leaving here must be an openEO error
@@ -196,7 +201,11 @@ class Executor:
             report.bytes_moved,
         )
         return SyncResult(
-            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_dict(), plan=plan.to_dict()
+            path=path,
+            media_type=MEDIA_TYPES[fmt],
+            usage=report.to_dict(),
+            plan=plan.to_dict(),
+            exports=exports,
         )
 
     def _staging_urls(self) -> dict[str, str] | None:

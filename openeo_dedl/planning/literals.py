@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from openeo_dedl.errors import OpenEOError, ProcessException, ProcessParameterInvalid
-from openeo_dedl.locations import LOCATION_PARAMETERS, UrlPrefix, refusal, static_refusal
+from openeo_dedl.locations import (
+    LOCATION_PARAMETERS,
+    WORKSPACE_PARAMETERS,
+    UrlPrefix,
+    refusal,
+    static_refusal,
+    workspace_errors,
+)
 from openeo_dedl.planning.dates import not_a_date, parse_date
 from openeo_dedl.planning.walk import is_literal
 
@@ -108,10 +115,12 @@ def check_literals(
     pid: str,
     args: Mapping[str, Any],
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
+    workspaces: frozenset[str] | None = None,
 ) -> list[OpenEOError]:
     """What the run would refuse in the literal arguments ``args`` of node ``node_id`` (a call
     of ``pid``). ``allowed_urls``: the deployment's ``security.allowed_urls`` (None: not known,
-    so URLs are checked for everything else)."""
+    so URLs are checked for everything else); ``workspaces``: the export workspaces' ids (None:
+    not known, not checked)."""
     errors: list[OpenEOError] = []
     if pid == "apply_kernel":
         problem = kernel_problem(args.get("kernel"))
@@ -137,4 +146,6 @@ def check_literals(
         value = args.get(name)
         if isinstance(value, str) and static_refusal(value, allowed_urls) is not None:
             errors.append(refusal(pid, name))
+    if pid in WORKSPACE_PARAMETERS:
+        errors.extend(workspace_errors(args, workspaces))
     return errors

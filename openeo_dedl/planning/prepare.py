@@ -41,6 +41,8 @@ class Environment:
     # The URL prefixes the data-access policy allows (``security.allowed_urls``), so that a
     # literal URL outside them is refused before a run; None: not known (not checked then).
     allowed_urls: tuple[UrlPrefix, ...] | None = None
+    # The ids of the export workspaces (lower case; ``export_workspace``); None: not known.
+    workspaces: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def prepare(
         environment.specs,
         environment.collection_error,
         allowed_urls=environment.allowed_urls,
+        workspaces=environment.workspaces,
     )
     if errors:
         return Invalid(tuple(errors))

@@ -25,6 +25,7 @@ def validate_process_graph(
     *,
     limits: GraphLimits | None = None,
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
+    workspaces: frozenset[str] | None = None,
 ) -> list[OpenEOError]:
     """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
 
@@ -33,12 +34,13 @@ def validate_process_graph(
     inlined) is checked against ``limits`` (default: ``planning.limits.active_limits()``); an
     exceeded limit is the only error reported, nothing else is looked at. Literal arguments
     that the run would refuse are reported too (``planning.literals``; ``allowed_urls``: the
-    deployment's URL prefixes, None when not known).
+    deployment's URL prefixes, None when not known; ``workspaces``: the ids of the export
+    workspaces, None when not known).
     """
     errors = check_limits(process_graph, limits)
     if any(e.code == "ProcessGraphComplexity" for e in errors):
         return errors
-    return errors + _validate(process_graph, specs, collection_exists, allowed_urls)
+    return errors + _validate(process_graph, specs, collection_exists, allowed_urls, workspaces)
 
 
 def _validate(
@@ -46,6 +48,7 @@ def _validate(
     specs: Mapping[str, dict],
     collection_exists,
     allowed_urls: tuple[UrlPrefix, ...] | None,
+    workspaces: frozenset[str] | None = None,
 ) -> list:
     errors: list[OpenEOError] = []
     try:
@@ -72,9 +75,9 @@ def _validate(
                 err = collection_exists(cid)
                 if err is not None:
                     errors.append(err)
-        errors.extend(check_literals(node_id, pid, args, allowed_urls))
+        errors.extend(check_literals(node_id, pid, args, allowed_urls, workspaces))
         for _, callback in iter_callbacks(args):
-            errors.extend(_validate(callback, specs, collection_exists, allowed_urls))
+            errors.extend(_validate(callback, specs, collection_exists, allowed_urls, workspaces))
     return errors
 
 

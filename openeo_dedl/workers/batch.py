@@ -112,8 +112,11 @@ class BatchRunner:
             log=LogEntry(
                 "info",
                 f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
-                f"{transfers} transfer(s) taking {seconds:.2f} s.",
-                data={"usage": result.usage},
+                f"{transfers} transfer(s) taking {seconds:.2f} s.{_exported(result.exports)}",
+                data={
+                    "usage": result.usage,
+                    **({"exports": result.exports} if result.exports else {}),
+                },
             ),
         )
         if not done:
@@ -155,3 +158,10 @@ class BatchRunner:
             logger.exception("job %s failed", job_id)
             error = Internal(f"Server error: {type(exc).__name__}: {exc}")
         self.store.fail(job_id, run, error.code, error.message, usage=progress.usage())
+
+
+def _exported(exports: list[dict]) -> str:
+    """The log line's words on what export_workspace copied (nothing when none)."""
+    return "".join(
+        f" Exported to workspace {e['workspace']}: {e['folder']}/{e['asset']}." for e in exports
+    )
