@@ -156,6 +156,12 @@ class Backend:
 
         return process_specs_list()
 
+    def processes_version(self) -> str:
+        """The openeo-processes release the served specs follow."""
+        from openeo_dedl.execution.registry import OPENEO_PROCESSES_VERSION
+
+        return OPENEO_PROCESSES_VERSION
+
     def file_formats(self) -> dict:
         return {"input": {}, "output": copy.deepcopy(OUTPUT_FORMATS)}
 
@@ -200,12 +206,14 @@ class Backend:
 
         return processing_parameters(self.settings, user_id)
 
-    def run_options(self, body: Mapping[str, Any], kind: str, user_id: str) -> RunOptions:
+    def run_options(
+        self, body: Mapping[str, Any], kind: str, user_id: str, strict: bool = True
+    ) -> RunOptions:
         """The checked processing options of a request body (``kind``: ``sync`` or ``job``);
-        ProcessingParameterInvalid for an unknown one or a bad value."""
+        ProcessingParameterInvalid for a bad value, and (``strict``) an unknown property."""
         from openeo_dedl.execution.options import run_options
 
-        return run_options(body, kind, self.settings, user_id)
+        return run_options(body, kind, self.settings, user_id, strict)
 
     @property
     def environment(self) -> Environment:

@@ -3,8 +3,9 @@
 
 A request names them at the top level of its body (``POST /result``, ``POST /jobs``,
 ``PATCH /jobs/{id}``), as the extension asks: ``placement``, ``workers`` and the core
-``log_level``. Anything else beside the core fields is refused, so a misspelt option is
-never silently ignored.
+``log_level``. In API 1.3 (which declares the extension) anything else beside the core fields
+is refused, so a misspelt option is never silently ignored; 1.2 clients may send other
+back-end specific properties, as they always could, and those are ignored.
 """
 
 from __future__ import annotations
@@ -77,12 +78,17 @@ def _parameters(settings: Settings, max_workers: int) -> list[dict[str, Any]]:
 
 
 def run_options(
-    body: Mapping[str, Any], kind: str, settings: Settings, user_id: str | None
+    body: Mapping[str, Any],
+    kind: str,
+    settings: Settings,
+    user_id: str | None,
+    strict: bool = True,
 ) -> RunOptions:
     """The checked options of a request ``body`` (``kind`` ``sync`` or ``job``);
-    ProcessingParameterInvalid for an unknown one or a value out of range."""
+    ProcessingParameterInvalid for a value out of range, and (``strict``) for an unknown
+    property."""
     unknown = sorted(set(body) - CORE_FIELDS[kind] - set(OPTION_NAMES))
-    if unknown:
+    if unknown and strict:
         raise ProcessingParameterInvalid(
             f"Unknown processing parameter(s) {', '.join(map(repr, unknown))}: see GET "
             f"/processing_parameters for {', '.join(OPTION_NAMES)}."

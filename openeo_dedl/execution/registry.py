@@ -55,6 +55,8 @@ BEYOND_CUBES = {"save_result": {"data"}}
 # read through importlib.resources, so an installed wheel finds them as an editable install does.
 PROCESS_SPECS_DIR: Traversable = importlib.resources.files("openeo_dedl") / "process_specs"
 OPENEO_PROCESSES_DIR: Traversable = PROCESS_SPECS_DIR / "openeo-processes"
+# The openeo-processes release in OPENEO_PROCESSES_DIR (GET /processes `version`, API 1.3).
+OPENEO_PROCESSES_VERSION = "2.0.0-rc.1"
 
 
 def spec_files(directory: Traversable) -> list[Traversable]:

@@ -126,8 +126,8 @@ class StubBackend:
     def missing_sites(self) -> list[str]:
         return []
 
-    def run_options(self, body: Any, kind: str, user_id: str) -> Any:
-        return run_options(body, kind, self.settings, user_id)
+    def run_options(self, body: Any, kind: str, user_id: str, strict: bool = True) -> Any:
+        return run_options(body, kind, self.settings, user_id, strict)
 
     def file_formats(self) -> dict:
         return {"input": {}, "output": OUTPUT_FORMATS}

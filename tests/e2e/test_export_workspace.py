@@ -11,8 +11,11 @@ import requests
 
 from tests.support.graphs import load_reduce_save
 from tests.support.servers import running_server
-from tests.support.users import API, USERS, login_url, user_configs
+from tests.support.users import USERS, login_url, user_configs
 from tests.support.waiting import wait_for_value
+
+# The 1.3 extensions, tested where clients that declare them look.
+API = "/openeo/1.3"
 
 
 def _graph(workspace: str = "shared", merge: str | None = None) -> dict:

@@ -11,8 +11,11 @@ import requests
 
 from tests.support.graphs import load_reduce_save
 from tests.support.servers import running_server
-from tests.support.users import API, USERS, login_url, user_configs
+from tests.support.users import USERS, login_url, user_configs
 from tests.support.waiting import wait_for_value
+
+# The 1.3 extensions, tested where clients that declare them look.
+API = "/openeo/1.3"
 
 # A small box of GFM_FLOOD (at site central only), its max over time, saved as JSON.
 GRAPH = load_reduce_save(
@@ -198,3 +201,20 @@ def test_patch_changes_and_resets_options(server, alice):
     assert job["placement"] == "cost" and "workers" not in job
     bad = requests.patch(url, json={"placement": "nowhere"}, headers=alice, timeout=30)
     assert bad.status_code == 400 and bad.json()["code"] == "ProcessingParameterInvalid"
+
+
+def test_api_1_2_ignores_unknown_properties_but_checks_the_options(server, bob):
+    """1.2 clients could always send back-end specific properties; the extension is 1.3's."""
+    old = "/openeo/1.2"
+    body = {"process": {"process_graph": GRAPH}, "memory": "8GB"}
+    created = requests.post(f"{server}{old}/jobs", json=body, headers=bob, timeout=30)
+    assert created.status_code == 201, created.text
+    bad = requests.post(
+        f"{server}{old}/jobs", json={**body, "placement": "nowhere"}, headers=bob, timeout=30
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "ProcessingParameterInvalid"
+    conforms = requests.get(f"{server}{API}/conformance", timeout=10).json()["conformsTo"]
+    assert "https://api.openeo.org/extensions/processing-parameters/0.1.0" in conforms
+    assert "https://api.openeo.org/extensions/workspaces/0.1.0" in conforms
+    old_conforms = requests.get(f"{server}{old}/conformance", timeout=10).json()["conformsTo"]
+    assert "https://api.openeo.org/extensions/workspaces/0.1.0" not in old_conforms

@@ -10,7 +10,10 @@ import requests
 from tests.gateway.conftest import start_gateway
 from tests.gateway.test_gateway_sites import sites_env
 from tests.support.servers import free_port, running_server
-from tests.support.users import API, login_url
+from tests.support.users import login_url
+
+# The 1.3 extensions, tested where clients that declare them look.
+API = "/openeo/1.3"
 
 pytestmark = pytest.mark.e2e
 

@@ -18,6 +18,7 @@ from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
+from openeo_dedl.api.versions import V1_3, Version, api_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.workers.sync import SyncRuns
@@ -108,16 +109,19 @@ async def compute_result(
     request: Request,
     user: Annotated[User, Depends(current_user)],
     body: Annotated[Any, Depends(unicode_json_body)],
+    version: Version,
 ) -> FileResponse:
     """Run a process synchronously and send the result file back.
 
     Checked here (limits, specs, collections), run by a worker process: nothing the process
-    does can stall this one.
+    does can stall this one. API 1.3 names the run in ``OpenEO-Identifier``.
     """
     payload = parse_sync_request(body)
     process = payload.process_dict()
     backend: Backend = request.app.state.backend
-    options = backend.run_options(body, "sync", user.user_id)
+    options = backend.run_options(
+        body, "sync", user.user_id, strict=api_version(request).at_least(V1_3)
+    )
     udps = await run_in_threadpool(processes_of, request, user)
     # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
     # user's processes as they are when it runs.
@@ -129,6 +133,8 @@ async def compute_result(
     )
     try:
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
+        if version.at_least(V1_3):
+            headers["OpenEO-Identifier"] = outcome.run_id
         costs = _costs(outcome.usage)
         if costs is not None:
             headers["OpenEO-Costs"] = str(costs)

@@ -1,7 +1,7 @@
 """processing options of batch jobs and synchronous runs
 
-Revision ID: 0004_options
-Revises: 0003_workers
+Revision ID: 0005_options
+Revises: 0004_log_stacktrace
 Create Date: 2026-12-03 19:30:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_options"
-down_revision = "0003_workers"
+revision = "0005_options"
+down_revision = "0004_log_stacktrace"
 branch_labels = None
 depends_on = None
 
