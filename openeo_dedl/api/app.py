@@ -53,7 +53,6 @@ API_ROUTERS: list[APIRouter] = [
     process_graphs.router,
     jobs.router,
     services.router,
-    workspaces.router,
 ]
 
 logger = logging.getLogger(__name__)
@@ -182,6 +181,8 @@ def routers_of(version: ApiVersion, settings: Settings) -> list[APIRouter]:
     routers = list(API_ROUTERS)
     if not version.at_least(V1_3):
         routers.append(capabilities.udf_router)
+    else:  # the extensions of 1.3 (docs/compliance.md, "1.3 extensions")
+        routers += [processing.options_router, workspaces.router]
     if settings.oidc_providers:
         routers.append(account.oidc_router)
     return routers

@@ -216,5 +216,6 @@ def test_api_1_2_ignores_unknown_properties_but_checks_the_options(server, bob):
     conforms = requests.get(f"{server}{API}/conformance", timeout=10).json()["conformsTo"]
     assert "https://api.openeo.org/extensions/processing-parameters/0.1.0" in conforms
     assert "https://api.openeo.org/extensions/workspaces/0.1.0" in conforms
+    assert requests.get(f"{server}{old}/processing_parameters", timeout=10).status_code == 404
     old_conforms = requests.get(f"{server}{old}/conformance", timeout=10).json()["conformsTo"]
     assert "https://api.openeo.org/extensions/workspaces/0.1.0" not in old_conforms

@@ -26,6 +26,8 @@ from openeo_dedl.workers.sync import SyncRuns
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
+# API 1.3 only (the Processing Parameters extension is declared there).
+options_router = APIRouter()
 
 # Our usage figures (bytes moved between sites, seconds per site) for a synchronous result.
 USAGE_HEADER = "OpenEO-DEDL-Usage"
@@ -94,7 +96,7 @@ def _costs(usage: dict) -> float | None:
     return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
-@router.get("/processing_parameters")
+@options_router.get("/processing_parameters")
 async def processing_parameters(
     request: Request, user: Annotated[User | None, Depends(optional_user)]
 ) -> dict:
