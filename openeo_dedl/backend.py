@@ -20,7 +20,9 @@ from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
 from openeo_dedl.execution.result import SyncResult
-from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
+from openeo_dedl.execution.site_status import SiteMonitor
+from openeo_dedl.formats import rfc3339
+from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 from openeo_dedl.planning import limits as graph_limits
 
 if TYPE_CHECKING:
@@ -64,19 +66,72 @@ class Backend:
         # API process never runs a process (it prepares them; workers run them).
         self._environment: Environment | None = None
         self._executor: Executor | None = None
+        self._monitor: SiteMonitor | None = None
         self._lock = threading.Lock()
 
     # -- discovery ---------------------------------------------------------------------------
     def sites(self) -> list[dict]:
-        """The sites as openEO federation backends (for capabilities' `federation` object)."""
-        return [
-            {
-                "name": s.name,
-                "title": s.title or s.name,
-                "description": s.description or f"Site {s.name} ({s.cluster.kind} Dask cluster)",
-            }
-            for s in self.settings.sites
-        ]
+        """The sites as openEO federation backends (for capabilities' `federation` object),
+        with their status as last checked (``execution/site_status.py``)."""
+        states = self.site_monitor.states()
+        out = []
+        for s in self.settings.sites:
+            state = states[s.name]
+            description = s.description or f"Site {s.name} ({s.cluster.kind} Dask cluster)"
+            if state.reason:
+                description += f" Offline: {state.reason}."
+            out.append(
+                {
+                    "name": s.name,
+                    "title": s.title or s.name,
+                    "description": description,
+                    "status": "online" if state.online else "offline",
+                    "last_status_check": rfc3339(state.checked),
+                    "last_successful_check": rfc3339(state.last_online),
+                }
+            )
+        return out
+
+    def missing_sites(self) -> list[str]:
+        """The sites offline now (``federation:missing`` of the lists)."""
+        return self.site_monitor.offline()
+
+    @property
+    def site_monitor(self) -> SiteMonitor:
+        with self._lock:
+            if self._monitor is None:
+                self._monitor = SiteMonitor(self.settings)
+            return self._monitor
+
+    def workspace_providers(self) -> dict[str, dict]:
+        """``GET /workspace_providers``: the storage kinds of the export workspaces."""
+        from openeo_dedl.execution.exports import provider_of
+
+        providers: dict[str, dict] = {}
+        for config in self.settings.export_workspaces:
+            kind = provider_of(config)
+            providers.setdefault(
+                kind,
+                {
+                    "title": kind,
+                    "description": f"fsspec '{kind}' storage configured by the operator; "
+                    "users can neither create nor register workspaces.",
+                    "parameters": {},
+                },
+            )
+        return providers
+
+    def export_workspaces(self, user_id: str) -> list[dict]:
+        """The export workspaces as ``GET /workspaces/{id}`` describes them for ``user_id``."""
+        from openeo_dedl.execution.exports import describe_workspace
+
+        return [describe_workspace(c, user_id) for c in self.settings.export_workspaces]
+
+    def export_workspace(self, user_id: str, workspace_id: str) -> dict:
+        """One export workspace for ``user_id``; WorkspaceNotFound."""
+        from openeo_dedl.execution.exports import describe_workspace, export_workspace_config
+
+        return describe_workspace(export_workspace_config(self.settings, workspace_id), user_id)
 
     def collection_ids(self) -> list[str]:
         return self.catalog.collection_ids()
@@ -131,6 +186,7 @@ class Backend:
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
         control=None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Run a process synchronously in this process, writing the result file into
         ``work_dir`` (worker processes and ``openeo-dedl run`` do; the API hands runs to
@@ -140,8 +196,28 @@ class Backend:
         process, missing argument, too large for synchronous processing, ...).
         """
         return self.executor.run_sync(
-            process, work_dir, user=user, user_processes=user_processes, control=control
+            process,
+            work_dir,
+            user=user,
+            user_processes=user_processes,
+            control=control,
+            options=options,
         )
+
+    def processing_parameters(self, user_id: str | None = None) -> dict:
+        """``GET /processing_parameters`` (the ``workers`` bound of ``user_id``)."""
+        from openeo_dedl.execution.options import processing_parameters
+
+        return processing_parameters(self.settings, user_id)
+
+    def run_options(
+        self, body: Mapping[str, Any], kind: str, user_id: str, strict: bool = True
+    ) -> RunOptions:
+        """The checked processing options of a request body (``kind``: ``sync`` or ``job``);
+        ProcessingParameterInvalid for a bad value, and (``strict``) an unknown property."""
+        from openeo_dedl.execution.options import run_options
+
+        return run_options(body, kind, self.settings, user_id, strict)
 
     @property
     def environment(self) -> Environment:

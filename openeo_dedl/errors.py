@@ -256,6 +256,18 @@ class BadRequest(OpenEOError):
     status = 400
 
 
+class ProcessingParameterInvalid(OpenEOError):
+    """A processing option (``GET /processing_parameters``) that is unknown or out of range."""
+
+    status = 400
+
+
+class WorkspaceNotFound(OpenEOError):
+    """No configured workspace has this id (``GET /workspaces/{id}``, ``export_workspace``)."""
+
+    status = 404
+
+
 class JsonInvalid(OpenEOError):
     """The request body is not JSON (or too deeply nested to read)."""
 

@@ -15,18 +15,30 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from openeo_dedl.errors import FilePathInvalid, OpenEOError, ProcessParameterInvalid
+from openeo_dedl.errors import (
+    FilePathInvalid,
+    OpenEOError,
+    ProcessParameterInvalid,
+    WorkspaceNotFound,
+)
 
 # Process id -> its parameters whose string values name a location of GeoJSON (a user file or
 # an allowed URL). Other values (GeoJSON objects, vector cubes) pass untouched. Processes that
 # name locations otherwise (load_stac, load_url, load_uploaded_files, load_result, run_udf,
-# export_workspace, ...) are not offered here; tests/security/test_policy.py fails when one
-# becomes available without an entry here.
+# ...) are not offered here; tests/security/test_policy.py fails when one becomes available
+# without an entry here or in WORKSPACE_PARAMETERS.
 LOCATION_PARAMETERS: dict[str, frozenset[str]] = {
     "aggregate_spatial": frozenset({"geometries"}),
     "filter_spatial": frozenset({"geometries"}),
     "mask_polygon": frozenset({"mask"}),
     "load_geojson": frozenset({"data"}),
+}
+
+# Process id -> its parameters that name where results are written: ``workspace``, the id of a
+# configured export workspace (never a URL or path), and ``merge``, a path in the user's own
+# folder there, by the rule of clean_path (execution/exports.py writes only there).
+WORKSPACE_PARAMETERS: dict[str, frozenset[str]] = {
+    "export_workspace": frozenset({"workspace", "merge"}),
 }
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -331,3 +343,26 @@ def catalog_root(url: str) -> str:
     if url.endswith(".json"):
         url = url.rsplit("/", 1)[0]
     return url.rstrip("/") + "/"
+
+
+def workspace_errors(args: dict, workspaces: frozenset[str] | None) -> list[OpenEOError]:
+    """What ``export_workspace`` would refuse in its literal arguments: a workspace id that is
+    not configured (case-insensitive; ``workspaces`` None: not known) and a ``merge`` path that
+    is not a clean relative path."""
+    errors: list[OpenEOError] = []
+    workspace = args.get("workspace")
+    known = workspaces is None or not isinstance(workspace, str) or workspace.lower() in workspaces
+    if not known:
+        errors.append(WorkspaceNotFound(f"Workspace '{workspace[:64]}' does not exist."))
+    merge = args.get("merge")
+    if isinstance(merge, str):
+        try:
+            clean_path(merge)
+        except FilePathInvalid as exc:
+            errors.append(
+                ProcessParameterInvalid(
+                    "The value passed for parameter 'merge' in process 'export_workspace' is "
+                    f"invalid: {exc.message}"
+                )
+            )
+    return errors

@@ -28,6 +28,7 @@ from openeo_dedl.api.routers import (
     processes,
     processing,
     services,
+    workspaces,
 )
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.api.versions import V1_3, VERSIONS, ApiVersion, serving
@@ -180,6 +181,8 @@ def routers_of(version: ApiVersion, settings: Settings) -> list[APIRouter]:
     routers = list(API_ROUTERS)
     if not version.at_least(V1_3):
         routers.append(capabilities.udf_router)
+    else:  # the extensions of 1.3 (docs/compliance.md, "1.3 extensions")
+        routers += [processing.options_router, workspaces.router]
     if settings.oidc_providers:
         routers.append(account.oidc_router)
     return routers

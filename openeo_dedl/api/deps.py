@@ -32,3 +32,11 @@ def processes_of(request: Request, user: User | None) -> dict[str, dict]:
     if user is None:
         return {}
     return user_processes(request).all(user.user_id)
+
+
+def federation_missing(backend) -> dict[str, list[str]]:
+    """``federation:missing`` of a list (Federation extension): the sites offline now, which
+    the spec asks to list even though they are ``offline`` in ``GET /`` already; nothing
+    when every site is online."""
+    offline = backend.missing_sites()
+    return {"federation:missing": offline} if offline else {}

@@ -29,8 +29,10 @@ from openeo_dedl.config.accounts import (
     UserConfig,
 )
 from openeo_dedl.config.sections import (
+    ExportWorkspaceConfig,
     JobsConfig,
     LimitsConfig,
+    ProcessingConfig,
     SecurityConfig,
     WorkersConfig,
     WorkspaceConfig,
@@ -48,6 +50,7 @@ __all__ = [
     "CatalogConfig",
     "ClusterConfig",
     "DEMO_PASSWORD_HASH",
+    "ExportWorkspaceConfig",
     "GatewayClusterConfig",
     "JobsConfig",
     "LimitsConfig",
@@ -55,6 +58,7 @@ __all__ = [
     "OidcClientConfig",
     "OidcGrantType",
     "OidcProviderConfig",
+    "ProcessingConfig",
     "SecurityConfig",
     "Settings",
     "SiteConfig",
@@ -99,6 +103,10 @@ class Settings(BaseSettings):
     # (written as Zarr to the producing site's staging_url, read by the consuming site).
     transfer_mode: Literal["memory", "staging"] = "memory"
     default_site: str = "central"
+    # How long a check of the sites' gateways (GET / `federation` status, `federation:missing`)
+    # is reused, and how long each gateway may take to answer it.
+    site_check_seconds: float = Field(default=30.0, ge=0)
+    site_check_timeout_seconds: float = Field(default=3.0, gt=0)
     catalogs: list[CatalogConfig] = Field(default_factory=list)
     # Provider ids in `federation:backends` (as the DEDL's catalog names them, e.g. "dedt_lumi")
     # -> our site names; a site's own name always means that site. Unknown ids are ignored.
@@ -129,7 +137,10 @@ class Settings(BaseSettings):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
+    # Where export_workspace may copy results (GET /workspaces); none by default.
+    export_workspaces: list[ExportWorkspaceConfig] = Field(default_factory=list)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:
@@ -162,6 +173,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         for kind, ids in (
+            ("export workspace ids", [w.id.lower() for w in self.export_workspaces]),
             ("user names", [u.username for u in self.users]),
             ("OIDC provider ids", [p.id for p in self.oidc_providers]),
         ):

@@ -136,3 +136,39 @@ class JobsConfig(BaseModel):
     max_attempts: int = Field(default=2, ge=1)
     # Loading throughput assumed for the duration in GET /jobs/{id}/estimate (bytes per second).
     estimate_bytes_per_second: float = Field(default=50e6, gt=0)
+
+
+class ProcessingConfig(BaseModel):
+    """Processing options users may ask for (``GET /processing_parameters``): the Dask workers
+    of each site's cluster for a run, bounded per user so that one user cannot take a site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Workers one user may ask for at one site (option ``workers``); a larger value is a 400.
+    max_workers_per_site: int = Field(default=4, ge=1)
+    # Per user id (basic-auth name or OIDC ``<provider>~<sub>``): their own bound instead.
+    user_max_workers_per_site: dict[str, int] = Field(default_factory=dict)
+    # Seconds a run waits for the workers it asked for before it runs on those it has.
+    workers_wait_seconds: float = Field(default=60.0, gt=0)
+
+    def max_workers(self, user_id: str | None) -> int:
+        """The bound of ``user_id``'s ``workers`` option."""
+        if user_id is not None and user_id in self.user_max_workers_per_site:
+            return self.user_max_workers_per_site[user_id]
+        return self.max_workers_per_site
+
+
+class ExportWorkspaceConfig(BaseModel):
+    """A workspace that ``export_workspace`` copies results to (Workspaces extension): an
+    fsspec URL under which every user has a folder, as in ``/files``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The id processes and GET /workspaces/{id} use (the extension's pattern).
+    id: str = Field(pattern=r"^[\w\-\.~]+$", max_length=64)
+    title: str = ""
+    description: str = ""
+    # fsspec URL (a local directory, s3://bucket/prefix, ...).
+    url: str
+    # Extra fsspec options (credentials, endpoint, ...).
+    storage_options: dict[str, object] = Field(default_factory=dict)

@@ -52,4 +52,5 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         allowed_urls=tuple(UrlPrefix.parse(u) for u in settings.security.allowed_urls),
         stac_allowed=stac_sources.allow,
         stac_source=stac_sources,
+        workspaces=frozenset(w.id.lower() for w in settings.export_workspaces),
     )

@@ -24,7 +24,9 @@ from openeo_dedl.execution.clusters import SiteClusters
 from openeo_dedl.execution.control import RunCanceled, RunControl
 from openeo_dedl.execution.environment import planning_environment
 from openeo_dedl.execution.events import Planned
+from openeo_dedl.execution.exports import export_result
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
+from openeo_dedl.execution.processes.export import ExportRequest
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
@@ -34,7 +36,7 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
-from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
+from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +88,12 @@ class Executor:
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
         control: RunControl | None = None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Plan and run ``process`` within the synchronous limits; ``user`` owns the run
         (with the ``shared`` cluster policy it runs on that user's clusters), and calls of
-        ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it."""
+        ``user_processes`` (the user's, id -> process) are inlined. ``control`` cancels it;
+        ``options`` are the checked processing options (placement, workers)."""
         return self._run(
             self.prepare(process, user_processes, user).valid(),
             work_dir,
@@ -98,6 +102,7 @@ class Executor:
             timeout_error=sync_timeout,
             control=control,
             user=user,
+            options=options or RunOptions(),
         )
 
     def run_batch(
@@ -107,6 +112,7 @@ class Executor:
         control: RunControl,
         user: str | None = None,
         user_processes: Mapping[str, dict] | None = None,
+        options: RunOptions | None = None,
     ) -> SyncResult:
         """Run a batch job's process: no size limit, cancelable and observed through ``control``.
 
@@ -121,20 +127,22 @@ class Executor:
             timeout_error=job_timeout,
             control=control,
             user=user,
+            options=options or RunOptions(),
         )
 
-    def _run(self, prepared: Prepared, work_dir: Path, **options: Any) -> SyncResult:
+    def _run(self, prepared: Prepared, work_dir: Path, **run: Any) -> SyncResult:
         """Run ``prepared``; when a site turns out to be down, plan again without it (loads of
         replicated collections move to a replica) or fail with SiteUnavailable naming it."""
         down: set[str] = set()
+        strategy = run["options"].placement
         while True:
             try:
-                return self._run_once(prepared, work_dir, unavailable=frozenset(down), **options)
+                return self._run_once(prepared, work_dir, unavailable=frozenset(down), **run)
             except SiteUnavailable as exc:
                 if exc.site is None or exc.site in down:
                     raise
                 try:
-                    prepared.plan(unavailable=frozenset(down | {exc.site}))
+                    prepared.plan(frozenset(down | {exc.site}), strategy)
                 except SiteUnavailable:
                     raise exc from None  # no replica: the site's own error says what is down
                 logger.warning("%s Planning again without site %s.", exc.message, exc.site)
@@ -150,8 +158,10 @@ class Executor:
         control: RunControl | None = None,
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
+        options: RunOptions | None = None,
     ) -> SyncResult:
-        plan = prepared.plan(unavailable)
+        options = options or RunOptions()
+        plan = prepared.plan(unavailable, options.placement)
         graph = plan.graph
         budget = LoadBudget(max_bytes)
         access = DataAccess.for_user(self.settings, user)  # what the run may read and fetch
@@ -170,7 +180,7 @@ class Executor:
             )
 
         try:
-            with self.clusters.for_run(user) as clusters:
+            with self.clusters.for_run(user, options.workers) as clusters:
                 value, report = run_plan(
                     plan,
                     graph,
@@ -180,11 +190,15 @@ class Executor:
                     staging=self._staging_urls(),
                     control=control,
                 )
+            report.site_workers.update(clusters.workers)
             if isinstance(value, SaveRequest):
                 fmt, data = value.format, value.data
             else:
                 fmt, data = default_format(value), value
             path = write_result(data, fmt, work_dir)
+            exports = []
+            if isinstance(value, ExportRequest):
+                exports.append(export_result(self.settings, user, value, path, MEDIA_TYPES[fmt]))
         except RunCanceled:
             raise
         except Exception as exc:  # everything leaving here must be an openEO error
@@ -204,7 +218,11 @@ class Executor:
             report.bytes_moved,
         )
         return SyncResult(
-            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_dict(), plan=plan.to_dict()
+            path=path,
+            media_type=MEDIA_TYPES[fmt],
+            usage=report.to_dict(),
+            plan=plan.to_dict(),
+            exports=exports,
         )
 
     def _staging_urls(self) -> dict[str, str] | None:

@@ -16,3 +16,5 @@ class SyncResult:
     # moved, seconds per site). JSON because a result crosses processes (worker → API, store).
     usage: dict = field(default_factory=dict)
     plan: dict = field(default_factory=dict)
+    # What export_workspace copied (``execution/exports.py``: workspace, folder, asset).
+    exports: list = field(default_factory=list)

@@ -59,6 +59,8 @@ class Usage:
     site_seconds: dict[str, float] = field(default_factory=dict)
     transfers: list[TransferRecord] = field(default_factory=list)
     partitions: list[PartitionRecord] = field(default_factory=list)
+    # Site -> Dask workers of its cluster, for the sites the run asked a size of.
+    site_workers: dict[str, int] = field(default_factory=dict)
 
     @property
     def bytes_moved(self) -> int:
@@ -85,6 +87,7 @@ class Usage:
             },
             "transfers": [t.to_dict() for t in self.transfers],
             "partitions": [p.to_dict() for p in self.partitions],
+            **({"site_workers": dict(self.site_workers)} if self.site_workers else {}),
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class Usage:
                 for t in raw.get("transfers", [])
             ],
             partitions=partitions,
+            site_workers=dict(raw.get("site_workers", {})),
         )
 
     def metrics(self, wall_seconds: float | None) -> dict[str, Any]:

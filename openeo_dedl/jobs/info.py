@@ -45,6 +45,16 @@ class JobInfo:
     error: dict[str, Any] | None
     # One dict per result file: name, run, size, type, roles, proj, bbox_wgs84, ...
     results: list[dict[str, Any]] | None
+    # The processing options asked for (``RunOptions.to_dict``); None: none.
+    options: dict[str, Any] | None = None
+    # The plan of the last run (``Plan.to_dict``), once it was planned.
+    execution_plan: dict[str, Any] | None = None
+
+    @property
+    def sites(self) -> list[str]:
+        """The sites the last run's plan ran partitions at (empty before it was planned)."""
+        partitions = (self.execution_plan or {}).get("partitions", [])
+        return sorted({p["site"] for p in partitions if "site" in p})
 
     @classmethod
     def of(cls, job: Job) -> JobInfo:

@@ -114,6 +114,9 @@ class JobService:
             if job.status in ACTIVE:
                 raise JobLocked("Batch job is locked due to a queued or running batch computation.")
             for key, value in fields.items():
+                if key == "options":  # only the options sent change
+                    merged = {**(job.options or {}), **value}
+                    value = {k: v for k, v in merged.items() if v is not None} or None
                 setattr(job, key, value)
             job.updated = utcnow()
 

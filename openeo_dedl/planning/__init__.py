@@ -10,6 +10,7 @@ from openeo_dedl.planning.facts import (
 )
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import ITEM_SITE_ARGUMENT, MERGE_PROCESS
+from openeo_dedl.planning.options import RunOptions
 from openeo_dedl.planning.partition import (
     MAX_PARTITION_DEPTH,
     Partition,
@@ -38,6 +39,7 @@ __all__ = [
     "Plan",
     "Prepared",
     "SearchBounds",
+    "RunOptions",
     "SplitLoad",
     "Transfer",
     "plan_process_graph",

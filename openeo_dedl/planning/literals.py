@@ -19,6 +19,7 @@ from openeo_dedl.errors import OpenEOError, ProcessException, ProcessParameterIn
 from openeo_dedl.locations import (
     LOCATION_PARAMETERS,
     STAC_PARAMETERS,
+    WORKSPACE_PARAMETERS,
     Refused,
     StacAllowList,
     UrlPrefix,
@@ -26,6 +27,7 @@ from openeo_dedl.locations import (
     stac_location,
     stac_refusal,
     static_refusal,
+    workspace_errors,
 )
 from openeo_dedl.planning.dates import not_a_date, parse_date
 from openeo_dedl.planning.stac import not_literal
@@ -121,11 +123,13 @@ def check_literals(
     args: Mapping[str, Any],
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
     stac_allowed: StacAllowList | None = None,
+    workspaces: frozenset[str] | None = None,
 ) -> list[OpenEOError]:
     """What the run would refuse in the literal arguments ``args`` of node ``node_id`` (a call
     of ``pid``). ``allowed_urls``: the deployment's ``security.allowed_urls`` (None: not known,
     so URLs are checked for everything else); ``stac_allowed``: where load_stac may read
-    (None: nothing)."""
+    (None: nothing); ``workspaces``: the export workspaces' ids (None: not known, not
+    checked)."""
     errors: list[OpenEOError] = []
     if pid == "apply_kernel":
         problem = kernel_problem(args.get("kernel"))
@@ -161,4 +165,6 @@ def check_literals(
         value = args.get(name)
         if isinstance(value, str) and static_refusal(value, allowed_urls) is not None:
             errors.append(refusal(pid, name))
+    if pid in WORKSPACE_PARAMETERS:
+        errors.extend(workspace_errors(args, workspaces))
     return errors

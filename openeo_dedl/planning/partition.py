@@ -19,6 +19,7 @@ from openeo_dedl.planning.estimate import Estimate, Estimator
 from openeo_dedl.planning.facts import CollectionFacts
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.internal import PARTIAL_MEAN_PROCESS
+from openeo_dedl.planning.options import AUTO
 from openeo_dedl.planning.place import place
 from openeo_dedl.planning.split import SplitLoad, label_loads
 from openeo_dedl.planning.traits import traits_of
@@ -146,12 +147,14 @@ def plan_process_graph(
     *,
     sites: Sequence[str] | None = None,
     max_depth: int = MAX_PARTITION_DEPTH,
+    strategy: str = AUTO,
 ) -> Plan:
     """Place and partition a flat process graph.
 
     ``collections`` maps collection id → :class:`CollectionFacts` (or just its sites);
     ``result_site`` is where results are delivered (ties go there; unknown collections run
-    there); ``sites`` lists all sites in order of preference (default: those that occur).
+    there); ``sites`` lists all sites in order of preference (default: those that occur);
+    ``strategy`` is the placement strategy (``planning/options.py``).
     """
     if not isinstance(process_graph, FlatGraph):
         process_graph = FlatGraph(process_graph)
@@ -163,7 +166,7 @@ def plan_process_graph(
     estimates = estimate_sizes(graph, order, estimator)
     sizes = _capped({n: e.nbytes for n, e in estimates.items()}, graph)
     candidates = _candidate_sites(sites, facts, labels.options, result_site)
-    placement = place(graph, order, sizes, labels.options, candidates, result_site)
+    placement = place(graph, order, sizes, labels.options, candidates, result_site, strategy)
     partitions = make_partitions(graph, order, placement.sites, max_depth)
     transfers = make_transfers(graph, partitions, placement.sites, sizes)
     return Plan(

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openeo_dedl.planning.graph import FlatGraph
+from openeo_dedl.planning.options import AUTO, COST, SINGLE_SITE
 from openeo_dedl.planning.traits import traits_of
 
 INF = float("inf")
@@ -336,17 +337,29 @@ def place(
     options: Mapping[str, tuple[str, ...]],
     sites: Sequence[str],
     result_site: str,
+    strategy: str = AUTO,
 ) -> Placement:
-    """Sites of all nodes of ``graph``; ``options`` gives each load's possible sites."""
+    """Sites of all nodes of ``graph``; ``options`` gives each load's possible sites.
+
+    ``strategy`` (``planning/options.py``): ``auto``, the cheapest of the cost-based plan and
+    every single-site plan; ``cost``, the cost-based plan; ``single-site:<S>``, everything at
+    ``S`` but loads of data ``S`` does not hold (``S`` must be one of ``sites``).
+    """
     problem = _Problem(graph, order, sizes, options, sites, result_site)
     naive = [(problem.cost(problem.single_site(s, pin=False)), s) for s in range(len(sites))]
     naive_bytes = min(c for c, _ in naive)
     # Among equally cheap naive sites prefer the result site, then the configured order.
     naive_site = min(naive, key=lambda cs: (cs[0], cs[1] != problem.result, cs[1]))[1]
 
-    candidates = [("cost", problem.solve())]
+    candidates = []
+    if strategy in (AUTO, COST):
+        candidates.append((COST, problem.solve()))
     for s in range(len(sites)):
-        candidates.append((f"single-site:{sites[s]}", problem.single_site(s, pin=True)))
+        name = f"{SINGLE_SITE}{sites[s]}"
+        if strategy in (AUTO, name):
+            candidates.append((name, problem.single_site(s, pin=True)))
+    if not candidates:
+        raise ValueError(f"placement strategy {strategy!r} names no site of {list(sites)}")
     scored = [(problem.cost(site), i, name, site) for i, (name, site) in enumerate(candidates)]
     cost, _, strategy, site = min(scored, key=lambda x: (x[0], x[1]))
     return Placement(

@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from openeo_dedl.errors import OpenEOError, ProcessGraphMissing
+from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, SiteUnavailable
 from openeo_dedl.locations import StacAllowList, UrlPrefix
 from openeo_dedl.planning.extents import bounding_box, time_interval, union
 from openeo_dedl.planning.facts import CollectionFacts, SearchBounds, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
+from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
 from openeo_dedl.planning.pixels import to_wgs84
 from openeo_dedl.planning.stac import StacSource, load_stac_urls, rewrite_load_stac
@@ -51,6 +52,8 @@ class Environment:
     # What a load_stac URL names for a user (None: no user): the source to load, or raises
     # OpenEOError (refused, no such job of the user's, ...). None: load_stac is refused.
     stac_source: Callable[[str, str | None], StacSource] | None = None
+    # The ids of the export workspaces (lower case; ``export_workspace``); None: not known.
+    workspaces: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Prepared:
     environment: Environment = field(repr=False)
     # Who runs it: load_stac reads the batch job results of this user only.
     user: str | None = None
-    _plans: dict[frozenset[str], Plan] = field(default_factory=dict, repr=False)
+    _plans: dict[tuple[frozenset[str], str], Plan] = field(default_factory=dict, repr=False)
     # What the load_stac nodes read, by the collection id of their load (set by ``plan``).
     stac_sources: dict[str, StacSource] = field(default_factory=dict, repr=False)
 
@@ -92,18 +95,21 @@ class Prepared:
         """This process (:meth:`Invalid.valid` raises instead)."""
         return self
 
-    def plan(self, unavailable: frozenset[str] = frozenset()) -> Plan:
+    def plan(self, unavailable: frozenset[str] = frozenset(), strategy: str = AUTO) -> Plan:
         """Where everything runs (``Plan.graph``: the graph that runs, loads split per site).
 
         With ``unavailable`` sites, loads go to replicas elsewhere (SiteUnavailable when a
-        collection has none) and nothing else runs there. Raises OpenEOError for what only
-        planning finds (e.g. an extent that is not a finite number).
+        collection has none) and nothing else runs there. ``strategy`` is the placement
+        strategy (``planning/options.py``); a ``single-site:<S>`` with ``S`` unavailable is
+        SiteUnavailable. Raises OpenEOError for what only planning finds (e.g. an extent that
+        is not a finite number).
         """
-        if unavailable not in self._plans:
+        key = (unavailable, strategy)
+        if key not in self._plans:
             graph, sources = rewrite_load_stac(self.process_graph, self._stac_source)
             self.stac_sources.update(sources)
-            self._plans[unavailable] = _plan(graph, self.environment, unavailable, sources)
-        return self._plans[unavailable]
+            self._plans[key] = _plan(graph, self.environment, unavailable, sources, strategy)
+        return self._plans[key]
 
     def _stac_source(self, url: str) -> StacSource:
         return _stac_source(self.environment, url, self.user)
@@ -142,6 +148,7 @@ def prepare(
         environment.collection_error,
         allowed_urls=environment.allowed_urls,
         stac_allowed=environment.stac_allowed,
+        workspaces=environment.workspaces,
     )
     if not errors:
         errors = _stac_errors(graph, environment, user)
@@ -188,6 +195,7 @@ def _plan(
     env: Environment,
     unavailable: frozenset[str],
     sources: Mapping[str, StacSource],
+    strategy: str,
 ) -> Plan:
     graph = FlatGraph(process_graph)
     loads: dict[str, list[str]] = {}
@@ -213,7 +221,12 @@ def _plan(
     result_site = env.result_site
     if result_site in unavailable and sites:
         result_site = sites[0]
-    plan = plan_process_graph(graph, facts, result_site, sites=sites)
+    if strategy.startswith(SINGLE_SITE) and strategy[len(SINGLE_SITE) :] not in sites:
+        site = strategy[len(SINGLE_SITE) :]
+        raise SiteUnavailable(
+            f"Site '{site}' of the placement '{strategy}' is unavailable.", site=site
+        )
+    plan = plan_process_graph(graph, facts, result_site, sites=sites, strategy=strategy)
     providers = {cid: f.providers for cid, f in facts.items() if f.providers}
     return replace(plan, providers=providers) if providers else plan
 

@@ -102,6 +102,8 @@ TRAITS: Mapping[str, Traits] = {
     "load_stac": PLAIN,
     "load_geojson": PLAIN,
     "save_result": Traits(size=rules.same),
+    # Copies what save_result saved (execution/exports.py): a value as large as the saved one.
+    "export_workspace": Traits(size=rules.same),
     "filter_bbox": Traits(size=rules.filter_bbox, split=_TIME | _PIXEL),
     "filter_spatial": Traits(size=rules.filter_spatial, split=_TIME | _PIXEL),
     "filter_temporal": Traits(size=rules.filter_temporal, split=_TIME | _PIXEL),

@@ -26,6 +26,7 @@ def validate_process_graph(
     limits: GraphLimits | None = None,
     allowed_urls: tuple[UrlPrefix, ...] | None = None,
     stac_allowed: StacAllowList | None = None,
+    workspaces: frozenset[str] | None = None,
 ) -> list[OpenEOError]:
     """All errors found in ``process_graph`` (recursing into callbacks); empty when valid.
 
@@ -34,12 +35,15 @@ def validate_process_graph(
     inlined) is checked against ``limits`` (default: ``planning.limits.active_limits()``); an
     exceeded limit is the only error reported, nothing else is looked at. Literal arguments
     that the run would refuse are reported too (``planning.literals``; ``allowed_urls``: the
-    deployment's URL prefixes, None when not known; ``stac_allowed``: where load_stac may read).
+    deployment's URL prefixes, None when not known; ``stac_allowed``: where load_stac may read;
+    ``workspaces``: the ids of the export workspaces, None when not known).
     """
     errors = check_limits(process_graph, limits)
     if any(e.code == "ProcessGraphComplexity" for e in errors):
         return errors
-    return errors + _validate(process_graph, specs, collection_exists, (allowed_urls, stac_allowed))
+    return errors + _validate(
+        process_graph, specs, collection_exists, (allowed_urls, stac_allowed), workspaces
+    )
 
 
 def _validate(
@@ -47,6 +51,7 @@ def _validate(
     specs: Mapping[str, dict],
     collection_exists,
     policy: tuple[tuple[UrlPrefix, ...] | None, StacAllowList | None],
+    workspaces: frozenset[str] | None = None,
 ) -> list:
     errors: list[OpenEOError] = []
     try:
@@ -73,9 +78,9 @@ def _validate(
                 err = collection_exists(cid)
                 if err is not None:
                     errors.append(err)
-        errors.extend(check_literals(node_id, pid, args, *policy))
+        errors.extend(check_literals(node_id, pid, args, *policy, workspaces))
         for _, callback in iter_callbacks(args):
-            errors.extend(_validate(callback, specs, collection_exists, policy))
+            errors.extend(_validate(callback, specs, collection_exists, policy, workspaces))
     return errors
 
 

@@ -51,6 +51,8 @@ class Job(Base):
     billing_plan: Mapped[str | None] = mapped_column(String(64))
     budget: Mapped[float | None] = mapped_column(Float)
     log_level: Mapped[str] = mapped_column(String(16), default="info")
+    # The processing options asked for (``RunOptions.to_dict``, execution/options.py).
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     status: Mapped[str] = mapped_column(String(16), default="created", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -130,6 +132,8 @@ class SyncRun(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
     process: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The processing options asked for (``RunOptions.to_dict``, execution/options.py).
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started: Mapped[datetime | None] = mapped_column(UTCDateTime)

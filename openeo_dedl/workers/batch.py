@@ -18,6 +18,7 @@ from openeo_dedl.execution.usage import Usage
 from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
 from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogEntry, run_token
+from openeo_dedl.planning import RunOptions
 from openeo_dedl.storage import Database, utcnow
 from openeo_dedl.storage.models import Job
 from openeo_dedl.storage.process_store import UserProcessStore
@@ -69,7 +70,12 @@ class BatchRunner:
             # The user's processes as they are now: a job runs what its graph calls at start.
             udps = self.user_processes.all(job.user_id)
             result = self.executor.run_batch(
-                job.process, work_dir, control, user=job.user_id, user_processes=udps
+                job.process,
+                work_dir,
+                control,
+                user=job.user_id,
+                user_processes=udps,
+                options=RunOptions.from_dict(job.options),
             )
             control.check()
             self.store.set(task.id, run=run, progress=WRITING_PERCENT)
@@ -106,8 +112,11 @@ class BatchRunner:
             log=LogEntry(
                 "info",
                 f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
-                f"{transfers} transfer(s) taking {seconds:.2f} s.",
-                data={"usage": result.usage},
+                f"{transfers} transfer(s) taking {seconds:.2f} s.{_exported(result.exports)}",
+                data={
+                    "usage": result.usage,
+                    **({"exports": result.exports} if result.exports else {}),
+                },
             ),
         )
         if not done:
@@ -156,3 +165,10 @@ class BatchRunner:
             stacktrace=error.stacktrace,
             usage=progress.usage(),
         )
+
+
+def _exported(exports: list[dict]) -> str:
+    """The log line's words on what export_workspace copied (nothing when none)."""
+    return "".join(
+        f" Exported to workspace {e['workspace']}: {e['folder']}/{e['asset']}." for e in exports
+    )

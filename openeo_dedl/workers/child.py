@@ -24,6 +24,7 @@ from pathlib import Path
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Internal, OpenEOError, WorkerLost
 from openeo_dedl.execution.control import RunCanceled, RunControl
+from openeo_dedl.planning import RunOptions
 from openeo_dedl.storage import Database
 from openeo_dedl.storage.process_store import UserProcessStore
 from openeo_dedl.workers.batch import BatchRunner
@@ -132,6 +133,7 @@ class ChildWorker:
                 user=run.user_id,
                 user_processes=udps,
                 control=control,
+                options=RunOptions.from_dict(run.options),
             )
         except RunCanceled:
             shutil.rmtree(work_dir, ignore_errors=True)

@@ -69,12 +69,21 @@ class WorkQueue:
         self.jobs = JobStore(database)
 
     # -- synchronous runs (API side) -------------------------------------------------------
-    def submit_sync(self, user_id: str, process: dict) -> str:
-        """Queue a synchronous run of ``process`` for ``user_id``; its id."""
+    def submit_sync(self, user_id: str, process: dict, options: dict | None = None) -> str:
+        """Queue a synchronous run of ``process`` for ``user_id`` (``options``: the checked
+        processing options, ``RunOptions.to_dict``); its id."""
         run_id = new_sync_id()
         with self.db.session() as s:
             ensure_user(s, user_id)
-            s.add(SyncRun(id=run_id, user_id=user_id, process=process, status="queued"))
+            s.add(
+                SyncRun(
+                    id=run_id,
+                    user_id=user_id,
+                    process=process,
+                    options=options or None,
+                    status="queued",
+                )
+            )
         return run_id
 
     def sync_run(self, run_id: str) -> SyncRun | None:

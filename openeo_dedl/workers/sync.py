@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Canceled, Internal, ServiceUnavailable, restore
+from openeo_dedl.planning import RunOptions
 from openeo_dedl.workers.queue import WorkQueue
 
 Disconnected = Callable[[], Awaitable[bool]]
@@ -49,7 +50,12 @@ class SyncOutcome:
 
 class SyncRuns(Protocol):
     async def run(
-        self, user_id: str, process: dict, user_processes: dict, disconnected: Disconnected
+        self,
+        user_id: str,
+        process: dict,
+        user_processes: dict,
+        disconnected: Disconnected,
+        options: RunOptions | None = None,
     ) -> SyncOutcome: ...
 
 
@@ -60,7 +66,12 @@ class QueuedSyncRuns:
         self.settings, self.queue, self._wake = settings, queue, wake
 
     async def run(
-        self, user_id: str, process: dict, user_processes: dict, disconnected: Disconnected
+        self,
+        user_id: str,
+        process: dict,
+        user_processes: dict,
+        disconnected: Disconnected,
+        options: RunOptions | None = None,
     ) -> SyncOutcome:
         """The outcome of running ``process`` for ``user_id`` (OpenEOError when it failed).
 
@@ -68,7 +79,8 @@ class QueuedSyncRuns:
         runner's signature only.
         """
         del user_processes
-        run_id = await asyncio.to_thread(self.queue.submit_sync, user_id, process)
+        kept = options.to_dict() if options is not None else None
+        run_id = await asyncio.to_thread(self.queue.submit_sync, user_id, process, kept)
         self._wake()
         # The record stays (the workers' fair share counts recent runs) until purged.
         return await self._wait(run_id, disconnected)
@@ -134,7 +146,12 @@ class InlineSyncRuns:
         self.settings, self.backend = settings, backend
 
     async def run(
-        self, user_id: str, process: dict, user_processes: dict, disconnected: Disconnected
+        self,
+        user_id: str,
+        process: dict,
+        user_processes: dict,
+        disconnected: Disconnected,
+        options: RunOptions | None = None,
     ) -> SyncOutcome:
         tmp_root = Path(self.settings.data_dir) / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
@@ -146,6 +163,7 @@ class InlineSyncRuns:
                 work_dir,
                 user=user_id,
                 user_processes=user_processes,
+                options=options,
             )
         except BaseException:
             shutil.rmtree(work_dir, ignore_errors=True)

@@ -14,6 +14,8 @@ import httpx
 import pytest
 import yaml
 
+from openeo_dedl.execution.options import run_options
+
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its TestClient; httpx works and is what we have.
     warnings.simplefilter("ignore")
@@ -121,6 +123,12 @@ class StubBackend:
             for i in range(7)
         ]
 
+    def missing_sites(self) -> list[str]:
+        return []
+
+    def run_options(self, body: Any, kind: str, user_id: str, strict: bool = True) -> Any:
+        return run_options(body, kind, self.settings, user_id, strict)
+
     def file_formats(self) -> dict:
         return {"input": {}, "output": OUTPUT_FORMATS}
 
@@ -145,7 +153,12 @@ class StubBackend:
         return Prepared(process=process, environment=environment)
 
     def run_sync(
-        self, process: dict, work_dir: Path, user: str | None = None, user_processes: Any = None
+        self,
+        process: dict,
+        work_dir: Path,
+        user: str | None = None,
+        user_processes: Any = None,
+        options: Any = None,
     ) -> SyncResult:
         self.run_calls.append((process, work_dir))
         self.work_dirs.append(work_dir)

@@ -55,10 +55,14 @@ def test_capabilities(client):
     assert rels["conformance"] == f"{API}/conformance"
     assert rels["data"] == f"{API}/collections"
     assert rels["version-history"] == "http://testserver/.well-known/openeo"
-    assert caps["federation"]["lumi"] == {
+    lumi = caps["federation"]["lumi"]
+    checked = lumi.pop("last_status_check")
+    assert lumi == {
         "url": f"{API}/",
         "title": "LUMI Bridge (Kajaani)",
         "description": "Site lumi (local Dask cluster)",
+        "status": "online",  # a local cluster is always online
+        "last_successful_check": checked,
     }
 
 

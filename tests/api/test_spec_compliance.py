@@ -127,7 +127,7 @@ def test_capabilities_follow_the_federation_extension(client, federation_schemas
         federation_schemas[0], format_checker=jsonschema.FormatChecker()
     ).validate(caps)
     assert set(caps["federation"]) == {"central", "lumi", "leonardo"}
-    assert "https://api.openeo.org/extensions/federation/0.1.0" in caps["conformsTo"]
+    assert "https://api.openeo.org/extensions/federation/0.2.0" in caps["conformsTo"]
 
 
 def test_collections_name_their_sites_per_the_federation_extension(client, federation_schemas):

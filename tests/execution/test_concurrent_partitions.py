@@ -139,6 +139,9 @@ def test_a_site_that_is_down_fails_the_run_at_once_and_stops_the_other_partition
         def __init__(self, site, config):
             self.site = site.name
 
+        def resize(self, workers):
+            pass
+
         def client(self):
             if self.site == "leonardo":
                 # Down, noticed once lumi's long computation runs.

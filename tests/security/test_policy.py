@@ -27,11 +27,11 @@ from openeo_dedl.execution.registry import (
     build_registry,
     standard_implementation,
 )
-from openeo_dedl.locations import STAC_PARAMETERS
+from openeo_dedl.locations import STAC_PARAMETERS, WORKSPACE_PARAMETERS, workspace_errors
 from tests.security.conftest import wait_briefly
 
 _LOCATION_SUBTYPES = {"uri", "file-path", "file-paths", "geojson", "vector-cube", "udf-code",
-                      "job-id"}  # fmt: skip
+                      "job-id", "workspace-id"}  # fmt: skip
 
 # Parameters whose schema allows GeoJSON or vector cubes but never a string: nothing there can
 # name a location (a string is refused before the implementation runs).
@@ -66,9 +66,32 @@ def test_every_parameter_that_can_name_a_location_goes_through_the_policy():
         if _may_name_location(p)
     }
     covered = {(pid, name) for pid, names in LOCATION_PARAMETERS.items() for name in names}
+    # Where results are written (export_workspace): a configured workspace's id and a clean
+    # path in the user's folder there, checked by locations.workspace_errors and exports.py.
+    writes = {(pid, name) for pid, names in WORKSPACE_PARAMETERS.items() for name in names}
+    assert not covered & writes
     # load_stac's url has its own rule (locations.stac_location, tests/e2e/test_load_stac.py).
     covered |= set(STAC_PARAMETERS.items())
-    assert found - set(NOT_LOCATIONS) == covered
+    assert found - set(NOT_LOCATIONS) == covered | (found & writes)
+    assert ("export_workspace", "workspace") in found
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ({"workspace": "elsewhere"}, "WorkspaceNotFound"),
+        ({"workspace": "Shared", "merge": "../bob/x"}, "ProcessParameterInvalid"),
+        ({"workspace": "shared", "merge": "/etc"}, "ProcessParameterInvalid"),
+        ({"workspace": "shared", "merge": "a//b"}, "ProcessParameterInvalid"),
+    ],
+)
+def test_export_targets_outside_the_users_folder_are_refused_before_a_run(args, code):
+    errors = workspace_errors(args, frozenset({"shared"}))
+    assert [e.code for e in errors] == [code]
+
+
+def test_export_targets_inside_the_users_folder_pass():
+    assert workspace_errors({"workspace": "SHARED", "merge": "a/b"}, frozenset({"shared"})) == []
 
 
 def _upstream_functions_that_open_locations() -> set[str]:

@@ -97,8 +97,8 @@ def wait_until_serving(url: str, proc: subprocess.Popen, log_path: Path, timeout
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or too busy starting (a loaded machine) to answer in time
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"{proc.args[0]} did not start in time:\n{log_path.read_text()}")

@@ -28,9 +28,14 @@ well_known_router = APIRouter()
 # API 1.2 only: since 1.3 the list must name at least one runtime, and no UDFs run here.
 udf_router = APIRouter()
 
-FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.1.0"
+FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.2.0"
 # API 1.3: bearer tokens may be plain JWTs (HTTP Basic's and OIDC providers' alike).
 JWT_CONFORMANCE = "https://api.openeo.org/1.3.0/authentication/jwt"
+# The 1.3 extensions served (their endpoints are served in 1.2 too, undeclared there).
+EXTENSION_CONFORMANCE = [
+    "https://api.openeo.org/extensions/processing-parameters/0.1.0",
+    "https://api.openeo.org/extensions/workspaces/0.1.0",
+]
 STAC_CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
@@ -83,9 +88,9 @@ def _federation(request: Request, backend: Backend) -> dict[str, FederationBacke
 
 def conformance_classes(backend: Backend, version: ApiVersion) -> list[str]:
     """The classes of ``GET /`` and ``/conformance`` (the spec wants both the same)."""
-    federation = [FEDERATION_CONFORMANCE] if len(backend.sites()) >= 2 else []
-    jwt = [JWT_CONFORMANCE] if version.at_least(V1_3) else []
-    return [version.conformance, *jwt, *federation, *STAC_CONFORMANCE]
+    federation = [FEDERATION_CONFORMANCE] if len(backend.settings.sites) >= 2 else []
+    newer = [JWT_CONFORMANCE, *EXTENSION_CONFORMANCE] if version.at_least(V1_3) else []
+    return [version.conformance, *newer, *federation, *STAC_CONFORMANCE]
 
 
 @router.get("/")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from openeo_dedl.api.deps import federation_missing
 from openeo_dedl.api.paging import Page, page_params
 from openeo_dedl.api.urls import api_url
 from openeo_dedl.backend import Backend
@@ -75,6 +76,7 @@ def list_collections(request: Request, page: Annotated[Page, Depends(page_params
             {"rel": "self", "href": api_url(request, "/collections"), "type": JSON},
             {"rel": "root", "href": api_url(request), "type": JSON},
         ],
+        **federation_missing(backend),
     }
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from openeo_dedl.api.auth import User, current_user
+from openeo_dedl.api.deps import federation_missing
 from openeo_dedl.api.job_models import parse_job_create, parse_job_update
 from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
@@ -66,9 +67,14 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     }
     if job.usage:
         doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
+    if job.sites:
+        # Federation extension: the back-ends (sites) that generated the result.
+        doc["federation:backends"] = job.sites
     if full:
         doc["process"] = job.process
         doc["log_level"] = job.log_level
+        # The processing options asked for (GET /processing_parameters), as they were sent.
+        doc.update(job.options or {})
         base = api_url(request, f"/jobs/{job.id}")
         links = [{"rel": "monitor", "href": f"{base}/logs", "type": "application/json",
                   "title": "Batch job logs"}]  # fmt: skip
@@ -98,6 +104,9 @@ def create_job(
 ) -> Response:
     """Store a new batch job (status ``created``)."""
     payload = parse_job_create(body)
+    options = request.app.state.backend.run_options(
+        body, "job", user.user_id, strict=api_version(request).at_least(V1_3)
+    )
     job = service(request).create(
         user.user_id,
         process=payload.process.model_dump(exclude_unset=True),
@@ -106,6 +115,7 @@ def create_job(
         billing_plan=payload.plan,
         budget=payload.budget,
         log_level=payload.log_level,
+        options=options.to_dict() or None,
     )
     location = api_url(request, f"/jobs/{job.id}")
     return Response(status_code=201, headers={"Location": location, "OpenEO-Identifier": job.id})
@@ -115,7 +125,11 @@ def create_job(
 def list_jobs(request: Request, user: UserDep, page: Annotated[Page, Depends(page_params)]) -> dict:
     """The user's jobs, newest first (without their processes, as the spec recommends)."""
     jobs, links = paginate(service(request).list(user.user_id), page, request, "/jobs")
-    return {"jobs": [job_json(j, request, full=False) for j in jobs], "links": links}
+    return {
+        "jobs": [job_json(j, request, full=False) for j in jobs],
+        "links": links,
+        **federation_missing(request.app.state.backend),
+    }
 
 
 @router.get("/jobs/{job_id}")
@@ -128,6 +142,13 @@ def update_job(
     request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
     changes = parse_job_update(body).changes()
+    checked = request.app.state.backend.run_options(
+        body, "job", user.user_id, strict=api_version(request).at_least(V1_3)
+    ).to_dict()
+    sent = [name for name in ("placement", "workers") if name in body]
+    if sent:
+        # null or the default: back to the default (dropped from what is kept).
+        changes["options"] = {name: checked.get(name) for name in sent}
     service(request).update(user.user_id, job_id, **changes)
     return Response(status_code=204)
 

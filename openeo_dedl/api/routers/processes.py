@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from openeo_dedl.api.deps import federation_missing
 from openeo_dedl.api.paging import Page, page_params
 from openeo_dedl.api.versions import V1_3, Version
 
@@ -27,7 +28,10 @@ def list_processes(
     """
     del page  # validated only (see above)
     backend = request.app.state.backend
-    doc: dict = {"processes": backend.process_specs(), "links": []}
+    # Federation extension: every process runs at every site.
+    sites = [site.name for site in backend.settings.sites]
+    specs = [{**spec, "federation:backends": sites} for spec in backend.process_specs()]
+    doc: dict = {"processes": specs, "links": [], **federation_missing(backend)}
     if version.at_least(V1_3):
         doc = {"version": backend.processes_version(), **doc}
     return doc

@@ -18,7 +18,7 @@ from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
-from openeo_dedl.api.versions import V1_3, Version
+from openeo_dedl.api.versions import V1_3, Version, api_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.workers.sync import SyncRuns
@@ -26,6 +26,8 @@ from openeo_dedl.workers.sync import SyncRuns
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
+# API 1.3 only (the Processing Parameters extension is declared there).
+options_router = APIRouter()
 
 # Our usage figures (bytes moved between sites, seconds per site) for a synchronous result.
 USAGE_HEADER = "OpenEO-DEDL-Usage"
@@ -96,6 +98,16 @@ def _costs(usage: dict) -> float | None:
     return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
+@options_router.get("/processing_parameters")
+async def processing_parameters(
+    request: Request, user: Annotated[User | None, Depends(optional_user)]
+) -> dict:
+    """The processing options of /result and batch jobs (Processing Parameters extension);
+    public, with the signed-in user's own ``workers`` bound."""
+    backend: Backend = request.app.state.backend
+    return backend.processing_parameters(user.user_id if user else None)
+
+
 @router.post("/result")
 async def compute_result(
     request: Request,
@@ -111,13 +123,18 @@ async def compute_result(
     payload = parse_sync_request(body)
     process = payload.process_dict()
     backend: Backend = request.app.state.backend
+    options = backend.run_options(
+        body, "sync", user.user_id, strict=api_version(request).at_least(V1_3)
+    )
     udps = await run_in_threadpool(processes_of, request, user)
     # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
     # user's processes as they are when it runs.
     await run_in_threadpool(lambda: backend.prepare(process, udps, user.user_id).valid())
     logger.info("sync run for user %s", user.user_id)
     sync_runs: SyncRuns = request.app.state.sync_runs
-    outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)
+    outcome = await sync_runs.run(
+        user.user_id, process, udps, request.is_disconnected, options=options
+    )
     try:
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
         if version.at_least(V1_3):

@@ -21,6 +21,11 @@ class SiteCluster(Protocol):
 
     def client(self) -> Client: ...
 
+    def resize(self, workers: int | None) -> None:
+        """Have ``workers`` Dask workers (None: the configured size) for the run about to use
+        the cluster: a running cluster is scaled, one not started yet starts at that size."""
+        ...
+
     def alive(self) -> bool: ...
 
     def close(self) -> None: ...
@@ -31,6 +36,21 @@ def new_site_cluster(site: SiteConfig) -> SiteCluster:
     if isinstance(site.cluster, LocalClusterConfig):
         return LocalSiteCluster(site, site.cluster)
     return GatewaySiteCluster(site, site.cluster)
+
+
+def wait_for_size(client: Client, workers: int, wait_seconds: float) -> int:
+    """Wait until the scheduler has exactly ``workers`` workers (or ``wait_seconds`` passed:
+    the run goes on with those it has); how many it has."""
+    import time
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        have = len(client.scheduler_info(n_workers=-1)["workers"])
+        if have == workers or time.monotonic() >= deadline:
+            if have != workers:
+                logger.warning("asked for %d Dask workers, running on %d", workers, have)
+            return have
+        time.sleep(0.1)
 
 
 def close_quietly(cluster: SiteCluster) -> None:

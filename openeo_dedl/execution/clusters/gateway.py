@@ -60,6 +60,8 @@ class GatewaySiteCluster:
         self._client: Client | None = None
         self._closed = False
         self._lock = threading.Lock()
+        # The size a run asked for (None: the configured workers or adaptive range).
+        self._asked: int | None = None
 
     def _gateway(self):
         from dask_gateway import Gateway
@@ -76,6 +78,22 @@ class GatewaySiteCluster:
         gateway = Gateway(address=cfg.address, proxy_address=cfg.proxy_address, auth=auth)
         bound_http_connect(gateway, cfg.connect_timeout_seconds)
         return gateway
+
+    def resize(self, workers: int | None) -> None:
+        """A run's size: ``workers`` fixed, or back to the configured (adaptive) size."""
+        with self._lock:
+            if workers == self._asked:
+                return
+            self._asked = workers
+            if self._cluster is not None:
+                self._apply_size(self._cluster)
+
+    def _apply_size(self, cluster) -> None:
+        cfg = self._config
+        if self._asked is None and cfg.adaptive_max is not None:
+            cluster.adapt(minimum=cfg.adaptive_min or 0, maximum=cfg.adaptive_max)
+        else:
+            cluster.scale(self._asked or cfg.workers)
 
     def alive(self) -> bool:
         """False when the client lost its scheduler (no request to the gateway)."""
@@ -163,10 +181,7 @@ class GatewaySiteCluster:
             except ValueError as exc:  # 422: the gateway refused the options
                 raise _BadClusterOptions(str(exc)) from exc
             start.cluster = cluster = gateway.connect(start.name, shutdown_on_close=True)
-            if cfg.adaptive_max is not None:
-                cluster.adapt(minimum=cfg.adaptive_min or 0, maximum=cfg.adaptive_max)
-            else:
-                cluster.scale(cfg.workers)
+            self._apply_size(cluster)
             # As cluster.get_client(), with the connection to the scheduler bounded.
             start.client = Client(
                 cluster,

@@ -35,6 +35,8 @@ class LocalSiteCluster:
         self._cluster = None
         self._client: Client | None = None
         self._lock = threading.Lock()
+        # The size a run asked for (None: the configured one), for shared clusters' next runs.
+        self._asked: int | None = None
 
     def client(self) -> Client:
         with self._lock:
@@ -46,7 +48,7 @@ class LocalSiteCluster:
                 network = {"host": "127.0.0.1"} if self._config.processes else {}
                 with dask.config.set(_worker_environ(self._config)):
                     self._cluster = LocalCluster(
-                        n_workers=self._config.workers,
+                        n_workers=self._asked or self._config.workers,
                         threads_per_worker=self._config.threads_per_worker,
                         memory_limit=self._config.memory_limit,
                         processes=self._config.processes,
@@ -58,6 +60,14 @@ class LocalSiteCluster:
                     )
                 self._client = Client(self._cluster, set_as_default=False)
             return self._client
+
+    def resize(self, workers: int | None) -> None:
+        with self._lock:
+            if workers == self._asked:
+                return
+            self._asked = workers
+            if self._cluster is not None:
+                self._cluster.scale(workers or self._config.workers)
 
     def alive(self) -> bool:
         client = self._client

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from openeo_dedl.config import Settings, SiteConfig
 from openeo_dedl.errors import SiteUnavailable
@@ -33,6 +33,7 @@ class SiteClusters:
         self._sites = {site.name: site for site in settings.sites}
         self._policy = settings.cluster_policy
         self._idle_timeout = settings.cluster_idle_timeout_seconds
+        self._wait_seconds = settings.processing.workers_wait_seconds
         self._shared: dict[ClusterKey, SiteCluster] = {}
         self._last_used: dict[ClusterKey, float] = {}
         self._active: dict[ClusterKey, int] = {}
@@ -91,10 +92,17 @@ class SiteClusters:
                 close_quietly(cluster)
 
     @contextlib.contextmanager
-    def for_run(self, user: str | None = None) -> Iterator[RunClusters]:
-        """Clusters for one run of ``user``; per-job clusters are shut down however it ends."""
+    def for_run(
+        self, user: str | None = None, workers: Mapping[str, int] | None = None
+    ) -> Iterator[RunClusters]:
+        """Clusters for one run of ``user``, ``workers`` Dask workers at the sites it names
+        (a shared cluster keeps that size until a run of the user asks otherwise: a run that
+        names no size gets the configured one back); per-job clusters are shut down however
+        it ends."""
         if self._policy == "per_job":
-            run = RunClusters(lambda name: new_site_cluster(self._site(name)))
+            run = RunClusters(
+                lambda name: new_site_cluster(self._site(name)), workers, self._wait_seconds
+            )
             try:
                 yield run
             finally:
@@ -102,7 +110,9 @@ class SiteClusters:
                     close_quietly(cluster)
         else:
             owner = user or ""
-            run = RunClusters(lambda name: self._shared_cluster((owner, name)))
+            run = RunClusters(
+                lambda name: self._shared_cluster((owner, name)), workers, self._wait_seconds
+            )
             try:
                 yield run
             finally:

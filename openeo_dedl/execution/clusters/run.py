@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from distributed import Client
 
-from openeo_dedl.execution.clusters.base import SiteCluster
+from openeo_dedl.execution.clusters.base import SiteCluster, wait_for_size
 from openeo_dedl.execution.control import RunCanceled
 
 
 class RunClusters:
     """The clusters one run uses: ``client(site)`` for the runner, closed or released after."""
 
-    def __init__(self, get: Callable[[str], SiteCluster]):
+    def __init__(
+        self,
+        get: Callable[[str], SiteCluster],
+        workers: Mapping[str, int] | None = None,
+        wait_seconds: float = 60.0,
+    ):
         self._get = get
+        # Site -> Dask workers the run asked for (processing option ``workers``).
+        self._asked = dict(workers or {})
+        self._wait_seconds = wait_seconds
+        # Site -> workers its cluster had when the run started there (asked sites only).
+        self.workers: dict[str, int] = {}
         self.used: dict[str, SiteCluster] = {}
         self._ended = False
         self._lock = threading.Lock()
@@ -25,9 +35,19 @@ class RunClusters:
             # A partition thread the run no longer waits for must not start clusters.
             if self._ended:
                 raise RunCanceled("the run has ended")
+            first = site not in self.used
             cluster = self.used.get(site) or self._get(site)
             self.used[site] = cluster
-        return cluster.client()
+        if not first:
+            return cluster.client()
+        asked = self._asked.get(site)
+        cluster.resize(asked)
+        client = cluster.client()
+        if asked is not None:
+            have = wait_for_size(client, asked, self._wait_seconds)
+            with self._lock:
+                self.workers[site] = have
+        return client
 
     def end(self) -> dict[str, SiteCluster]:
         """No more clusters for this run; the ones it used."""

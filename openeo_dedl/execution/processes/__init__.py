@@ -16,6 +16,7 @@ FAMILIES = (
     "cubes",
     "comparison",
     "dates",
+    "export",
     "labels",
     "logic",
     "math",
