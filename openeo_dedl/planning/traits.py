@@ -91,8 +91,8 @@ _NAN_PRESERVING = _names("""
 _OTHER_PLAIN = _names("""
     arccos arcosh arcsin arctan arctan2 arsinh artanh cosh sinh tanh int mod e pi nan
     constant is_infinite is_nan is_nodata is_valid and or xor not if eq neq gt gte lt lte
-    between text_begins text_concat text_contains text_ends date_between date_difference
-    date_shift inspect ddmc
+    between text_begins text_concat text_contains text_ends text_find date_between
+    date_difference date_shift inspect ddmc
 """)
 
 TRAITS: Mapping[str, Traits] = {
