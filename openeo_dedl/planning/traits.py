@@ -129,6 +129,9 @@ TRAITS: Mapping[str, Traits] = {
         size=rules.as_float, split=_TIME, callbacks={"process": frozenset({"data", "context"})}
     ),
     "apply_neighborhood": Traits(callbacks={"process": frozenset({"data", "context"})}),
+    "apply_polygon": Traits(
+        size=rules.as_float, callbacks={"process": frozenset({"data", "context"})}
+    ),
     "apply_kernel": PLAIN,
     # Over bands a reduction is per pixel with a missing-preserving reducer (split.py).
     "reduce_dimension": Traits(

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pystac
 import pytest
+import rioxarray  # noqa: F401 - the .rio accessor of the test cubes
 import xarray as xr
 
 from openeo_dedl.errors import OpenEOError
@@ -159,3 +160,134 @@ def test_reducers_over_solely_nodata(reducer, arguments, expected):
     )
     result = run(_reduce_time(reducer, **arguments), cube=cube)
     np.testing.assert_array_equal(np.asarray(result.values, dtype=float).ravel(), expected)
+
+
+def _grid_cube() -> xr.DataArray:
+    """Two time steps on a 4 × 4 grid of 1° pixels (centres 0.5 ... 3.5) in WGS 84."""
+    values = np.arange(32.0).reshape(2, 4, 4)
+    cube = xr.DataArray(
+        values,
+        dims=("t", "y", "x"),
+        coords={
+            "t": pd.DatetimeIndex(["2024-01-01", "2024-01-02"]),
+            "y": [3.5, 2.5, 1.5, 0.5],
+            "x": [0.5, 1.5, 2.5, 3.5],
+        },
+    )
+    return cube.rio.write_crs("EPSG:4326")
+
+
+def _box(west, south, east, north) -> dict:
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def _apply_polygon(features: list[dict], callback: dict, **arguments) -> dict:
+    return {
+        "vector": {
+            "process_id": "load_geojson",
+            "arguments": {"data": {"type": "FeatureCollection", "features": features}},
+        },
+        "ap": {
+            "process_id": "apply_polygon",
+            "arguments": {
+                "data": {"from_parameter": "cube"},
+                "geometries": {"from_node": "vector"},
+                "process": {"process_graph": callback},
+                **arguments,
+            },
+            "result": True,
+        },
+    }
+
+
+TIMES_TEN = {
+    "a": {
+        "process_id": "apply",
+        "arguments": {
+            "data": {"from_parameter": "data"},
+            "process": {
+                "process_graph": {
+                    "m": {
+                        "process_id": "multiply",
+                        "arguments": {"x": {"from_parameter": "x"}, "y": 10},
+                        "result": True,
+                    }
+                }
+            },
+        },
+        "result": True,
+    }
+}
+
+
+def test_apply_polygon_processes_each_polygon_and_masks_the_rest():
+    # The first box holds the centres of the upper-left 2 × 2 pixels, the second only the
+    # lower-right pixel; the rest is outside every polygon.
+    features = [_box(0, 2, 2, 4), _box(3, 0, 4, 1)]
+    cube = _grid_cube()
+    result = run(_apply_polygon(features, TIMES_TEN, mask_value=-1), cube=cube).compute()
+    assert result.dims == cube.dims
+    inside = np.zeros((4, 4), dtype=bool)
+    inside[:2, :2] = True
+    inside[3, 3] = True
+    expected = np.where(inside, cube.values * 10, -1)
+    np.testing.assert_array_equal(result.values, expected)
+    # Without a mask value, the no-data value.
+    plain = run(_apply_polygon(features, TIMES_TEN), cube=cube).compute()
+    assert np.isnan(plain.values[:, ~inside]).all()
+    np.testing.assert_array_equal(plain.values[:, inside], cube.values[:, inside] * 10)
+
+
+def _along_x(process_id: str) -> dict:
+    return {
+        "r": {
+            "process_id": "apply_dimension",
+            "arguments": {
+                "data": {"from_parameter": "data"},
+                "dimension": "x",
+                "process": {
+                    "process_graph": {
+                        "s": {
+                            "process_id": process_id,
+                            "arguments": {"data": {"from_parameter": "data"}},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+            "result": True,
+        }
+    }
+
+
+def test_apply_polygon_passes_the_window_with_the_mask_value_outside_the_polygon():
+    # The triangle holds three centres of the upper-left 2 × 2 window, not (y=2.5, x=0.5);
+    # a cumulative sum along x shows the mask value (100) the process saw there.
+    triangle = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[-0.2, 4], [2, 4], [2, 1.8], [-0.2, 4]]]},
+    }
+    cube = _grid_cube()
+    result = run(_apply_polygon([triangle], _along_x("cumsum"), mask_value=100), cube=cube)
+    v = cube.values
+    np.testing.assert_array_equal(result.values[:, 1, 1], 100 + v[:, 1, 1])
+    np.testing.assert_array_equal(result.values[:, 0, 1], v[:, 0, 0] + v[:, 0, 1])
+    assert (result.values[:, 1, 0] == 100).all()  # outside: the mask value
+
+
+def test_apply_polygon_refuses_a_process_changing_the_shape():
+    with pytest.raises(OpenEOError) as info:
+        # Reducing x away: not the sub cube's dimensions.
+        reduced = _along_x("sum")
+        reduced["r"]["process_id"] = "reduce_dimension"
+        reduced["r"]["arguments"]["reducer"] = reduced["r"]["arguments"].pop("process")
+        run(_apply_polygon([_box(0, 2, 2, 4)], reduced), cube=_grid_cube())
+    assert info.value.code == "DataCubeShapeMismatch"
+
+
+def test_apply_polygon_refuses_overlapping_polygons():
+    features = [_box(0, 0, 2, 2), _box(1, 1, 3, 3)]
+    with pytest.raises(OpenEOError) as info:
+        run(_apply_polygon(features, TIMES_TEN), cube=_grid_cube())
+    assert info.value.code == "GeometriesOverlap"

@@ -20,6 +20,7 @@ FAMILIES = (
     "logic",
     "math",
     "neighborhood",
+    "polygons",
     "resample",
     "spatial",
     "temporal",
