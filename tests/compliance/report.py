@@ -15,6 +15,8 @@ from tests.compliance.suite import GROUPS, HERE, REPO, SUITE_REQUIREMENT, run_gr
 from tests.support.servers import start_server, stop_server
 
 DOC = REPO / "docs" / "compliance.md"
+# What follows this line in docs/compliance.md is written by hand and kept when it is rewritten.
+HAND_WRITTEN = "<!-- Written by hand below: kept when tests.compliance.report rewrites the page. -->"
 KIND_TITLES = {
     "suite_defects": "Defects of the suite or its data (strict: they must keep failing)",
     "missing_features": "Not offered by this back-end",
@@ -127,6 +129,12 @@ def _known_gaps_markdown(known: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _hand_written(old: str) -> str:
+    """The hand-written part of the page (from the marker on), or just the marker."""
+    at = old.find(HAND_WRITTEN)
+    return "\n" + (old[at:] if at >= 0 else HAND_WRITTEN + "\n")
+
+
 def main() -> int:
     from openeo_dedl.demo_data import generate_demo_catalog
     from tests.conftest import REPO as _  # noqa: F401 - the recursion-limit fix, as in pytest
@@ -164,7 +172,7 @@ def main() -> int:
     )
     text += _entries_markdown(expected)
     text += _known_gaps_markdown(known)
-    DOC.write_text(text)
+    DOC.write_text(text + _hand_written(DOC.read_text() if DOC.exists() else ""))
     print(f"wrote {DOC.relative_to(REPO)}", file=sys.stderr)
     return 1 if unexpected else 0
 
