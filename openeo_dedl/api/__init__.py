@@ -1,1 +1,2 @@
-"""The openEO API 1.2 over HTTP (FastAPI): translates requests into Backend calls and back."""
+"""The openEO API 1.2 and 1.3 over HTTP (FastAPI): translates requests into Backend calls and
+back."""

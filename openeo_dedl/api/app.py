@@ -1,4 +1,5 @@
-"""The FastAPI application: openEO API 1.2 under ``/openeo/1.2``, discovery at the root."""
+"""The FastAPI application: openEO API 1.2 under ``/openeo/1.2`` and 1.3 under ``/openeo/1.3``
+(api/versions.py), discovery at the root."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
@@ -28,7 +29,8 @@ from openeo_dedl.api.routers import (
     processing,
     services,
 )
-from openeo_dedl.api.urls import API_PREFIX, api_url
+from openeo_dedl.api.urls import api_url
+from openeo_dedl.api.versions import VERSIONS, ApiVersion, serving
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.jobs import JobService, UrlSigner
@@ -173,21 +175,28 @@ def _lifespan(
     return lifespan
 
 
-def _mount_routers(app: FastAPI, settings: Settings) -> list[tuple[str, APIRouter]]:
-    """Include every router; the (prefix, router) pairs mounted."""
-    # Routers must be flat (no nested include_router): capabilities list their routes.
-    app.state.api_routers = list(API_ROUTERS)
+def routers_of(version: ApiVersion, settings: Settings) -> list[APIRouter]:
+    """The routers of the API areas ``version`` serves (the capabilities list their routes)."""
+    routers = list(API_ROUTERS)
     if settings.oidc_providers:
-        app.state.api_routers.append(account.oidc_router)
-    mounts = [(API_PREFIX, router) for router in app.state.api_routers]
-    mounts += [
-        ("", capabilities.well_known_router),
-        (API_PREFIX, jobs.downloads_router),
-        ("", root_router),
-    ]
-    for prefix, router in mounts:
-        app.include_router(router, prefix=prefix)
-    return mounts
+        routers.append(account.oidc_router)
+    return routers
+
+
+def _mount_routers(app: FastAPI, settings: Settings) -> list[tuple[str, APIRouter]]:
+    """Include every router once per API version; the (prefix, router) pairs mounted."""
+    # Routers must be flat (no nested include_router): capabilities list their routes.
+    app.state.api_routers = {v.number: routers_of(v, settings) for v in VERSIONS}
+    mounts: list[tuple[str, APIRouter, ApiVersion | None]] = []
+    for version in VERSIONS:
+        versioned = [*app.state.api_routers[version.number], jobs.downloads_router]
+        mounts += [(version.prefix, router, version) for router in versioned]
+    mounts += [("", capabilities.well_known_router, None), ("", root_router, None)]
+    for prefix, router, version in mounts:
+        # Each versioned route learns its version before it runs (api/versions.py).
+        marks = [Depends(serving(version))] if version is not None else []
+        app.include_router(router, prefix=prefix, dependencies=marks)
+    return [(prefix, router) for prefix, router, _ in mounts]
 
 
 def _add_middleware(app: FastAPI, settings: Settings, mounts: list[tuple[str, APIRouter]]) -> None:

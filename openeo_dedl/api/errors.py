@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from openeo_dedl.api.urls import API_PREFIX
+from openeo_dedl.api.versions import BY_SEGMENT
 from openeo_dedl.errors import (
     AuthenticationRequired,
     BadRequest,
@@ -57,7 +57,6 @@ _HTTP_ERRORS: dict[int, type[OpenEOError]] = {
 }
 
 _VERSIONED_PATH = re.compile(r"^/openeo/([^/]+)(?:/|$)")
-_API_VERSION = API_PREFIX.rsplit("/", 1)[-1]
 
 
 def error_response(error: OpenEOError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -67,7 +66,7 @@ def error_response(error: OpenEOError, headers: dict[str, str] | None = None) ->
 
 def _not_found(path: str) -> OpenEOError:
     match = _VERSIONED_PATH.match(path)
-    if match and match.group(1) != _API_VERSION:
+    if match and match.group(1) not in BY_SEGMENT:
         # A client asking for another API version should learn that, not just "not found".
         return UnsupportedApiVersion(
             f"The requested API version '{match.group(1)}' is not supported: "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-API_PREFIX = "/openeo/1.2"
+from openeo_dedl.api.versions import ApiVersion, api_version
 
 
 def base_url(request: Request) -> str:
@@ -13,5 +13,8 @@ def base_url(request: Request) -> str:
     return (public or str(request.base_url)).rstrip("/")
 
 
-def api_url(request: Request, path: str = "/") -> str:
-    return f"{base_url(request)}{API_PREFIX}{path}"
+def api_url(request: Request, path: str = "/", version: ApiVersion | None = None) -> str:
+    """``path`` under the prefix of ``version`` (default: the version the request came in on,
+    so that links of a 1.2 answer stay in 1.2)."""
+    prefix = (version or api_version(request)).prefix
+    return f"{base_url(request)}{prefix}{path}"

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from openeo_dedl.config import Settings, SiteConfig
-from tests.api.conftest import API, StubBackend, TestClient, create_app
+from tests.api.conftest import API, BASE, StubBackend, TestClient, create_app
 
 EXPECTED_ENDPOINTS = {
     ("/collections", "GET"),
@@ -87,12 +87,39 @@ def test_one_site_is_no_federation(tmp_path):
 
 
 def test_well_known_and_root(client):
-    assert client.get("/.well-known/openeo").json()["versions"][0]["url"] == f"{API}/"
+    versions = client.get("/.well-known/openeo").json()["versions"]
+    assert [(v["api_version"], v["url"]) for v in versions] == [
+        ("1.2.0", f"{API}/"),
+        ("1.3.0", f"{BASE}/openeo/1.3/"),
+    ]
     resp = client.get("/", follow_redirects=False)
     assert resp.status_code in (301, 302, 307, 308)
-    assert resp.headers["Location"] == f"{API}/"
+    # The bare host leads to the newest version.
+    assert resp.headers["Location"] == f"{BASE}/openeo/1.3/"
     # Without the trailing slash the versioned root still works (one redirect).
     assert client.get("/openeo/1.2").json()["api_version"] == "1.2.0"
+    assert client.get("/openeo/1.3").json()["api_version"] == "1.3.0"
+
+
+@pytest.mark.parametrize("segment", ["1.2", "1.3"])
+def test_each_version_links_and_conforms_to_itself(client, segment):
+    """Links of an answer stay in the version asked; its conformance class is its own."""
+    root = f"{BASE}/openeo/{segment}"
+    caps = client.get(f"/openeo/{segment}/").json()
+    number = caps["api_version"]
+    assert number == f"{segment}.0"
+    assert all(
+        link["href"].startswith(f"{root}/")
+        for link in caps["links"]
+        if link["rel"] != "version-history"
+    )
+    classes = client.get(f"/openeo/{segment}/conformance").json()["conformsTo"]
+    assert classes == caps["conformsTo"]
+    assert f"https://api.openeo.org/{number}" in classes
+    other = "1.2.0" if number == "1.3.0" else "1.3.0"
+    assert f"https://api.openeo.org/{other}" not in classes
+    collection = client.get(f"/openeo/{segment}/collections/ERA5_LAND").json()
+    assert {link["href"] for link in collection["links"]} >= {f"{root}/", f"{root}/collections"}
 
 
 def test_public_url_is_used_for_links(tmp_path):

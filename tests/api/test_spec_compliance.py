@@ -35,7 +35,8 @@ def test_public_endpoints_match_the_spec(client, check_spec, path):
 def test_well_known_matches_the_spec(client, check_spec):
     resp = check_spec(client.get("/.well-known/openeo"))
     assert resp.json()["versions"] == [
-        {"url": "http://testserver/openeo/1.2/", "api_version": "1.2.0", "production": False}
+        {"url": "http://testserver/openeo/1.2/", "api_version": "1.2.0", "production": False},
+        {"url": "http://testserver/openeo/1.3/", "api_version": "1.3.0", "production": False},
     ]
 
 

@@ -18,6 +18,7 @@ from openeo_dedl.api.models import (
     WellKnown,
 )
 from openeo_dedl.api.urls import api_url, base_url
+from openeo_dedl.api.versions import VERSIONS, ApiVersion, Version, api_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.catalog import STAC_VERSION
 
@@ -25,10 +26,8 @@ router = APIRouter()
 # Mounted at the server root, not under the versioned prefix.
 well_known_router = APIRouter()
 
-API_VERSION = "1.2.0"
 FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.1.0"
-CONFORMANCE = [
-    "https://api.openeo.org/1.2.0",
+STAC_CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
 ]
@@ -49,7 +48,7 @@ def implemented_endpoints(request: Request) -> list[Endpoint]:
     routers in private classes.) ``GET /`` itself is left out, as the spec asks.
     """
     by_path: dict[str, set[str]] = {}
-    for router_ in request.app.state.api_routers:
+    for router_ in request.app.state.api_routers[api_version(request).number]:
         for route in router_.routes:
             if not isinstance(route, APIRoute):
                 continue
@@ -78,26 +77,26 @@ def _federation(request: Request, backend: Backend) -> dict[str, FederationBacke
     }
 
 
-def conformance_classes(backend: Backend) -> list[str]:
-    if len(backend.sites()) >= 2:
-        return [CONFORMANCE[0], FEDERATION_CONFORMANCE, *CONFORMANCE[1:]]
-    return list(CONFORMANCE)
+def conformance_classes(backend: Backend, version: ApiVersion) -> list[str]:
+    """The classes of ``GET /`` and ``/conformance`` (the spec wants both the same)."""
+    federation = [FEDERATION_CONFORMANCE] if len(backend.sites()) >= 2 else []
+    return [version.conformance, *federation, *STAC_CONFORMANCE]
 
 
 @router.get("/")
-def capabilities(request: Request) -> Capabilities:
+def capabilities(request: Request, version: Version) -> Capabilities:
     """General information about the back-end, its endpoints and its sites."""
     backend = backend_of(request)
     settings = backend.settings
     return Capabilities(
-        api_version=API_VERSION,
+        api_version=version.number,
         backend_version=backend.version,
         stac_version=STAC_VERSION,
         id=settings.backend_id,
         title=settings.title,
         description=settings.description,
         production=settings.production,
-        conformsTo=conformance_classes(backend),
+        conformsTo=conformance_classes(backend, version),
         endpoints=implemented_endpoints(request),
         federation=_federation(request, backend),
         links=[
@@ -125,8 +124,8 @@ def capabilities(request: Request) -> Capabilities:
 
 
 @router.get("/conformance")
-def conformance(request: Request) -> Conformance:
-    return Conformance(conformsTo=conformance_classes(backend_of(request)))
+def conformance(request: Request, version: Version) -> Conformance:
+    return Conformance(conformsTo=conformance_classes(backend_of(request), version))
 
 
 @router.get("/file_formats")
@@ -148,13 +147,13 @@ def service_types() -> dict:
 
 @well_known_router.get("/.well-known/openeo")
 def well_known(request: Request) -> WellKnown:
-    """The API versions this server offers (only 1.2.0)."""
+    """The API versions this server offers, oldest first (clients pick the newest they speak)."""
+    production = request.app.state.settings.production
     return WellKnown(
         versions=[
             ApiInstance(
-                url=api_url(request),
-                api_version=API_VERSION,
-                production=request.app.state.settings.production,
+                url=api_url(request, version=v), api_version=v.number, production=production
             )
+            for v in VERSIONS
         ]
     )
