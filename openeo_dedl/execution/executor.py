@@ -26,6 +26,7 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
+from openeo_dedl.execution.versions import PROCESSES_RC1, processes_version_of
 from openeo_dedl.planning import Environment, Invalid, Prepared, prepare
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Executor:
             timeout_error=sync_timeout,
             control=control,
             user=user,
+            processes=processes_version_of(process),
         )
 
     def run_batch(
@@ -110,6 +112,7 @@ class Executor:
             timeout_error=job_timeout,
             control=control,
             user=user,
+            processes=processes_version_of(process),
         )
 
     def _run(self, prepared: Prepared, work_dir: Path, **options: Any) -> SyncResult:
@@ -139,6 +142,7 @@ class Executor:
         control: RunControl | None = None,
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
+        processes: str = PROCESSES_RC1,
     ) -> SyncResult:
         plan = prepared.plan(unavailable)
         graph = plan.graph
@@ -154,6 +158,7 @@ class Executor:
                     "save_result": save_result,
                 },
                 access,
+                processes,
             )
 
         try:

@@ -132,3 +132,65 @@ def test_apply_polygon_on_a_collection(client, auth):
     # The triangle holds about half of the inner 200 m square: 200 of the 1600 pixels.
     assert 150 < processed.sum() < 250
     np.testing.assert_allclose(b[processed], a[processed] * 10, rtol=1e-6)
+
+
+# -- all, any and is_nan: rc.2 on API 1.3, the draft the compliance suite checks on 1.2 ---------
+
+CHANGED = [
+    ("all", {"data": []}, True, None),
+    ("all", {"data": [None, True]}, True, True),
+    ("all", {"data": [None]}, True, None),
+    ("any", {"data": []}, False, None),
+    ("any", {"data": [None]}, False, None),
+    ("is_nan", {"x": "Test"}, False, True),
+    ("is_nan", {"x": None}, False, True),
+    ("is_nan", {"x": 1}, False, False),
+]
+
+
+def test_api_1_3_serves_the_rc2_specs_of_all_any_and_is_nan(client):
+    for api, empty_all in (("/openeo/1.3", True), ("/openeo/1.2", None)):
+        listed = {p["id"]: p for p in client.get(f"{api}/processes").json()["processes"]}
+        examples = {str(e["arguments"]): e["returns"] for e in listed["all"]["examples"]}
+        assert examples[str({"data": []})] is empty_all, api
+        assert ("non-numeric" in listed["is_nan"]["returns"]["description"]) is (empty_all is None)
+        # Everything else is the same on both.
+        assert "text_find" in listed and "apply_polygon" in listed
+
+
+def test_api_1_3_runs_all_any_and_is_nan_as_rc2_defines_them(client, auth):
+    for pid, arguments, rc2, draft in CHANGED:
+        graph = {"p": {"process_id": pid, "arguments": arguments, "result": True}}
+        for api, expected in (("/openeo/1.3", rc2), ("/openeo/1.2", draft)):
+            resp = client.post(
+                f"{api}/result", json={"process": {"process_graph": graph}}, headers=auth
+            )
+            assert resp.status_code == 200, resp.text
+            assert resp.json() is expected, (api, pid, arguments)
+
+
+def test_a_job_runs_with_the_version_it_was_created_on(client, auth):
+    graph = {"p": {"process_id": "all", "arguments": {"data": []}, "result": True}}
+    ids = {}
+    for api in ("/openeo/1.3", "/openeo/1.2"):
+        resp = client.post(f"{api}/jobs", json={"process": {"process_graph": graph}}, headers=auth)
+        assert resp.status_code == 201, resp.text
+        ids[api] = resp.headers["OpenEO-Identifier"]
+        # The job shows the process as it was sent, whatever version reads it.
+        for reader in ("/openeo/1.3", "/openeo/1.2"):
+            shown = client.get(f"{reader}/jobs/{ids[api]}", headers=auth).json()["process"]
+            assert shown == {"process_graph": graph}
+    jobs = client.app.state.jobs
+    from openeo_dedl.execution.versions import processes_version_of
+
+    user = client.get("/openeo/1.2/me", headers=auth).json()["user_id"]
+    assert processes_version_of(jobs.get(user, ids["/openeo/1.3"]).process) == "2.0.0-rc.2"
+    assert processes_version_of(jobs.get(user, ids["/openeo/1.2"]).process) == "2.0.0-rc.1"
+    # A PATCH takes the version of the API it came in on.
+    resp = client.patch(
+        f"/openeo/1.2/jobs/{ids['/openeo/1.3']}",
+        json={"process": {"process_graph": graph}},
+        headers=auth,
+    )
+    assert resp.status_code == 204, resp.text
+    assert processes_version_of(jobs.get(user, ids["/openeo/1.3"]).process) == "2.0.0-rc.1"

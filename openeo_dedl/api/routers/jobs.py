@@ -19,7 +19,9 @@ from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.ranges import file_response
 from openeo_dedl.api.urls import api_url
+from openeo_dedl.api.versions import Version, processes_version
 from openeo_dedl.errors import BadRequest
+from openeo_dedl.execution.versions import marked, unmarked
 from openeo_dedl.formats import bounded_decimal, rfc3339
 from openeo_dedl.jobs import (
     LOG_LEVELS,
@@ -65,7 +67,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
     if job.usage:
         doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
     if full:
-        doc["process"] = job.process
+        doc["process"] = unmarked(job.process)
         doc["log_level"] = job.log_level
         base = api_url(request, f"/jobs/{job.id}")
         links = [{"rel": "monitor", "href": f"{base}/logs", "type": "application/json",
@@ -85,13 +87,14 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
 
 @router.post("/jobs", status_code=201)
 def create_job(
-    request: Request, user: UserDep, body: Annotated[Any, Depends(json_body)]
+    request: Request, user: UserDep, version: Version, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
-    """Store a new batch job (status ``created``)."""
+    """Store a new batch job (status ``created``), to run with the openeo-processes version of
+    the request's API version."""
     payload = parse_job_create(body)
     job = service(request).create(
         user.user_id,
-        process=payload.process.model_dump(exclude_unset=True),
+        process=marked(payload.process.model_dump(exclude_unset=True), processes_version(version)),
         title=payload.title,
         description=payload.description,
         billing_plan=payload.plan,
@@ -116,9 +119,15 @@ def describe_job(request: Request, user: UserDep, job_id: str) -> dict:
 
 @router.patch("/jobs/{job_id}", status_code=204)
 def update_job(
-    request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(json_body)]
+    request: Request,
+    user: UserDep,
+    version: Version,
+    job_id: str,
+    body: Annotated[Any, Depends(json_body)],
 ) -> Response:
     changes = parse_job_update(body).changes()
+    if "process" in changes:
+        changes["process"] = marked(changes["process"], processes_version(version))
     service(request).update(user.user_id, job_id, **changes)
     return Response(status_code=204)
 

@@ -7,19 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from openeo_dedl.api.paging import Page, page_params
+from openeo_dedl.api.versions import Version, processes_version
 
 router = APIRouter()
 
 
 @router.get("/processes")
-def list_processes(request: Request, page: Annotated[Page, Depends(page_params)]) -> dict:
+def list_processes(
+    request: Request, version: Version, page: Annotated[Page, Depends(page_params)]
+) -> dict:
     """Every predefined process that really runs here, whole whatever the ``limit``.
 
     This list is not paginated (the API makes pagination optional; back-ends without it "MUST
     return all resources"): the openEO Web Editor asks ``?limit=50`` and never follows ``next``
     (js-client ``listProcesses``), so a paged list hid most processes from it. ``page`` is
     still parsed, so a malformed ``limit`` stays a 400. A plain ``def`` (worker thread): the
-    first call loads the process registry, which is slow.
+    first call loads the process registry, which is slow. The specs are those of the
+    openeo-processes version of the request's API version.
     """
     del page  # validated only (see above)
-    return {"processes": request.app.state.backend.process_specs(), "links": []}
+    specs = request.app.state.backend.process_specs(processes_version(version))
+    return {"processes": specs, "links": []}

@@ -18,8 +18,10 @@ from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
+from openeo_dedl.api.versions import Version, processes_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.versions import marked
 from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ def _costs(usage: dict) -> float | None:
 @router.post("/result")
 async def compute_result(
     request: Request,
+    version: Version,
     user: Annotated[User, Depends(current_user)],
     body: Annotated[Any, Depends(unicode_json_body)],
 ) -> FileResponse:
@@ -105,7 +108,8 @@ async def compute_result(
     does can stall this one.
     """
     payload = parse_sync_request(body)
-    process = payload.process_dict()
+    # Run with the openeo-processes version of the request's API version.
+    process = marked(payload.process_dict(), processes_version(version))
     backend: Backend = request.app.state.backend
     udps = await run_in_threadpool(processes_of, request, user)
     # Checked here as everywhere (planning/prepare.py); the worker prepares it again, with the
