@@ -4,8 +4,8 @@ Only processes with both a spec and a working implementation are listed, minus t
 keeps away from users (see ``DISABLED``). Implementations: ours (``execution/processes/``, which
 fix or add what openeo-processes-dask lacks) win over openeo-processes-dask's. Specs (package
 data in ``openeo_dedl/process_specs/``): ours (``*.json``) win over the openeo-processes release
-(``openeo-processes/``: 2.0.0-rc.2 except ``all``, ``any`` and ``is_nan``, which stay those of
-the draft the compliance suite checks, see docs/compliance.md), which wins over the
+(``openeo-processes/``: the draft the compliance suite checks; for openeo-processes 2.0.0-rc.2
+with ``openeo-processes-2.0.0-rc.2/`` over it, see ``execution/versions.py``), which wins over the
 older copy openeo-processes-dask bundles (openeo-processes 1.2.0 of 2021; used only for its own
 extras).
 """

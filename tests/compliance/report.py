@@ -16,7 +16,7 @@ from tests.support.servers import start_server, stop_server
 
 DOC = REPO / "docs" / "compliance.md"
 # What follows this line in docs/compliance.md is written by hand and kept when it is rewritten.
-HAND_WRITTEN = "<!-- Written by hand below: kept when tests.compliance.report rewrites the page. -->"
+HAND_WRITTEN = "<!-- Written by hand below: kept by tests.compliance.report. -->"
 KIND_TITLES = {
     "suite_defects": "Defects of the suite or its data (strict: they must keep failing)",
     "missing_features": "Not offered by this back-end",
