@@ -30,7 +30,7 @@ from openeo_dedl.api.routers import (
     services,
 )
 from openeo_dedl.api.urls import api_url
-from openeo_dedl.api.versions import VERSIONS, ApiVersion, serving
+from openeo_dedl.api.versions import V1_3, VERSIONS, ApiVersion, serving
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.jobs import JobService, UrlSigner
@@ -178,6 +178,8 @@ def _lifespan(
 def routers_of(version: ApiVersion, settings: Settings) -> list[APIRouter]:
     """The routers of the API areas ``version`` serves (the capabilities list their routes)."""
     routers = list(API_ROUTERS)
+    if not version.at_least(V1_3):
+        routers.append(capabilities.udf_router)
     if settings.oidc_providers:
         routers.append(account.oidc_router)
     return routers

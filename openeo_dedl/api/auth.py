@@ -4,14 +4,20 @@ OpenID Connect bearer tokens (``Bearer oidc/<provider>/<token>``) are checked by
 :mod:`openeo_dedl.api.oidc`.
 
 Clients exchange HTTP Basic credentials at ``GET /credentials/basic`` for an access token and then
-send ``Authorization: Bearer basic//<token>``. Tokens are stateless JWTs (pyjwt, HS256, claims
-``sub``, ``iat``, ``exp``), so any server process holding the secret can check them. Each user's
+send ``Authorization: Bearer basic//<token>``, or on API 1.3 (conformance class
+``.../1.3.0/authentication/jwt``) the plain token. Tokens are stateless JWTs (pyjwt, HS256,
+claims ``iss`` (the URL of ``GET /credentials/basic``), ``sub``, ``iat``, ``exp``), so any
+server process holding the secret can check them. A plain JWT signed with HS256 is ours; any
+other algorithm is an OIDC provider's, the one its ``iss`` names (providers' keys are never
+symmetric). Each user's
 tokens are signed with a key derived from the secret and the user's current password hash:
 changing a password (or removing the user) invalidates the user's tokens.
 
-Tokens of the first version (``<base64url(user id)>.<expiry>.<HMAC-SHA256>``, before the JWTs)
-are still accepted until they expire (``token_lifetime_seconds`` after they were issued);
-``_verify_v1`` can go once that time has passed since the JWTs were deployed.
+JWTs without ``iss`` (issued before API 1.3 was served) are accepted as the others until they
+expire. Tokens of the first version (``<base64url(user id)>.<expiry>.<HMAC-SHA256>``, before the
+JWTs) are still accepted (with the ``basic//`` prefix) until they expire
+(``token_lifetime_seconds`` after they were issued); ``_verify_v1`` can go once that time has
+passed since the JWTs were deployed.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import jwt
 from fastapi import Request
 
 from openeo_dedl.api.oidc import OidcVerifier
+from openeo_dedl.api.versions import V1_3, api_version
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import (
     AuthenticationRequired,
@@ -48,6 +55,7 @@ logger = logging.getLogger(__name__)
 SECRET_FILE = "secret"
 _TOKEN_VERSION = b"openeo-dedl-token-v1"  # the first version (see the module doc)
 _JWT_KEY_TAG = b"openeo-dedl-jwt-v2"
+_JWT_ALGORITHM = "HS256"
 _MIN_SECRET_LENGTH = 32
 
 
@@ -136,11 +144,15 @@ class Authenticator:
         message = b"|".join([_TOKEN_VERSION, payload.encode(), password_hash])
         return b64url(hmac.new(self._secret, message, hashlib.sha256).digest())
 
-    def issue_token(self, user_id: str) -> str:
-        """A fresh access token for ``user_id`` (without the ``basic//`` prefix)."""
+    def issue_token(self, user_id: str, issuer: str | None = None) -> str:
+        """A fresh access token for ``user_id`` (without the ``basic//`` prefix); ``issuer``
+        (the URL of ``GET /credentials/basic``) is its ``iss``, which API 1.3 asks of JWTs."""
         now = int(time.time())
-        claims = {"sub": user_id, "iat": now, "exp": now + self._lifetime}
-        return jwt.encode(claims, self._user_key(self._hashes[user_id]), algorithm="HS256")
+        claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + self._lifetime}
+        if issuer is not None:
+            claims["iss"] = issuer
+        key = self._user_key(self._hashes[user_id])
+        return jwt.encode(claims, key, algorithm=_JWT_ALGORITHM)
 
     def check_password(self, username: str, password: str) -> bool:
         stored = self._hashes.get(username)
@@ -174,8 +186,9 @@ class Authenticator:
             raise CredentialsInvalid("Credentials are not correct.")
         return username
 
-    def check_bearer(self, authorization: str | None) -> User:
-        """The user of a valid ``Bearer basic//<token>`` or ``Bearer oidc/<provider>/<token>``.
+    def check_bearer(self, authorization: str | None, plain_jwt: bool = False) -> User:
+        """The user of a valid ``Bearer basic//<token>`` or ``Bearer oidc/<provider>/<token>``,
+        and with ``plain_jwt`` (API 1.3) of a valid ``Bearer <JWT>`` (see the module doc).
 
         OIDC tokens are only accepted when providers are configured. Blocking (the provider's
         keys may have to be fetched): call it from a worker thread.
@@ -191,6 +204,9 @@ class Authenticator:
         credentials = credentials.strip()
         if credentials.startswith("oidc/") and self.oidc:
             return User(user_id=self.oidc.user_id(credentials[len("oidc/") :]))
+        if plain_jwt and credentials and "/" not in credentials:
+            # A JWT never holds a slash (base64url); the openEO tokens always do.
+            return User(user_id=self._check_plain_jwt(credentials))
         if not credentials.startswith("basic//"):
             # Name the method (e.g. "oidc") when there is one, never echo anything of the token.
             method, slash, _ = credentials.partition("/")
@@ -210,6 +226,24 @@ class Authenticator:
             )
         return User(user_id=user_id)
 
+    def _check_plain_jwt(self, token: str) -> str:
+        """The user id of a plain JWT: ours (HS256) or an OIDC provider's."""
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+        except jwt.PyJWTError:
+            algorithm = None
+        if algorithm == _JWT_ALGORITHM:
+            user_id = self._verify(token)
+        elif algorithm is not None and self.oidc:
+            return self.oidc.user_id_of_jwt(token)
+        else:
+            user_id = None
+        if user_id is None:
+            raise TokenInvalid(
+                "Authorization token has expired or is invalid. Please authenticate again."
+            )
+        return user_id
+
     def _verify(self, token: str) -> str | None:
         """The user id of a valid, unexpired token, else None."""
         parts = token.split(".")
@@ -224,7 +258,7 @@ class Authenticator:
             jwt.decode(
                 token,
                 self._user_key(stored),
-                algorithms=["HS256"],
+                algorithms=[_JWT_ALGORITHM],
                 options={"require": ["sub", "iat", "exp"]},
             )
         except jwt.PyJWTError:
@@ -248,10 +282,15 @@ class Authenticator:
         return user_id
 
 
+def _plain_jwt(request: Request) -> bool:
+    # Plain JWT bearer tokens are API 1.3's: 1.2 answers them as before.
+    return api_version(request).at_least(V1_3)
+
+
 def current_user(request: Request) -> User:
     """FastAPI dependency: the authenticated user of a request (401/403 otherwise)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.check_bearer(request.headers.get("Authorization"))
+    return authenticator.check_bearer(request.headers.get("Authorization"), _plain_jwt(request))
 
 
 def optional_user(request: Request) -> User | None:
@@ -263,4 +302,4 @@ def optional_user(request: Request) -> User | None:
     if header is None or not header.strip():
         return None
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.check_bearer(header)
+    return authenticator.check_bearer(header, _plain_jwt(request))

@@ -1,6 +1,7 @@
 """OpenID Connect: access tokens (JWTs) checked against the provider's published keys (JWKS).
 
-Clients send ``Authorization: Bearer oidc/<provider id>/<access token>``. A token is accepted when
+Clients send ``Authorization: Bearer oidc/<provider id>/<access token>``, or (API 1.3) the plain
+access token, whose ``iss`` names the provider. A token is accepted when
 its signature verifies with a key of the provider's JWKS (asymmetric algorithms only), its ``iss``
 is the provider's issuer, it is not expired (nor used before ``nbf``), it names the configured
 ``audience`` (when one is configured) and it carries a ``sub``.
@@ -198,6 +199,25 @@ class OidcVerifier:
             raise TokenInvalid(
                 "Unknown OpenID Connect provider: see GET /credentials/oidc for the providers."
             )
+        return self._user_of(provider, token)
+
+    def user_id_of_jwt(self, token: str) -> str:
+        """The user id of a plain JWT access token (API 1.3) of the provider its ``iss`` names;
+        raises TokenInvalid otherwise."""
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise TokenInvalid(_INVALID) from None
+        issuer = issuer.rstrip("/") if isinstance(issuer, str) else None
+        provider = next((p for p in self.providers.values() if p.issuer == issuer), None)
+        if provider is None:
+            raise TokenInvalid(
+                "The token's issuer (iss) is none of the OpenID Connect providers of "
+                "GET /credentials/oidc."
+            )
+        return self._user_of(provider, token)
+
+    def _user_of(self, provider: OidcProviderConfig, token: str) -> str:
         claims = self._claims(provider, token)
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:

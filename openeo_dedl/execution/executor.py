@@ -9,7 +9,15 @@ from typing import Any
 
 from openeo_dedl.catalog import Catalog
 from openeo_dedl.config import Settings
-from openeo_dedl.errors import Internal, OpenEOError, SiteUnavailable, job_timeout, sync_timeout
+from openeo_dedl.errors import (
+    Internal,
+    OpenEOError,
+    SiteMisconfigured,
+    SiteUnavailable,
+    job_timeout,
+    sync_timeout,
+    with_stacktrace,
+)
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.access import DataAccess
 from openeo_dedl.execution.clusters import SiteClusters
@@ -185,7 +193,11 @@ class Executor:
                 raise RunCanceled("the run was canceled") from exc
             if isinstance(exc, TimeoutError) and timeout is not None:
                 raise timeout_error(timeout) from exc  # the run's own time limit
-            raise as_openeo_error(exc) from exc
+            error = as_openeo_error(exc)
+            if not isinstance(error, SiteUnavailable | SiteMisconfigured):
+                # Failed inside a process (not at a site's compute): where, for the job log.
+                with_stacktrace(error, exc)
+            raise error from exc
         logger.info(
             "run finished: %d partitions, %d bytes crossed sites",
             len(plan.partitions),

@@ -34,6 +34,8 @@ class JobInfo:
     progress: float
     created: datetime
     updated: datetime
+    # When the job was last queued, and when its (last) run started (status `running`).
+    queued: datetime | None
     started: datetime | None
     finished: datetime | None
     costs: float | None
@@ -53,6 +55,17 @@ class JobInfo:
         """The current run's token (empty before the first start)."""
         return token_of_run(self.started)
 
+    def run_times(self) -> dict[str, datetime]:
+        """The job's ``queued`` and ``started`` times as the openEO API 1.3 has them: when the
+        status ``queued`` and ``running`` were set for the current run. A job back in
+        ``created`` has neither; one queued again (after a server stop) has not started yet."""
+        times: dict[str, datetime] = {}
+        if self.queued is not None and self.status != "created":
+            times["queued"] = self.queued
+        if self.started is not None and self.status not in ("created", "queued"):
+            times["started"] = self.started
+        return times
+
     @property
     def wall_seconds(self) -> float | None:
         """Seconds from start to finish of the last run, when it finished."""
@@ -71,6 +84,8 @@ class LogRecord:
     time: datetime
     code: str | None = None
     data: dict[str, Any] | None = None
+    # Where a run failed inside a process: the traceback that led to the error.
+    stacktrace: str | None = None
 
     @classmethod
     def of(cls, entry: JobLog) -> LogRecord:

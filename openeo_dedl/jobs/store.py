@@ -63,6 +63,7 @@ class LogEntry:
     message: str
     code: str | None = None
     data: dict[str, Any] | None = None
+    stacktrace: str | None = None
 
 
 class JobStore:
@@ -131,14 +132,23 @@ class JobStore:
             )
             changed = result.rowcount == 1
             if changed and log is not None:
-                self._add_log(s, job_id, log.level, log.message, log.code, log.data)
+                self._add_log(
+                    s, job_id, log.level, log.message, log.code, log.data, stacktrace=log.stacktrace
+                )
             return changed
 
     def fail(
-        self, job_id: str, run: datetime | None, code: str, message: str, **fields: Any
+        self,
+        job_id: str,
+        run: datetime | None,
+        code: str,
+        message: str,
+        stacktrace: str | None = None,
+        **fields: Any,
     ) -> bool:
         """End a running job (of ``run``) in ``error`` with ``code``/``message`` and a log
-        entry saying it, in one transaction; ``fields`` are set along (usage, say)."""
+        entry saying it (with the ``stacktrace`` of where it failed, if known), in one
+        transaction; ``fields`` are set along (usage, say)."""
         return self.transition(
             job_id,
             ["running"],
@@ -147,7 +157,7 @@ class JobStore:
             finished=utcnow(),
             worker_id=None,
             error={"code": code, "message": message},
-            log=LogEntry("error", message, code=code),
+            log=LogEntry("error", message, code=code, stacktrace=stacktrace),
             **fields,
         )
 
@@ -194,13 +204,23 @@ class JobStore:
         code: str | None,
         data: dict[str, Any] | None,
         run: datetime | None = None,
+        stacktrace: str | None = None,
     ) -> None:
         row = s.execute(select(Job.log_level, Job.started).where(Job.id == job_id)).first()
         if row is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(row.log_level):
             return
         if run is not None and row.started != run:
             return
-        s.add(JobLog(job_id=job_id, level=level, message=message, code=code, data=data))
+        s.add(
+            JobLog(
+                job_id=job_id,
+                level=level,
+                message=message,
+                code=code,
+                data=data,
+                stacktrace=stacktrace,
+            )
+        )
 
     def clear_logs(self, job_id: str) -> None:
         with self.db.session() as s:

@@ -96,6 +96,8 @@ class JobLog(Base):
     message: Mapped[str] = mapped_column(Text)
     # Structured context: {"site": ..., "partition": ..., ...}.
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Where a run failed inside a process: the Python traceback (API 1.3 `stacktrace`).
+    stacktrace: Mapped[str | None] = mapped_column(Text)
 
     job: Mapped[Job] = relationship(back_populates="logs")
 

@@ -148,4 +148,11 @@ class BatchRunner:
         else:
             logger.exception("job %s failed", job_id)
             error = Internal(f"Server error: {type(exc).__name__}: {exc}")
-        self.store.fail(job_id, run, error.code, error.message, usage=progress.usage())
+        self.store.fail(
+            job_id,
+            run,
+            error.code,
+            error.message,
+            stacktrace=error.stacktrace,
+            usage=progress.usage(),
+        )

@@ -13,6 +13,7 @@ import asyncio
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +34,14 @@ _MAX_POLL_SECONDS = 0.25
 @dataclass
 class SyncOutcome:
     """A finished synchronous run: the file to send, its work folder (removed after sending)
-    and what it cost."""
+    and what it cost; ``run_id`` names the run (API 1.3 ``OpenEO-Identifier``)."""
 
     path: Path
     work_dir: Path
     media_type: str
     usage: dict[str, Any]
     plan: dict[str, Any]
+    run_id: str
 
     def cleanup(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -90,7 +92,7 @@ class QueuedSyncRuns:
             if run is None:
                 raise Internal("The synchronous run disappeared.")
             if run.status == "finished":
-                return _outcome(run.result or {})
+                return _outcome(run_id, run.result or {})
             if run.status == "error":
                 error = run.error or {}
                 raise restore(
@@ -114,13 +116,14 @@ class QueuedSyncRuns:
                 )
 
 
-def _outcome(result: dict[str, Any]) -> SyncOutcome:
+def _outcome(run_id: str, result: dict[str, Any]) -> SyncOutcome:
     return SyncOutcome(
         path=Path(result["path"]),
         work_dir=Path(result["work_dir"]),
         media_type=result["media_type"],
         usage=result.get("usage") or {},
         plan=result.get("plan") or {},
+        run_id=run_id,
     )
 
 
@@ -153,4 +156,5 @@ class InlineSyncRuns:
             media_type=result.media_type,
             usage=result.usage,
             plan=result.plan,
+            run_id=uuid.uuid4().hex,
         )

@@ -121,11 +121,29 @@ def _tamper(token: str) -> str:
     return f"{header}.{body}.{sig}"
 
 
+def test_a_plain_jwt_names_its_provider_by_issuer_on_api13(oidc_client, provider):
+    plain = {"Authorization": f"Bearer {provider.issue(SUBJECT)}"}
+    resp = oidc_client.get("/openeo/1.3/me", headers=plain)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["user_id"] == oidc_user_id(PROVIDER_ID, SUBJECT)
+    # API 1.2 knows only the openEO token format.
+    assert_openeo_error(
+        oidc_client.get("/openeo/1.2/me", headers=plain), 403, "AuthenticationSchemeInvalid"
+    )
+
+
+# The openEO token format (API 1.2 and 1.3) and a plain JWT (1.3): refused alike.
+FORMS = {"openeo": ("/openeo/1.2", bearer), "plain": ("/openeo/1.3", lambda t: {
+    "Authorization": f"Bearer {t}"})}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
 @pytest.mark.parametrize("case", sorted(BAD_TOKENS))
-def test_bad_tokens_are_refused(oidc_client, provider, case):
+def test_bad_tokens_are_refused(oidc_client, provider, case, form):
     token = BAD_TOKENS[case](provider)
+    prefix, header = FORMS[form]
     body = assert_openeo_error(
-        oidc_client.get("/openeo/1.2/me", headers=bearer(token)), 403, "TokenInvalid"
+        oidc_client.get(f"{prefix}/me", headers=header(token)), 403, "TokenInvalid"
     )
     assert token not in body["message"]
 

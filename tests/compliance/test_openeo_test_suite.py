@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compliance.suite import GROUPS, ensure_suite_venv, run_group
+from tests.compliance.suite import GROUPS, SUITE_API, ensure_suite_venv, run_group
 from tests.support.servers import start_server, stop_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
-
-# The suite (0.2.2) predates API 1.3 and checks against the 1.2 spec: it gets the 1.2 prefix
-# (given the bare host it would take the last version of /.well-known/openeo, 1.3).
-SUITE_API = "/openeo/1.2/"
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ import pytest
 
 from tests.support.servers import running_server
 
+# The API versions the server speaks: 1.3 is what a client finds for the bare host.
+API_VERSIONS = ("1.2.0", "1.3.0")
+
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, demo_catalog_dir):
@@ -16,6 +19,22 @@ def server(tmp_path_factory, demo_catalog_dir):
 
 @pytest.fixture(scope="session")
 def connection(server):
+    """The Python client logged in on the bare host: its discovery picks the newest version."""
     import openeo
 
     return openeo.connect(server).authenticate_basic("demo", "demo")
+
+
+@pytest.fixture(scope="session", params=API_VERSIONS)
+def versioned_connection(request, server):
+    """The Python client logged in on each API version (1.3: the bare host's, discovered; 1.2:
+    its prefix given), for the scenarios that run on every version."""
+    import openeo
+
+    if request.param == API_VERSIONS[-1]:
+        con = request.getfixturevalue("connection")
+    else:
+        segment = ".".join(request.param.split(".")[:2])
+        con = openeo.connect(f"{server}/openeo/{segment}").authenticate_basic("demo", "demo")
+    assert con.capabilities().api_version() == request.param
+    return con

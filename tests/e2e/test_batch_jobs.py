@@ -25,7 +25,8 @@ def _wait_log(job, text: str, timeout: float = 180.0) -> None:
                    text, every=0.3)  # fmt: skip
 
 
-def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path):
+def test_two_site_job_runs_and_downloads(versioned_connection, demo_catalog_dir, tmp_path):
+    connection = versioned_connection
     bbox, start, end = scenarios.flood_window(connection)
     cube = scenarios.two_site_graph(connection, bbox, start, end).save_result("GTiff")
     job = connection.create_job(cube, title="flooded precipitation")
@@ -46,9 +47,13 @@ def test_two_site_job_runs_and_downloads(connection, demo_catalog_dir, tmp_path)
     sites = {(e.get("data") or {}).get("site") for e in logs}
     assert {"central", "lumi"} <= sites, [e["message"] for e in logs]
     assert any("moved from site lumi to site central" in e["message"] for e in logs)
-    usage = job.describe()["usage"]
+    described = job.describe()
+    usage = described["usage"]
     assert usage["network"]["value"] > 0
     assert {"site:central", "site:lumi"} <= set(usage)
+    # API 1.3 tells when the job was queued and started.
+    newest = connection.capabilities().api_version() == "1.3.0"
+    assert ({"queued", "started"} <= set(described)) == newest
 
 
 def test_failed_job_shows_its_error(connection):

@@ -23,7 +23,8 @@ DEMO_COLLECTIONS = {
 }
 
 
-def test_discovery(connection):
+def test_discovery(versioned_connection):
+    connection = versioned_connection
     ids = connection.list_collection_ids()
     assert set(DEMO_COLLECTIONS) <= set(ids)
     for cid, site in DEMO_COLLECTIONS.items():
@@ -77,10 +78,11 @@ def test_single_site_mean_over_time(connection, demo_catalog_dir, pakistan_windo
     assert float(got.x.min()) >= bbox["west"] - res and float(got.x.max()) <= bbox["east"] + res
 
 
-def test_two_site_graph(connection, demo_catalog_dir, pakistan_window, tmp_path):
+def test_two_site_graph(versioned_connection, demo_catalog_dir, pakistan_window, tmp_path):
     bbox, start, end = pakistan_window
     out = tmp_path / "flooded_precip.tif"
-    scenarios.two_site_graph(connection, bbox, start, end).download(out, format="GTiff")
+    graph = scenarios.two_site_graph(versioned_connection, bbox, start, end)
+    graph.download(out, format="GTiff")
     scenarios.check_two_site_result(out, demo_catalog_dir, bbox, start, end)
 
 

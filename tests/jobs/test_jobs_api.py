@@ -461,3 +461,66 @@ def test_list_is_newest_first_and_pages(client, bob):
     seen = [j["id"] for j in first["jobs"] + second["jobs"]]
     assert len(seen) == len(set(seen))
     assert set(ids) <= set(seen) | {j["id"] for j in listed["jobs"][4:]}
+
+
+# -- API 1.3 (the same jobs seen through /openeo/1.3) -------------------------------------------
+
+API13 = "/openeo/1.3"
+# Fails at run time inside a process (array_element's ArrayElementNotAvailable).
+FAILING_GRAPH = {
+    "a": {"process_id": "array_element", "arguments": {"data": [1, 2], "index": 5}, "result": True}
+}
+
+
+def _times(doc: dict, *names: str) -> list[str]:
+    return [doc[name] for name in names]
+
+
+def test_api13_jobs_tell_when_they_were_queued_and_started(client, alice):
+    created = create_job(client, alice, SCALAR_GRAPH)
+    fresh = client.get(f"{API13}/jobs/{created}", headers=alice).json()
+    assert "queued" not in fresh and "started" not in fresh
+
+    job_id, job = run_job(client, alice, SCALAR_GRAPH)
+    assert job["status"] == "finished" and "queued" not in job and "started" not in job  # 1.2
+    doc = client.get(f"{API13}/jobs/{job_id}", headers=alice).json()
+    # RFC 3339 UTC strings of one format compare as the instants they name.
+    created_at, queued, started, updated = _times(doc, "created", "queued", "started", "updated")
+    assert created_at <= queued <= started <= updated
+    listed = client.get(f"{API13}/jobs", headers=alice).json()["jobs"]
+    assert {"queued": queued, "started": started}.items() <= next(
+        j for j in listed if j["id"] == job_id
+    ).items()
+    # The results' STAC Item has them too (1.3 only).
+    properties = client.get(f"{API13}/jobs/{job_id}/results", headers=alice).json()["properties"]
+    assert _times(properties, "queued", "started") == [queued, started]
+    old = client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()["properties"]
+    assert "queued" not in old and "started" not in old
+
+
+def test_api13_logs_carry_the_stacktrace_of_a_run_failing_inside_a_process(client, alice):
+    job_id, job = run_job(client, alice, FAILING_GRAPH)
+    assert job["status"] == "error", job
+    logs = client.get(f"{API13}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    (error,) = [e for e in logs if e["level"] == "error"]
+    assert error["code"] == "ArrayElementNotAvailable"
+    # Python's traceback, ending in the implementation that raised it; not in the message.
+    assert error["stacktrace"].startswith("Traceback (most recent call last):")
+    frames = [line for line in error["stacktrace"].splitlines() if line.lstrip().startswith("File")]
+    assert "processes/arrays.py" in frames[-1]
+    assert "Traceback" not in error["message"]
+    failed = client.get(f"{API13}/jobs/{job_id}/results", headers=alice)
+    assert failed.status_code == 424 and failed.json()["stacktrace"] == error["stacktrace"]
+    # API 1.2 log entries have no such field.
+    old = client.get(f"{API}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    assert [e["code"] for e in old if e["level"] == "error"] == ["ArrayElementNotAvailable"]
+    assert not any("stacktrace" in e for e in old)
+    assert "stacktrace" not in client.get(f"{API}/jobs/{job_id}/results", headers=alice).json()
+
+    # A job failing before any process runs (its process was deleted) has no stacktrace.
+    job_id = _job_calling_a_deleted_process(client, alice, "gone_before_api13_start")
+    assert client.post(f"{API13}/jobs/{job_id}/results", headers=alice).status_code == 202
+    assert wait_for(client, alice, job_id, {"finished", "error"})["status"] == "error"
+    logs = client.get(f"{API13}/jobs/{job_id}/logs", headers=alice).json()["logs"]
+    assert [e["code"] for e in logs if e["level"] == "error"] == ["ProcessUnsupported"]
+    assert not any("stacktrace" in e for e in logs)

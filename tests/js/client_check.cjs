@@ -45,6 +45,8 @@ async function main() {
   console.log(
     JSON.stringify({
       api_version: caps.apiVersion(),
+      // What goes into "Authorization: Bearer ...": the openEO format has slashes, a JWT none.
+      plain_token: !con.getAuthProvider().getToken().includes("/"),
       backend_title: caps.title(),
       collections: collections.map((c) => c.id),
       processes: processes.map((p) => p.id),

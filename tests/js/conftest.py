@@ -37,7 +37,23 @@ def node_modules() -> Path:
     return PREFIX / "node_modules"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def js_server(tmp_path_factory, demo_catalog_dir):
     with running_server(tmp_path_factory.mktemp("js-server"), demo_catalog_dir) as url:
         yield url
+
+
+# The API versions the clients are run against: what the JS client's connect() is given (the
+# bare host for the newest, which its discovery finds; the prefix for an older one).
+API_VERSIONS = {"1.2.0": "/openeo/1.2", "1.3.0": ""}
+
+
+@pytest.fixture(scope="module", params=sorted(API_VERSIONS))
+def api_version(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def connect_url(js_server, api_version) -> str:
+    """The URL the clients connect to for ``api_version``."""
+    return js_server + API_VERSIONS[api_version]

@@ -22,27 +22,32 @@ from tests.support.graphs import bolzano_ndvi_mean
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 SCRIPT = Path(__file__).with_name("editor_replay.cjs")
-API = "/openeo/1.2"
 
 # NDVI near Bolzano averaged over the first June dates, as GeoTIFF: what a user would drag
 # together in the editor (load_collection, ndvi, reduce_dimension with mean, save_result).
 GRAPH = bolzano_ndvi_mean(680600, 5151000, "GTiff")
 
-# What the editor sends from connecting to opening the Jobs panel (store/index.js connect and
-# discover; the login dialog asks /credentials/oidc only where the capabilities list it).
-DISCOVERY = [
-    "GET /.well-known/openeo",
-    f"GET {API}/",
-    f"GET {API}/credentials/basic",
-    f"GET {API}/collections",
-    f"GET {API}/processes?limit=50",
-    f"GET {API}/file_formats",
-    f"GET {API}/service_types",
-    f"GET {API}/udf_runtimes",
-    f"GET {API}/me",
-    f"GET {API}/process_graphs",
-    f"GET {API}/jobs",
-]
+
+def discovery(api: str, api_version: str) -> list[str]:
+    """What the editor sends from connecting to opening the Jobs panel (store/index.js connect
+    and discover; the login dialog asks /credentials/oidc only where the capabilities list
+    it, and UDF runtimes too): on 1.3 from the bare host (its well-known document), on 1.2
+    from the versioned URL (no well-known there: the client connects directly)."""
+    well_known = "/.well-known/openeo" if api_version != "1.2.0" else f"{api}/.well-known/openeo"
+    udfs = [f"GET {api}/udf_runtimes"] if api_version == "1.2.0" else []
+    return [
+        f"GET {well_known}",
+        f"GET {api}/",
+        f"GET {api}/credentials/basic",
+        f"GET {api}/collections",
+        f"GET {api}/processes?limit=50",
+        f"GET {api}/file_formats",
+        f"GET {api}/service_types",
+        *udfs,
+        f"GET {api}/me",
+        f"GET {api}/process_graphs",
+        f"GET {api}/jobs",
+    ]
 
 
 def _exposed(headers: dict) -> set[str]:
@@ -50,11 +55,11 @@ def _exposed(headers: dict) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def replay(node_modules, js_server, tmp_path_factory) -> dict:
+def replay(node_modules, connect_url, api_version, tmp_path_factory) -> dict:
     graph_file = tmp_path_factory.mktemp("editor") / "graph.json"
     graph_file.write_text(json.dumps(GRAPH))
     proc = subprocess.run(
-        ["node", str(SCRIPT), js_server, str(graph_file)],
+        ["node", str(SCRIPT), connect_url, str(graph_file)],
         env={**os.environ, "NODE_PATH": str(node_modules)},
         capture_output=True,
         text=True,
@@ -65,13 +70,15 @@ def replay(node_modules, js_server, tmp_path_factory) -> dict:
     # The client joins its base URL ("/openeo/1.2/") and paths with a doubled slash; the server
     # merges them (app.MergeSlashesMiddleware): compare the paths as the routes see them.
     doc["requests"] = [re.sub("/{2,}", "/", r) for r in doc["requests"]]
+    doc["api"] = "/openeo/" + ".".join(api_version.split(".")[:2])
+    doc["discovery"] = discovery(doc["api"], api_version)
     return doc
 
 
-def test_the_editor_sees_every_process_and_collection(replay, js_server):
+def test_the_editor_sees_every_process_and_collection(replay, connect_url):
     import openeo
 
-    assert replay["requests"][: len(DISCOVERY)] == DISCOVERY
+    assert replay["requests"][: len(replay["discovery"])] == replay["discovery"]
     # Only HTTP Basic is offered, and no OIDC provider list is asked for.
     assert replay["providers"] == ["basic"]
     assert not any("/credentials/oidc" in r for r in replay["requests"])
@@ -80,7 +87,7 @@ def test_the_editor_sees_every_process_and_collection(replay, js_server):
     # The processes it needs to build a graph are in the one page it reads (?limit=50).
     processes = replay["processes"]
     assert {"load_collection", "reduce_dimension", "save_result", "mean", "ndvi"} <= set(processes)
-    con = openeo.connect(js_server).authenticate_basic("demo", "demo")
+    con = openeo.connect(connect_url).authenticate_basic("demo", "demo")
     assert sorted(processes) == sorted(p["id"] for p in con.list_processes())
     assert len(processes) > 50
     assert replay["collections"] == con.list_collection_ids()
@@ -88,18 +95,18 @@ def test_the_editor_sees_every_process_and_collection(replay, js_server):
 
 
 def test_the_editor_runs_a_job_and_reads_its_results_and_logs(replay):
-    job_id = replay["job_id"]
-    after = replay["requests"][len(DISCOVERY) :]
+    job_id, api = replay["job_id"], replay["api"]
+    after = replay["requests"][len(replay["discovery"]) :]
     # Created (and described, as the client does), then started.
     assert after[:3] == [
-        f"POST {API}/jobs",
-        f"GET {API}/jobs/{job_id}",
-        f"POST {API}/jobs/{job_id}/results",
+        f"POST {api}/jobs",
+        f"GET {api}/jobs/{job_id}",
+        f"POST {api}/jobs/{job_id}/results",
     ]
-    polls = [r for r in after if r == f"GET {API}/jobs/{job_id}"]
+    polls = [r for r in after if r == f"GET {api}/jobs/{job_id}"]
     assert polls, after
-    assert f"GET {API}/jobs/{job_id}/results" in after
-    assert any(r.startswith(f"GET {API}/jobs/{job_id}/logs") for r in after), after
+    assert f"GET {api}/jobs/{job_id}/results" in after
+    assert any(r.startswith(f"GET {api}/jobs/{job_id}/logs") for r in after), after
     assert replay["job_status"] == "finished", replay["logs"]
     ((asset),) = replay["assets"]
     assert asset["type"] == "image/tiff; application=geotiff"

@@ -25,13 +25,13 @@ SCRIPT = Path(__file__).with_name("client_check.cjs")
 GRAPH = bolzano_ndvi_mean(680100, 5151500, "JSON")
 
 
-def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):
+def test_js_client_lists_runs_and_batches(node_modules, connect_url, api_version, tmp_path):
     import openeo
 
     graph_file = tmp_path / "graph.json"
     graph_file.write_text(json.dumps(GRAPH))
     proc = subprocess.run(
-        ["node", str(SCRIPT), js_server, str(graph_file)],
+        ["node", str(SCRIPT), connect_url, str(graph_file)],
         env={**os.environ, "NODE_PATH": str(node_modules)},
         capture_output=True,
         text=True,
@@ -40,8 +40,10 @@ def test_js_client_lists_runs_and_batches(node_modules, js_server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     js = json.loads(proc.stdout)
 
-    con = openeo.connect(js_server).authenticate_basic("demo", "demo")
-    assert js["api_version"] == "1.2.0"
+    con = openeo.connect(connect_url).authenticate_basic("demo", "demo")
+    assert js["api_version"] == con.capabilities().api_version() == api_version
+    # Since 1.3 the JS client sends its token as a plain JWT (the server lists that class).
+    assert js["plain_token"] == (api_version != "1.2.0")
     assert js["collections"] == con.list_collection_ids()
     assert sorted(js["processes"]) == sorted(p["id"] for p in con.list_processes())
     assert js["sync_type"] == "application/json"

@@ -24,7 +24,8 @@ def credentials_basic(request: Request) -> BasicAccessToken:
     """
     authenticator: Authenticator = request.app.state.authenticator
     user_id = authenticator.check_basic(request.headers.get("Authorization"))
-    return BasicAccessToken(access_token=authenticator.issue_token(user_id), user_id=user_id)
+    token = authenticator.issue_token(user_id, issuer=api_url(request, "/credentials/basic"))
+    return BasicAccessToken(access_token=token, user_id=user_id)
 
 
 @router.get("/me")

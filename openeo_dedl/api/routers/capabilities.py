@@ -18,15 +18,19 @@ from openeo_dedl.api.models import (
     WellKnown,
 )
 from openeo_dedl.api.urls import api_url, base_url
-from openeo_dedl.api.versions import VERSIONS, ApiVersion, Version, api_version
+from openeo_dedl.api.versions import V1_3, VERSIONS, ApiVersion, Version, api_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.catalog import STAC_VERSION
 
 router = APIRouter()
 # Mounted at the server root, not under the versioned prefix.
 well_known_router = APIRouter()
+# API 1.2 only: since 1.3 the list must name at least one runtime, and no UDFs run here.
+udf_router = APIRouter()
 
 FEDERATION_CONFORMANCE = "https://api.openeo.org/extensions/federation/0.1.0"
+# API 1.3: bearer tokens may be plain JWTs (HTTP Basic's and OIDC providers' alike).
+JWT_CONFORMANCE = "https://api.openeo.org/1.3.0/authentication/jwt"
 STAC_CONFORMANCE = [
     "https://api.stacspec.org/v1.0.0/core",
     "https://api.stacspec.org/v1.0.0/collections",
@@ -80,7 +84,8 @@ def _federation(request: Request, backend: Backend) -> dict[str, FederationBacke
 def conformance_classes(backend: Backend, version: ApiVersion) -> list[str]:
     """The classes of ``GET /`` and ``/conformance`` (the spec wants both the same)."""
     federation = [FEDERATION_CONFORMANCE] if len(backend.sites()) >= 2 else []
-    return [version.conformance, *federation, *STAC_CONFORMANCE]
+    jwt = [JWT_CONFORMANCE] if version.at_least(V1_3) else []
+    return [version.conformance, *jwt, *federation, *STAC_CONFORMANCE]
 
 
 @router.get("/")
@@ -133,7 +138,7 @@ def file_formats(request: Request) -> dict:
     return backend_of(request).file_formats()
 
 
-@router.get("/udf_runtimes")
+@udf_router.get("/udf_runtimes")
 def udf_runtimes() -> dict:
     # UDFs would run user code inside the server: disabled by policy until they are sandboxed.
     return {}

@@ -19,7 +19,7 @@ from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.ranges import file_response
 from openeo_dedl.api.urls import api_url
-from openeo_dedl.api.versions import Version, processes_version
+from openeo_dedl.api.versions import V1_3, ApiVersion, Version, api_version, processes_version
 from openeo_dedl.errors import BadRequest
 from openeo_dedl.execution.versions import marked, unmarked
 from openeo_dedl.formats import bounded_decimal, rfc3339
@@ -60,6 +60,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         "progress": 0.0 if job.status in ("created", "queued") else job.progress,
         "created": rfc3339(job.created),
         "updated": rfc3339(job.updated),
+        **_run_times(job, api_version(request)),
         "plan": job.billing_plan,
         "costs": job.costs,
         "budget": job.budget,
@@ -83,6 +84,13 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         if job.usage:
             doc["openeo-dedl:usage"] = job.usage
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def _run_times(job: JobInfo, version: ApiVersion) -> dict[str, str]:
+    """``queued`` and ``started`` (API 1.3; 1.2 answers stay without them)."""
+    if not version.at_least(V1_3):
+        return {}
+    return {name: rfc3339(when) for name, when in job.run_times().items()}
 
 
 @router.post("/jobs", status_code=201)
@@ -174,7 +182,7 @@ def job_results(
         job, status = jobs.results_of(user.user_id, job_id, _flag(partial))
     except JobFailed as failed:
         entry = failed.entry
-        body = log_json(entry) if entry else {
+        body = log_json(entry, api_version(request)) if entry else {
             "id": "0", "level": "error", "message": "The batch job failed.",
         }  # fmt: skip
         return JSONResponse(body, status_code=424)
@@ -207,6 +215,7 @@ def _results_document(request: Request, job: JobInfo, status: str) -> JSONRespon
     ]
     # The expiry is known once the hrefs are made: build, then fill it in.
     doc = result_item(job, status, href, links, expires=None)
+    doc["properties"].update(_run_times(job, api_version(request)))
     if job.results:
         doc["properties"]["expires"] = rfc3339(datetime.fromtimestamp(min(expires_at), UTC))
     return JSONResponse(doc, headers={"OpenEO-Costs": "0"})
@@ -234,7 +243,8 @@ def download(
     return file_response(request, file.size, file.open, file.media_type, file.name)
 
 
-def log_json(entry: LogRecord) -> dict[str, Any]:
+def log_json(entry: LogRecord, version: ApiVersion) -> dict[str, Any]:
+    """A log entry as openEO JSON (``stacktrace`` since API 1.3)."""
     doc: dict[str, Any] = {
         "id": str(entry.id),
         "level": entry.level,
@@ -245,6 +255,8 @@ def log_json(entry: LogRecord) -> dict[str, Any]:
         doc["code"] = entry.code
     if entry.data is not None:
         doc["data"] = entry.data
+    if entry.stacktrace and version.at_least(V1_3):
+        doc["stacktrace"] = entry.stacktrace
     return doc
 
 
@@ -296,7 +308,9 @@ def job_logs(
             {"rel": "next", "href": api_url(request, f"/jobs/{job_id}/logs") + f"?{query}",
              "type": "application/json"}
         )  # fmt: skip
-    return {"level": logs.level, "logs": [log_json(e) for e in logs.entries], "links": links}
+    version = api_version(request)
+    entries = [log_json(e, version) for e in logs.entries]
+    return {"level": logs.level, "logs": entries, "links": links}
 
 
 @router.get("/jobs/{job_id}/estimate")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from openeo_dedl.api.paging import Page, page_params
-from openeo_dedl.api.versions import Version, processes_version
+from openeo_dedl.api.versions import V1_3, Version, processes_version
 
 router = APIRouter()
 
@@ -26,5 +26,8 @@ def list_processes(
     openeo-processes version of the request's API version.
     """
     del page  # validated only (see above)
-    specs = request.app.state.backend.process_specs(processes_version(version))
-    return {"processes": specs, "links": []}
+    processes = processes_version(version)
+    doc: dict = {"processes": request.app.state.backend.process_specs(processes), "links": []}
+    if version.at_least(V1_3):
+        doc = {"version": processes, **doc}  # API 1.3 names the openeo-processes release
+    return doc

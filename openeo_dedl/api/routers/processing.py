@@ -18,7 +18,7 @@ from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
-from openeo_dedl.api.versions import Version, processes_version
+from openeo_dedl.api.versions import V1_3, Version, processes_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.versions import marked
@@ -98,14 +98,14 @@ def _costs(usage: dict) -> float | None:
 @router.post("/result")
 async def compute_result(
     request: Request,
-    version: Version,
     user: Annotated[User, Depends(current_user)],
     body: Annotated[Any, Depends(unicode_json_body)],
+    version: Version,
 ) -> FileResponse:
     """Run a process synchronously and send the result file back.
 
     Checked here (limits, specs, collections), run by a worker process: nothing the process
-    does can stall this one.
+    does can stall this one. API 1.3 names the run in ``OpenEO-Identifier``.
     """
     payload = parse_sync_request(body)
     # Run with the openeo-processes version of the request's API version.
@@ -120,6 +120,8 @@ async def compute_result(
     outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)
     try:
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
+        if version.at_least(V1_3):
+            headers["OpenEO-Identifier"] = outcome.run_id
         costs = _costs(outcome.usage)
         if costs is not None:
             headers["OpenEO-Costs"] = str(costs)
