@@ -21,6 +21,7 @@ from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.site_status import SiteMonitor
+from openeo_dedl.execution.versions import PROCESSES_RC1
 from openeo_dedl.formats import rfc3339
 from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 from openeo_dedl.planning import limits as graph_limits
@@ -150,17 +151,12 @@ class Backend:
         doc["links"] = [link for link in doc.get("links", []) if link.get("rel") == "license"]
         return doc
 
-    def process_specs(self) -> list[dict]:
-        """Specs of every process that really runs here (openEO process JSON), sorted by id."""
+    def process_specs(self, processes: str = PROCESSES_RC1) -> list[dict]:
+        """Specs of every process that really runs here (openEO process JSON), sorted by id, as
+        openeo-processes ``processes`` (``execution/versions.py``) defines them."""
         from openeo_dedl.execution.registry import process_specs_list
 
-        return process_specs_list()
-
-    def processes_version(self) -> str:
-        """The openeo-processes release the served specs follow."""
-        from openeo_dedl.execution.registry import OPENEO_PROCESSES_VERSION
-
-        return OPENEO_PROCESSES_VERSION
+        return process_specs_list(processes)
 
     def file_formats(self) -> dict:
         return {"input": {}, "output": copy.deepcopy(OUTPUT_FORMATS)}

@@ -84,6 +84,7 @@ print(json.dumps({
     "module": openeo_dedl.__file__,
     "specs": str(registry.PROCESS_SPECS_DIR),
     "load_collection": registry.available_specs()["load_collection"]["description"],
+    "all_rc2": registry.available_specs("2.0.0-rc.2")["all"]["examples"][-1]["returns"],
     "size": size,
     "plan": result.plan,
 }))
@@ -103,6 +104,7 @@ def test_the_installed_wheel_runs_a_graph(installed, tmp_path, demo_catalog_dir)
     assert Path(report["module"]).is_relative_to(venv), report["module"]
     assert Path(report["specs"]).is_relative_to(venv), report["specs"]
     assert "federation:backends" in report["load_collection"]  # our spec, not the standard one
+    assert report["all_rc2"] is True  # openeo-processes 2.0.0-rc.2's all([]): packaged too
     assert report["plan"]["node_sites"]["load"] == "lumi"
     assert report["size"] > 0
     # The console script of the wheel.

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from openeo_dedl.execution.versions import PROCESSES_RC1, PROCESSES_RC2
+
 
 @dataclass(frozen=True)
 class ApiVersion:
@@ -45,6 +47,14 @@ class ApiVersion:
 
 V1_2 = ApiVersion("1.2.0")
 V1_3 = ApiVersion("1.3.0")
+
+
+def processes_version(version: ApiVersion) -> str:
+    """The openeo-processes version served and run on ``version`` (``execution/versions.py``):
+    2.0.0-rc.2 from 1.3 on; 1.2 keeps the draft the compliance suite checks."""
+    return PROCESSES_RC2 if version.at_least(V1_3) else PROCESSES_RC1
+
+
 # Oldest first; the last one is what a client without a version preference gets.
 VERSIONS: tuple[ApiVersion, ...] = (V1_2, V1_3)
 LATEST = VERSIONS[-1]

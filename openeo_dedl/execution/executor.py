@@ -36,6 +36,7 @@ from openeo_dedl.execution.save import (
     save_result,
     write_result,
 )
+from openeo_dedl.execution.versions import PROCESSES_RC1, processes_version_of
 from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class Executor:
             control=control,
             user=user,
             options=options or RunOptions(),
+            processes=processes_version_of(process),
         )
 
     def run_batch(
@@ -128,6 +130,7 @@ class Executor:
             control=control,
             user=user,
             options=options or RunOptions(),
+            processes=processes_version_of(process),
         )
 
     def _run(self, prepared: Prepared, work_dir: Path, **run: Any) -> SyncResult:
@@ -159,6 +162,7 @@ class Executor:
         user: str | None = None,
         unavailable: frozenset[str] = frozenset(),
         options: RunOptions | None = None,
+        processes: str = PROCESSES_RC1,
     ) -> SyncResult:
         options = options or RunOptions()
         plan = prepared.plan(unavailable, options.placement)
@@ -177,6 +181,7 @@ class Executor:
                     "save_result": save_result,
                 },
                 access,
+                processes,
             )
 
         try:

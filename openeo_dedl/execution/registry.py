@@ -4,7 +4,8 @@ Only processes with both a spec and a working implementation are listed, minus t
 keeps away from users (see ``DISABLED``). Implementations: ours (``execution/processes/``, which
 fix or add what openeo-processes-dask lacks) win over openeo-processes-dask's. Specs (package
 data in ``openeo_dedl/process_specs/``): ours (``*.json``) win over the openeo-processes release
-that clients and the compliance suite check against (``openeo-processes/``), which wins over the
+(``openeo-processes/``: the draft the compliance suite checks; for openeo-processes 2.0.0-rc.2
+with ``openeo-processes-2.0.0-rc.2/`` over it, see ``execution/versions.py``), which wins over the
 older copy openeo-processes-dask bundles (openeo-processes 1.2.0 of 2021; used only for its own
 extras).
 """
@@ -27,6 +28,7 @@ from openeo_pg_parser_networkx.process_registry import Process
 
 from openeo_dedl.errors import ProcessParameterUnsupported
 from openeo_dedl.execution.pg_adapter import standard_implementations
+from openeo_dedl.execution.versions import PROCESSES_RC1, PROCESSES_RC2
 from openeo_dedl.planning.traits import traits_of
 
 if TYPE_CHECKING:
@@ -54,8 +56,8 @@ BEYOND_CUBES = {"save_result": {"data"}}
 # read through importlib.resources, so an installed wheel finds them as an editable install does.
 PROCESS_SPECS_DIR: Traversable = importlib.resources.files("openeo_dedl") / "process_specs"
 OPENEO_PROCESSES_DIR: Traversable = PROCESS_SPECS_DIR / "openeo-processes"
-# The openeo-processes release in OPENEO_PROCESSES_DIR (GET /processes `version`, API 1.3).
-OPENEO_PROCESSES_VERSION = "2.0.0-rc.1"
+
+RC2_CHANGED_DIR: Traversable = PROCESS_SPECS_DIR / "openeo-processes-2.0.0-rc.2"
 
 
 def spec_files(directory: Traversable) -> list[Traversable]:
@@ -69,10 +71,13 @@ def standard_implementation(process_id: str) -> Callable | None:
 
 
 @functools.cache
-def _implementations() -> dict[str, Callable]:
-    from openeo_dedl.execution.processes import implementations
+def _implementations(version: str = PROCESSES_RC1) -> dict[str, Callable]:
+    from openeo_dedl.execution.processes import implementations, rc2
 
-    return {**standard_implementations(), **implementations()}
+    impls = {**standard_implementations(), **implementations()}
+    if version == PROCESSES_RC2:
+        impls.update(rc2.implementations())
+    return impls
 
 
 def _read_specs(paths) -> dict[str, dict]:
@@ -122,21 +127,28 @@ def our_process_ids() -> frozenset[str]:
 
 
 @functools.cache
-def available_specs() -> dict[str, dict]:
-    """Process id → spec, for every process that runs here."""
-    impls = _implementations()
-    standard = _standard_specs()
+def available_specs(version: str = PROCESSES_RC1) -> dict[str, dict]:
+    """Process id → spec, for every process that runs here, in openeo-processes ``version``."""
+    impls = _implementations(version)
+    standard = dict(_standard_specs())
+    if version == PROCESSES_RC2:
+        standard.update(_read_specs(spec_files(RC2_CHANGED_DIR)))
     specs = {pid: spec for pid, spec in standard.items() if pid in impls and pid not in DISABLED}
     specs.update(_our_specs())
     return dict(sorted(specs.items()))
 
 
-def process_specs_list() -> list[dict]:
-    return [copy.deepcopy(spec) for spec in available_specs().values()]
+def process_specs_list(version: str = PROCESSES_RC1) -> list[dict]:
+    return [copy.deepcopy(spec) for spec in available_specs(version).values()]
 
 
-def build_registry(ours: dict[str, Callable], access: DataAccess | None = None) -> ProcessRegistry:
-    """A fresh registry: standard implementations plus ``ours`` (bound to one run).
+def build_registry(
+    ours: dict[str, Callable],
+    access: DataAccess | None = None,
+    version: str = PROCESSES_RC1,
+) -> ProcessRegistry:
+    """A fresh registry: standard implementations plus ``ours`` (bound to one run), the
+    processes as openeo-processes ``version`` defines them.
 
     Fresh per run because the parser's callables and our implementations hold per-run state.
     Arguments naming locations (``access.LOCATION_PARAMETERS``) are read through ``access``,
@@ -152,8 +164,8 @@ def build_registry(ours: dict[str, Callable], access: DataAccess | None = None) 
     access = access if access is not None else DataAccess()
 
     registry = ProcessRegistry(wrap_funcs=[resolve_parameters])
-    specs = available_specs()
-    impls = _implementations()
+    specs = available_specs(version)
+    impls = _implementations(version)
     for pid, spec in specs.items():
         impl = ours.get(pid) or impls.get(pid)
         if impl is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from affine import Affine
 
 from openeo_dedl.errors import FormatUnsupported, ProcessParameterInvalid
 from openeo_dedl.execution.band_units import UNITS_ATTR
+from openeo_dedl.execution.result_item import result_item
 
 FORMATS = {"gtiff": "GTiff", "geotiff": "GTiff", "netcdf": "netCDF", "nc": "netCDF", "json": "JSON"}
 MEDIA_TYPES = {
@@ -25,13 +25,24 @@ MEDIA_TYPES = {
 EXTENSIONS = {"GTiff": "tif", "netCDF": "nc", "JSON": "json"}
 
 
-@dataclass
-class SaveRequest:
-    """What ``save_result`` asked for; the runner computes ``data`` and writes it."""
+class SaveRequest(dict):
+    """What ``save_result`` asked for; the runner computes ``data`` and writes it.
 
-    data: Any
-    format: str
-    options: dict = field(default_factory=dict)
+    As a value it is the STAC Item of the saved result (openeo-processes 2.0.0-rc.2: "Returns
+    the STAC resource that was created"), so a process consuming it sees a STAC resource;
+    ``data``, ``format`` and ``options`` are what the runner and the writers use.
+    """
+
+    def __init__(self, data: Any, format: str, options: dict | None = None) -> None:
+        file_name = f"result.{EXTENSIONS[format]}"
+        super().__init__(result_item(data, format, file_name, MEDIA_TYPES[format]))
+        self.data = data
+        self.format = format
+        self.options = dict(options or {})
+
+    def __reduce__(self):
+        # Rebuilt from its parts (the item is derived from them) when sent between processes.
+        return (SaveRequest, (self.data, self.format, self.options))
 
 
 def normalise_format(name: str) -> str:
@@ -246,8 +257,6 @@ def _label(value: Any) -> str:
 
 def to_json_value(value: Any) -> Any:
     """A JSON value for scalars, arrays and (small) data cubes; NaN becomes null."""
-    if isinstance(value, SaveRequest):
-        return to_json_value(value.data)
     if isinstance(value, xr.DataArray):
         if value.ndim == 0:
             return to_json_value(value.values.item())

@@ -100,8 +100,9 @@ def _invalid(node_id: str, pid: str, name: str, why: str) -> ProcessParameterInv
 
 KEEPS_EXTENT = frozenset(
     {
-        "apply", "apply_dimension", "apply_kernel", "filter_bands", "filter_temporal",
-        "reduce_dimension", "ndvi", "mask", "mask_polygon", "rename_labels", "rename_dimension",
+        "apply", "apply_dimension", "apply_kernel", "apply_polygon", "filter_bands",
+        "filter_temporal", "reduce_dimension", "ndvi", "mask", "mask_polygon", "rename_labels",
+        "rename_dimension",
         "aggregate_temporal", "aggregate_temporal_period", "drop_dimension", "add_dimension",
         "linear_scale_range", "resample_spatial", "save_result",
     }

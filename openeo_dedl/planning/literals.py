@@ -45,6 +45,7 @@ DATE_PARAMETERS: dict[str, tuple[str, ...]] = {
 # it passes geometries on as they are, so its run accepts what shapely refuses).
 GEOMETRY_PARAMETERS: dict[str, str] = {
     "aggregate_spatial": "geometries",
+    "apply_polygon": "geometries",
     "filter_spatial": "geometries",
     "mask_polygon": "mask",
 }

@@ -91,8 +91,8 @@ _NAN_PRESERVING = _names("""
 _OTHER_PLAIN = _names("""
     arccos arcosh arcsin arctan arctan2 arsinh artanh cosh sinh tanh int mod e pi nan
     constant is_infinite is_nan is_nodata is_valid and or xor not if eq neq gt gte lt lte
-    between text_begins text_concat text_contains text_ends date_between date_difference
-    date_shift inspect ddmc
+    between text_begins text_concat text_contains text_ends text_find date_between
+    date_difference date_shift inspect ddmc
 """)
 
 TRAITS: Mapping[str, Traits] = {
@@ -133,6 +133,9 @@ TRAITS: Mapping[str, Traits] = {
         size=rules.as_float, split=_TIME, callbacks={"process": frozenset({"data", "context"})}
     ),
     "apply_neighborhood": Traits(callbacks={"process": frozenset({"data", "context"})}),
+    "apply_polygon": Traits(
+        size=rules.as_float, callbacks={"process": frozenset({"data", "context"})}
+    ),
     "apply_kernel": PLAIN,
     # Over bands a reduction is per pixel with a missing-preserving reducer (split.py).
     "reduce_dimension": Traits(

@@ -112,7 +112,7 @@ class StubBackend:
             "summaries": {"federation:backends": ["lumi"]},
         }
 
-    def process_specs(self) -> list[dict]:
+    def process_specs(self, processes: str = "2.0.0-rc.1") -> list[dict]:
         return [
             {
                 "id": f"p{i:02d}",

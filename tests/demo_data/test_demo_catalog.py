@@ -13,10 +13,8 @@ import rasterio
 
 from openeo_dedl.demo_data import DEMO_COLLECTIONS, generate_demo_catalog
 from openeo_dedl.demo_data.fields import CLC_CLASSES
-from tests.conftest import SHARED
 from tests.e2e import direct
-
-STAC_SCHEMAS = SHARED / "openeo-specs" / "stac-schemas" / "schemas.stacspec.org"
+from tests.support.stac import stac_validator
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -75,41 +73,11 @@ def test_assets_are_georeferenced_cogs_matching_their_items(catalog):
                     assert src.overviews(1), "large COGs carry overviews"
 
 
-def _stac_validator(kind: str):
-    import jsonschema
-    from referencing import Registry, Resource
-
-    if not STAC_SCHEMAS.exists():
-        pytest.skip(f"STAC schemas not found at {STAC_SCHEMAS}")
-    resources = []
-    for path in STAC_SCHEMAS.rglob("*.json"):
-        url = "https://schemas.stacspec.org/" + str(path.relative_to(STAC_SCHEMAS))
-        resources.append((url, Resource.from_contents(json.loads(path.read_text()))))
-    # GeoJSON schemas are not stored offline: accept any object with the right "type".
-    for name in ("Feature", "Geometry"):
-        resources.append(
-            (
-                f"https://geojson.org/schema/{name}.json",
-                Resource.from_contents(
-                    {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}
-                ),
-            )
-        )
-    registry = Registry().with_resources(resources)
-    spec = {
-        "item": "item-spec/json-schema/item.json",
-        "collection": "collection-spec/json-schema/collection.json",
-        "catalog": "catalog-spec/json-schema/catalog.json",
-    }[kind]
-    schema = json.loads((STAC_SCHEMAS / "v1.0.0" / spec).read_text())
-    return jsonschema.Draft7Validator(schema, registry=registry)
-
-
 def test_stac_documents_validate_offline(demo_catalog_dir):
     root = demo_catalog_dir
-    _stac_validator("catalog").validate(json.loads((root / "catalog.json").read_text()))
-    collection_validator = _stac_validator("collection")
-    item_validator = _stac_validator("item")
+    stac_validator("catalog").validate(json.loads((root / "catalog.json").read_text()))
+    collection_validator = stac_validator("collection")
+    item_validator = stac_validator("item")
     for cid in DEMO_COLLECTIONS:
         collection_validator.validate(json.loads((root / cid / "collection.json").read_text()))
         for item_json in list((root / cid).glob("*/*.json"))[:3]:

@@ -37,10 +37,11 @@ def cube(times, values=None, shape=(3, 4)) -> xr.DataArray:
 def test_processes_listed():
     specs = process_registry.available_specs()
     for pid in ("apply_neighborhood", "e", "date_shift", "date_between", "date_difference",
-                "anomaly", "climatological_normal", "load_geojson", "load_stac"):  # fmt: skip
+                "anomaly", "climatological_normal", "load_geojson", "load_stac",
+                "apply_polygon", "text_find"):  # fmt: skip
         assert pid in specs, pid
     # Disabled or not implemented ones stay out of /processes.
-    assert "run_udf" not in specs and "apply_polygon" not in specs
+    assert "run_udf" not in specs
 
 
 def test_climatological_normal_and_anomaly_by_month():

@@ -37,6 +37,7 @@ _LOCATION_SUBTYPES = {"uri", "file-path", "file-paths", "geojson", "vector-cube"
 # name a location (a string is refused before the implementation runs).
 NOT_LOCATIONS = {
     ("filter_bbox", "data"): "data cubes only (requiring_cubes refuses anything else)",
+    ("apply_polygon", "geometries"): "vector cubes only (requiring_cubes refuses a string)",
     ("load_collection", "spatial_extent"): "a bounding box object only (execution/load.py)",
     ("load_stac", "spatial_extent"): "planned as load_collection's (planning/stac.py)",
 }

@@ -20,8 +20,9 @@ from openeo_dedl.api.json_body import json_body
 from openeo_dedl.api.paging import Page, page_params, paginate
 from openeo_dedl.api.ranges import file_response
 from openeo_dedl.api.urls import api_url
-from openeo_dedl.api.versions import V1_3, ApiVersion, api_version
+from openeo_dedl.api.versions import V1_3, ApiVersion, Version, api_version, processes_version
 from openeo_dedl.errors import BadRequest
+from openeo_dedl.execution.versions import marked, unmarked
 from openeo_dedl.formats import bounded_decimal, rfc3339
 from openeo_dedl.jobs import (
     LOG_LEVELS,
@@ -71,7 +72,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         # Federation extension: the back-ends (sites) that generated the result.
         doc["federation:backends"] = job.sites
     if full:
-        doc["process"] = job.process
+        doc["process"] = unmarked(job.process)
         doc["log_level"] = job.log_level
         # The processing options asked for (GET /processing_parameters), as they were sent.
         doc.update(job.options or {})
@@ -100,16 +101,17 @@ def _run_times(job: JobInfo, version: ApiVersion) -> dict[str, str]:
 
 @router.post("/jobs", status_code=201)
 def create_job(
-    request: Request, user: UserDep, body: Annotated[Any, Depends(json_body)]
+    request: Request, user: UserDep, version: Version, body: Annotated[Any, Depends(json_body)]
 ) -> Response:
-    """Store a new batch job (status ``created``)."""
+    """Store a new batch job (status ``created``), to run with the openeo-processes version of
+    the request's API version."""
     payload = parse_job_create(body)
     options = request.app.state.backend.run_options(
         body, "job", user.user_id, strict=api_version(request).at_least(V1_3)
     )
     job = service(request).create(
         user.user_id,
-        process=payload.process.model_dump(exclude_unset=True),
+        process=marked(payload.process.model_dump(exclude_unset=True), processes_version(version)),
         title=payload.title,
         description=payload.description,
         billing_plan=payload.plan,
@@ -139,7 +141,11 @@ def describe_job(request: Request, user: UserDep, job_id: str) -> dict:
 
 @router.patch("/jobs/{job_id}", status_code=204)
 def update_job(
-    request: Request, user: UserDep, job_id: str, body: Annotated[Any, Depends(json_body)]
+    request: Request,
+    user: UserDep,
+    version: Version,
+    job_id: str,
+    body: Annotated[Any, Depends(json_body)],
 ) -> Response:
     changes = parse_job_update(body).changes()
     checked = request.app.state.backend.run_options(
@@ -149,6 +155,8 @@ def update_job(
     if sent:
         # null or the default: back to the default (dropped from what is kept).
         changes["options"] = {name: checked.get(name) for name in sent}
+    if "process" in changes:
+        changes["process"] = marked(changes["process"], processes_version(version))
     service(request).update(user.user_id, job_id, **changes)
     return Response(status_code=204)
 

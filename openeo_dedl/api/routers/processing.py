@@ -18,9 +18,10 @@ from openeo_dedl.api.auth import User, current_user, optional_user
 from openeo_dedl.api.deps import processes_of
 from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
-from openeo_dedl.api.versions import V1_3, Version, api_version
+from openeo_dedl.api.versions import V1_3, Version, api_version, processes_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.versions import marked
 from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ async def compute_result(
     does can stall this one. API 1.3 names the run in ``OpenEO-Identifier``.
     """
     payload = parse_sync_request(body)
-    process = payload.process_dict()
+    # Run with the openeo-processes version of the request's API version.
+    process = marked(payload.process_dict(), processes_version(version))
     backend: Backend = request.app.state.backend
     options = backend.run_options(
         body, "sync", user.user_id, strict=api_version(request).at_least(V1_3)

@@ -21,6 +21,7 @@ FAMILIES = (
     "logic",
     "math",
     "neighborhood",
+    "polygons",
     "resample",
     "spatial",
     "temporal",

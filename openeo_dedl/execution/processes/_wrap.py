@@ -46,7 +46,7 @@ def _resolve(value: Any, named: dict[str, Any]) -> Any:
         return named[value.from_parameter]
     if isinstance(value, list):
         return [_resolve(v, named) for v in value]
-    if isinstance(value, dict):
+    if type(value) is dict:  # JSON of the graph; dict subclasses are computed values
         if is_callback(value):
             return value  # a callback (e.g. in load_collection's properties): its own parameters
         return {k: _resolve(v, named) for k, v in value.items()}

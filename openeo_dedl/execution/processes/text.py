@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
+from openeo_dedl.errors import ProcessParameterInvalid
 from openeo_dedl.execution.processes._json import for_json_values
 from openeo_dedl.planning.limits import check_array_length, check_string_length
 
@@ -38,5 +40,25 @@ def _concat(data, separator):
     return sep.join(parts)
 
 
+def text_find(data, pattern, case_sensitive=True, **_):
+    """First position (in characters) of ``pattern`` in ``data``, None if it is not there or
+    ``data`` is no-data. The pattern is plain text, never a regular expression."""
+    if data is None:
+        return None
+    for name, value in (("data", data), ("pattern", pattern)):
+        if not isinstance(value, str):
+            raise ProcessParameterInvalid(
+                f"The value passed for parameter '{name}' in process 'text_find' is invalid: "
+                f"expected a string, got {type(value).__name__}."
+            )
+    if case_sensitive is not False:
+        position = data.find(pattern)
+        return None if position < 0 else position
+    # re's case-insensitive match compares characters one by one, so the position is the one
+    # in ``data`` itself (lower() or casefold() may change lengths: "ß" -> "ss").
+    match = re.search(re.escape(pattern), data, re.IGNORECASE)
+    return None if match is None else match.start()
+
+
 def implementations() -> dict[str, Callable]:
-    return {"text_concat": text_concat}
+    return {"text_concat": text_concat, "text_find": text_find}
