@@ -31,6 +31,7 @@ from openeo_dedl.config.accounts import (
 from openeo_dedl.config.sections import (
     JobsConfig,
     LimitsConfig,
+    ReuseConfig,
     SecurityConfig,
     WorkersConfig,
     WorkspaceConfig,
@@ -55,6 +56,7 @@ __all__ = [
     "OidcClientConfig",
     "OidcGrantType",
     "OidcProviderConfig",
+    "ReuseConfig",
     "SecurityConfig",
     "Settings",
     "SiteConfig",
@@ -118,6 +120,7 @@ class Settings(BaseSettings):
     workers: WorkersConfig = Field(default_factory=WorkersConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    reuse: ReuseConfig = Field(default_factory=ReuseConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:
@@ -170,6 +173,13 @@ class Settings(BaseSettings):
         """Where ``site`` stages partition outputs: its ``staging_url`` or a local directory."""
         configured = self.site(site).staging_url
         return configured or str((self.data_dir / "staging" / site).resolve())
+
+    def reuse_url(self, site: str) -> str:
+        """Where ``site`` keeps re-usable partition results (``reuse.url``/<site>, else a
+        ``reuse`` folder of its staging store)."""
+        if self.reuse.url:
+            return f"{self.reuse.url.rstrip('/')}/{site}"
+        return f"{self.staging_url(site).rstrip('/')}/reuse"
 
     def site(self, name: str) -> SiteConfig:
         for s in self.sites:
