@@ -58,10 +58,11 @@ def main() -> None:
     parser.add_argument("--catalog", help="a demo catalog directory (instead of --size)")
     args = parser.parse_args()
 
+    from use_cases import ensure_catalog
+
     from examples.graphs import catalog_graphs
     from openeo_dedl.backend import Backend
     from openeo_dedl.config import Settings
-    from use_cases import ensure_catalog
 
     catalog = ensure_catalog(args.size, args.catalog)
     flood = catalog_graphs(catalog)["flood"]
