@@ -96,6 +96,9 @@ class ReuseStore:
             if self._expired(float(entry["created"])):
                 self._remove(fs, f"{folder}/{key}")
                 return None
+            # A lost or truncated chunk would read as fill values: the sizes must agree.
+            if int(fs.du(f"{folder}/{key}/{entry['data']}")) != int(entry["bytes"]):
+                raise ValueError("its Zarr store is not the one written")
             url = f"{self._site_url(site).rstrip('/')}/{self._user}/{key}/{entry['data']}"
             array = xr.open_zarr(url, consolidated=True)[VARIABLE]
             array.attrs = dict(entry.get("attrs") or {})

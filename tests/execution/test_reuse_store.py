@@ -71,6 +71,11 @@ def test_corrupt_or_half_written_entries_are_misses(tmp_path):
     assert store.lookup("lumi", "k1") is None
     entry.unlink()  # a writer that stopped before its entry: its Zarr alone is no entry
     assert store.lookup("lumi", "k1") is None
+    store.keep("lumi", "k3", _cube(1.0, n=64).chunk(16), _compute)
+    (entry,) = (tmp_path / "lumi").glob(f"*/k3/{ENTRY}")
+    chunks = [p for p in entry.parent.glob("*.zarr/data/*") if not p.name.startswith(".")]
+    chunks[0].unlink()  # a lost chunk would read as NaN: a miss, not wrong values
+    assert len(chunks) > 1 and store.lookup("lumi", "k3") is None
     store.keep("lumi", "k2", _cube(1.0), _compute)
     (entry,) = (tmp_path / "lumi").glob(f"*/k2/{ENTRY}")
     for zarr in entry.parent.glob("*.zarr"):  # the entry names a store that is gone
