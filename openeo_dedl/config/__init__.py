@@ -33,6 +33,7 @@ from openeo_dedl.config.sections import (
     JobsConfig,
     LimitsConfig,
     ProcessingConfig,
+    ReuseConfig,
     SecurityConfig,
     WorkersConfig,
     WorkspaceConfig,
@@ -59,6 +60,7 @@ __all__ = [
     "OidcGrantType",
     "OidcProviderConfig",
     "ProcessingConfig",
+    "ReuseConfig",
     "SecurityConfig",
     "Settings",
     "SiteConfig",
@@ -141,6 +143,7 @@ class Settings(BaseSettings):
     export_workspaces: list[ExportWorkspaceConfig] = Field(default_factory=list)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    reuse: ReuseConfig = Field(default_factory=ReuseConfig)
 
     @model_validator(mode="after")
     def _check_sites(self) -> Settings:
@@ -210,6 +213,13 @@ class Settings(BaseSettings):
         """Where ``site`` stages partition outputs: its ``staging_url`` or a local directory."""
         configured = self.site(site).staging_url
         return configured or str((self.data_dir / "staging" / site).resolve())
+
+    def reuse_url(self, site: str) -> str:
+        """Where ``site`` keeps re-usable partition results (``reuse.url``/<site>, else a
+        ``reuse`` folder of its staging store)."""
+        if self.reuse.url:
+            return f"{self.reuse.url.rstrip('/')}/{site}"
+        return f"{self.staging_url(site).rstrip('/')}/reuse"
 
     def site(self, name: str) -> SiteConfig:
         for s in self.sites:

@@ -172,3 +172,19 @@ class ExportWorkspaceConfig(BaseModel):
     url: str
     # Extra fsspec options (credentials, endpoint, ...).
     storage_options: dict[str, object] = Field(default_factory=dict)
+
+
+class ReuseConfig(BaseModel):
+    """Re-use of partition results across runs (see docs/configuration.md, "Re-use")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Off by default: every run then computes everything, as before.
+    enabled: bool = False
+    # fsspec URL under which each site gets a folder of kept results; None: a `reuse` folder in
+    # each site's own staging store (so a result stays at the site that computed it).
+    url: str | None = None
+    # How long a kept result may be re-used; older ones are removed.
+    ttl_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Bytes of kept results per user and site; past it the oldest are removed first.
+    max_bytes_per_user: int = Field(default=10 * 1024**3, ge=0)

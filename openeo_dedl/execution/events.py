@@ -1,7 +1,8 @@
 """What a run reports while it runs: one record type per event (see ``control.RunControl``).
 
 Listeners (``jobs/progress.py``) tell events apart by their type; a cross-site transfer is
-reported as its :class:`~openeo_dedl.execution.usage.TransferRecord`.
+reported as its :class:`~openeo_dedl.execution.usage.TransferRecord`, a kept value re-used as its
+:class:`~openeo_dedl.execution.usage.ReuseRecord`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openeo_dedl.execution.usage import TransferRecord
+from openeo_dedl.execution.usage import ReuseRecord, TransferRecord
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ RunEvent = (
     | PartitionStarted
     | PartitionFinished
     | TransferRecord
+    | ReuseRecord
     | Computing
     | Computed
     | WorkerLost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -28,6 +29,8 @@ from openeo_dedl.execution.exports import export_result
 from openeo_dedl.execution.load import LoadBudget, make_load_collection
 from openeo_dedl.execution.processes.export import ExportRequest
 from openeo_dedl.execution.result import SyncResult
+from openeo_dedl.execution.reuse import ReuseStore
+from openeo_dedl.execution.reuse_run import PlanReuse
 from openeo_dedl.execution.runner import run_plan
 from openeo_dedl.execution.save import (
     MEDIA_TYPES,
@@ -37,7 +40,7 @@ from openeo_dedl.execution.save import (
     write_result,
 )
 from openeo_dedl.execution.versions import PROCESSES_RC1, processes_version_of
-from openeo_dedl.planning import Environment, Invalid, Prepared, RunOptions, prepare
+from openeo_dedl.planning import Environment, Invalid, Plan, Prepared, RunOptions, prepare
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +197,7 @@ class Executor:
                     timeout=timeout,
                     staging=self._staging_urls(),
                     control=control,
+                    reuse=self._reuse(plan, user),
                 )
             report.site_workers.update(clusters.workers)
             if isinstance(value, SaveRequest):
@@ -222,13 +226,33 @@ class Executor:
             len(plan.partitions),
             report.bytes_moved,
         )
+        planned = plan.to_dict()
+        if report.reused:  # the plan says what it did not compute
+            planned["reused"] = [r.to_dict() for r in report.reused]
         return SyncResult(
             path=path,
             media_type=MEDIA_TYPES[fmt],
             usage=report.to_dict(),
-            plan=plan.to_dict(),
+            plan=planned,
             exports=exports,
         )
+
+    def _reuse(self, plan: Plan, user: str | None) -> PlanReuse | None:
+        """What ``user``'s run of ``plan`` may re-use and keeps (``reuse.enabled``)."""
+        config = self.settings.reuse
+        if not config.enabled:
+            return None
+        graph, facts = plan.graph, {}
+        for node in graph.nodes:
+            cid = graph.arguments(node).get("id")
+            is_load = graph.process_id(node) == "load_collection"
+            if is_load and isinstance(cid, str) and cid not in facts:
+                with contextlib.suppress(OpenEOError):  # no facts: no key, computed
+                    facts[cid] = self.environment.collection_facts(cid)
+        store = ReuseStore(
+            self.settings.reuse_url, user, config.ttl_seconds, config.max_bytes_per_user
+        )
+        return PlanReuse.for_plan(plan, facts, store)
 
     def _staging_urls(self) -> dict[str, str] | None:
         if self.settings.transfer_mode != "staging":

@@ -144,6 +144,8 @@ def _item_facts(
                 bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
                 native_bbox=_native_bbox(item, crs),
                 time=_item_time(item),
+                id=item.id,
+                updated=_updated(item),
             )
         )
     return tuple(items), tuple(sites), providers
@@ -158,6 +160,11 @@ def _native_bbox(item, crs: str | None) -> tuple[float, float, float, float] | N
     if not isinstance(box, list) or len(box) != 4 or normalise_crs(code) != crs:
         return None
     return tuple(float(v) for v in box)  # type: ignore[return-value]
+
+
+def _updated(item) -> str | None:
+    value = item.properties.get("updated")
+    return value if isinstance(value, str) else None
 
 
 def _item_time(item) -> datetime | None:

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -33,48 +33,16 @@ from openeo_dedl.execution.events import (
 )
 from openeo_dedl.execution.merge import add_internal_processes
 from openeo_dedl.execution.packing import pack, unpack
-from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed, with_outputs_node
+from openeo_dedl.execution.pg_adapter import add_adapter_processes, run_parsed
 from openeo_dedl.execution.registry import available_specs
+from openeo_dedl.execution.reuse_run import PlanReuse
 from openeo_dedl.execution.save import SaveRequest
+from openeo_dedl.execution.subgraph import input_parameter, partition_subgraph
 from openeo_dedl.execution.transfer import new_run_id, open_staged, remove_run, stage_output
-from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
+from openeo_dedl.execution.usage import PartitionRecord, ReuseRecord, TransferRecord, Usage
 from openeo_dedl.planning import FlatGraph, Partition, Plan
-from openeo_dedl.planning.walk import replace_references
 
 logger = logging.getLogger(__name__)
-
-INPUT_PARAMETER_PREFIX = "dedl_input_"
-
-
-def input_parameter(node_id: str) -> str:
-    return f"{INPUT_PARAMETER_PREFIX}{node_id}"
-
-
-def partition_subgraph(graph: FlatGraph, partition: Partition, outputs: Sequence[str]) -> dict:
-    """The flat graph computing ``outputs`` from this partition's nodes and external inputs.
-
-    One output is the graph's result node; several are collected by one extra result node (see
-    ``pg_adapter.with_outputs_node``), so that the partition is parsed once, not per output.
-    """
-    members = set(partition.nodes)
-    needed = set(outputs)
-    stack = list(outputs)
-    while stack:
-        for producer in graph.producers(stack.pop()):
-            if producer in members and producer not in needed:
-                needed.add(producer)
-                stack.append(producer)
-    # Values of other partitions come in as parameters.
-    external = {node: {"from_parameter": input_parameter(node)} for node in partition.inputs}
-    sub = {}
-    for node_id in partition.nodes:
-        if node_id not in needed:
-            continue
-        node = dict(graph.nodes[node_id])
-        node["arguments"] = replace_references(node.get("arguments", {}), external)
-        node["result"] = len(outputs) == 1 and node_id == outputs[0]
-        sub[node_id] = node
-    return sub if len(outputs) == 1 else with_outputs_node(sub, list(outputs))
 
 
 def _is_lazy(value: Any) -> bool:
@@ -143,6 +111,7 @@ def run_plan(
     timeout: float | None = None,
     staging: Mapping[str, str] | None = None,
     control: RunControl | None = None,
+    reuse: PlanReuse | None = None,
 ) -> tuple[Any, Usage]:
     """Run every partition at its site; return the result node's computed value and a report.
 
@@ -150,6 +119,7 @@ def run_plan(
     With ``staging`` (site → fsspec URL), cube outputs needed at another site are handed over
     through the producing site's staging store instead of through this process. ``control``
     receives progress events and can cancel the run (which then raises ``RunCanceled``).
+    With ``reuse``, kept partition results are used and what is computed is kept.
     """
     run_id = new_run_id()
     try:
@@ -157,6 +127,7 @@ def run_plan(
         # A scope of its own: a failed partition can stop its siblings without canceling the
         # caller's control (which a next attempt of the same job still uses).
         state.control = (control or RunControl()).scope()
+        state.reuse = reuse
         return state.run(), state.report
     finally:
         for url in (staging or {}).values():
@@ -197,6 +168,7 @@ class _PlanRun:
         self._registry: ProcessRegistry | None = None
         self._started = time.perf_counter()
         self.control = RunControl()
+        self.reuse: PlanReuse | None = None
 
     def run(self) -> Any:
         self.control.emit(
@@ -289,7 +261,7 @@ class _PlanRun:
         client = self.clusters.client(partition.site) if needs_cluster else None
         # Implementations that compute eagerly must do it on this site's cluster.
         with _on_cluster(client):
-            for output, value in self._evaluate(partition, inputs).items():
+            for output, value in self._outputs(partition, inputs, client).items():
                 value = self._hand_over(partition, output, value, client)
                 with self._lock:
                     self.values[output] = value
@@ -318,6 +290,23 @@ class _PlanRun:
                 total=len(self.plan.partitions),
             )
         )
+
+    def _outputs(self, partition: Partition, inputs: dict[str, Any], client) -> dict[str, Any]:
+        """The partition's outputs: evaluated, or from kept results when the run re-uses."""
+        if self.reuse is None or partition.id not in self.reuse.points:
+            return self._evaluate(partition, inputs)
+
+        def compute(delayed):
+            if client is None:
+                return delayed.compute(scheduler="synchronous")
+            return self.control.compute(client, delayed, self.timeout, partition.site)
+
+        def record(reused: ReuseRecord) -> None:
+            with self._lock:
+                self.report.reused.append(reused)
+            self.control.emit(reused)
+
+        return self.reuse.run_partition(partition, inputs, self._evaluate, compute, record)
 
     def _evaluate(self, partition: Partition, inputs: dict[str, Any]) -> dict[str, Any]:
         """The values of the partition's outputs (lazy where the processes are), one parse."""

@@ -1,4 +1,5 @@
-"""What a run used: seconds per site, every cross-site transfer, every partition (records).
+"""What a run used: seconds per site, every cross-site transfer, every partition, every kept
+value re-used (records).
 
 :class:`Usage` is built by the runner (and, for runs that end early, from a job's events by
 ``jobs/progress.py``). Its JSON form (:meth:`Usage.to_dict`, openEO's ``{value, unit}`` entries
@@ -26,6 +27,27 @@ class TransferRecord:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (also a job log line's data)."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReuseRecord:
+    """A kept value a run used instead of computing it: its partition, node, site, key and
+    when the kept value was made (RFC 3339)."""
+
+    partition: str
+    node: str
+    site: str
+    key: str
+    created: str
+
+    @property
+    def note(self) -> str:
+        """The plan's and the log's words for it."""
+        return f"re-used partition {self.partition} from {self.created}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (also a job log line's data), with the note."""
+        return {**asdict(self), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,7 @@ class Usage:
     partitions: list[PartitionRecord] = field(default_factory=list)
     # Site -> Dask workers of its cluster, for the sites the run asked a size of.
     site_workers: dict[str, int] = field(default_factory=dict)
+    reused: list[ReuseRecord] = field(default_factory=list)
 
     @property
     def bytes_moved(self) -> int:
@@ -88,6 +111,7 @@ class Usage:
             "transfers": [t.to_dict() for t in self.transfers],
             "partitions": [p.to_dict() for p in self.partitions],
             **({"site_workers": dict(self.site_workers)} if self.site_workers else {}),
+            "reused": [r.to_dict() for r in self.reused],
         }
 
     @classmethod
@@ -117,6 +141,10 @@ class Usage:
             ],
             partitions=partitions,
             site_workers=dict(raw.get("site_workers", {})),
+            reused=[
+                ReuseRecord(r["partition"], r["node"], r["site"], r["key"], r["created"])
+                for r in raw.get("reused", [])
+            ],
         )
 
     def metrics(self, wall_seconds: float | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from openeo_dedl.execution.events import (
     RunEvent,
     WorkerLost,
 )
-from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
+from openeo_dedl.execution.usage import PartitionRecord, ReuseRecord, TransferRecord, Usage
 from openeo_dedl.formats import human_bytes
 
 # Progress (percent) after planning, and the part of the scale the partitions fill.
@@ -66,6 +66,14 @@ class JobProgress:
                 self._partition_finished(event)
             case TransferRecord():
                 self._transfer(event)
+            case ReuseRecord():
+                with self._lock:
+                    self._usage.reused.append(event)
+                self._log(
+                    "info",
+                    f"{event.note} (node {event.node} at site {event.site}).",
+                    data=event.to_dict(),
+                )
             case Computing(site=site, node=node):
                 self._log(
                     "debug",

@@ -43,6 +43,10 @@ class ItemFacts:
     bbox: BBox | None = None  # WGS84
     time: datetime | None = None  # the item's time label (``datetime``, else its start)
     native_bbox: BBox | None = None  # in the collection's CRS (``proj:bbox``), when known
+    # The STAC item's id and ``updated`` (RFC 3339, as the catalog has it): its version, which
+    # keys re-usable results (``planning/reuse.py``).
+    id: str | None = None
+    updated: str | None = None
 
     @property
     def site(self) -> str:
