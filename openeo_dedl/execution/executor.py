@@ -186,9 +186,7 @@ class Executor:
             len(plan.partitions),
             report.bytes_moved,
         )
-        return SyncResult(
-            path=path, media_type=MEDIA_TYPES[fmt], usage=report.to_dict(), plan=plan.to_dict()
-        )
+        return SyncResult(path=path, media_type=MEDIA_TYPES[fmt], usage=report, plan=plan.to_dict())
 
     def _staging_urls(self) -> dict[str, str] | None:
         if self.settings.transfer_mode != "staging":

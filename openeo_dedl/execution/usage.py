@@ -59,6 +59,8 @@ class Usage:
     site_seconds: dict[str, float] = field(default_factory=dict)
     transfers: list[TransferRecord] = field(default_factory=list)
     partitions: list[PartitionRecord] = field(default_factory=list)
+    # What the run cost in the billing plan's currency; no plan here charges yet.
+    costs: float | None = None
 
     @property
     def bytes_moved(self) -> int:
@@ -76,7 +78,7 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         """openEO ``usage`` plus our figures (bytes crossing sites, seconds per site)."""
-        return {
+        out: dict[str, Any] = {
             "duration": {"value": round(sum(self.site_seconds.values()), 3), "unit": "seconds"},
             "cross_site_bytes": {"value": self.bytes_moved, "unit": "bytes"},
             "site_seconds": {
@@ -86,6 +88,9 @@ class Usage:
             "transfers": [t.to_dict() for t in self.transfers],
             "partitions": [p.to_dict() for p in self.partitions],
         }
+        if self.costs is not None:
+            out["costs"] = self.costs
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Usage:
@@ -113,6 +118,7 @@ class Usage:
                 for t in raw.get("transfers", [])
             ],
             partitions=partitions,
+            costs=raw.get("costs"),
         )
 
     def metrics(self, wall_seconds: float | None) -> dict[str, Any]:

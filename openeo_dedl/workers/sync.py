@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Canceled, Internal, ServiceUnavailable, restore
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.workers.queue import WorkQueue
 
 Disconnected = Callable[[], Awaitable[bool]]
@@ -38,7 +39,7 @@ class SyncOutcome:
     path: Path
     work_dir: Path
     media_type: str
-    usage: dict[str, Any]
+    usage: Usage
     plan: dict[str, Any]
 
     def cleanup(self) -> None:
@@ -119,7 +120,7 @@ def _outcome(result: dict[str, Any]) -> SyncOutcome:
         path=Path(result["path"]),
         work_dir=Path(result["work_dir"]),
         media_type=result["media_type"],
-        usage=result.get("usage") or {},
+        usage=Usage.from_dict(result.get("usage")),
         plan=result.get("plan") or {},
     )
 

@@ -29,7 +29,6 @@ from openeo_dedl.jobs import (
     LogRecord,
     UrlSigner,
     result_item,
-    usage_metrics,
 )
 
 router = APIRouter()
@@ -63,7 +62,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         "budget": job.budget,
     }
     if job.usage:
-        doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
+        doc["usage"] = job.usage.metrics(job.wall_seconds)
     if full:
         doc["process"] = job.process
         doc["log_level"] = job.log_level
@@ -79,7 +78,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         if job.error:
             doc["openeo-dedl:error"] = job.error
         if job.usage:
-            doc["openeo-dedl:usage"] = job.usage
+            doc["openeo-dedl:usage"] = job.usage.to_dict()
     return {k: v for k, v in doc.items() if v is not None}
 
 

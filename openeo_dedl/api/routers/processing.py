@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from openeo_dedl.api.json_body import unicode_json_body
 from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_request
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
@@ -78,19 +78,13 @@ class _CleanupFileResponse(FileResponse):
             await run_in_threadpool(shutil.rmtree, self.work_dir, True)
 
 
-def _usage_header(usage: dict) -> str:
+def _usage_header(usage: Usage) -> str:
+    usage = usage.to_dict()
     text = json.dumps(usage, separators=(",", ":"), default=str)
     if len(text) > _MAX_USAGE_HEADER and "transfers" in usage:
         usage = {**usage, "transfers": [], "transfers_omitted": len(usage["transfers"])}
         text = json.dumps(usage, separators=(",", ":"), default=str)
     return text if len(text) <= _MAX_USAGE_HEADER else "{}"
-
-
-def _costs(usage: dict) -> float | None:
-    costs = usage.get("costs")
-    if isinstance(costs, dict):
-        costs = costs.get("value")
-    return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
 @router.post("/result")
@@ -116,9 +110,8 @@ async def compute_result(
     outcome = await sync_runs.run(user.user_id, process, udps, request.is_disconnected)
     try:
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
-        costs = _costs(outcome.usage)
-        if costs is not None:
-            headers["OpenEO-Costs"] = str(costs)
+        if outcome.usage.costs is not None:
+            headers["OpenEO-Costs"] = str(outcome.usage.costs)
         return _CleanupFileResponse(
             outcome.path,
             media_type=outcome.media_type,
