@@ -49,7 +49,7 @@ def timed(executor, graph: dict, work_dir: Path, user: str) -> tuple[float, int,
     result = executor.run_sync({"process_graph": graph}, work_dir, user=user)
     seconds = time.perf_counter() - started
     usage = result.usage
-    return seconds, usage["cross_site_bytes"]["value"], len(usage["reused"])
+    return seconds, usage.bytes_moved, len(usage.reused)
 
 
 def main() -> None:

@@ -211,8 +211,8 @@ def run_backend(use_case: str, approach: str, catalog: Path) -> dict:
         "seconds": seconds,
         "peak_rss": memory.peak,
         "baseline_rss": baseline,
-        "cross_site_bytes": result.usage["cross_site_bytes"]["value"],
-        "transfers": result.usage["transfers"],
+        "cross_site_bytes": result.usage.bytes_moved,
+        "transfers": [t.to_dict() for t in result.usage.transfers],
         "result": answer["data"],
     }
 

@@ -189,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = backend.run_sync(process, Path(tmp), user_processes=user_processes)
             out = Path(args.output or f"result{result.path.suffix}")
             shutil.copyfile(result.path, out)
-        print(json.dumps({"output": str(out), "usage": result.usage}, indent=2))
+        print(json.dumps({"output": str(out), "usage": result.usage.to_dict()}, indent=2))
         return 0
     except OpenEOError as exc:
         print(f"{exc.code}: {exc.message}", file=sys.stderr)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 import hypothesis  # noqa: F401 - imported before the limit changes, see below
 import pytest
 
+from openeo_dedl.config.sites import default_sites
 from tests.postgres import (  # noqa: F401 - shared fixtures
     database_url,
     empty_database_url,
@@ -22,8 +25,35 @@ from tests.support.stac_api import demo_stac_api, stac_api  # noqa: F401 - share
 # import hypothesis first: its pytest plugin would import (and rewrite) it late otherwise.
 sys.setrecursionlimit(16385)
 
+# The sites' local Dask clusters run their workers as threads in the tests (servers started
+# here inherit it): a worker process per site and run cost ~4 s of CPU each to start, and on a
+# busy 2-core machine their nannies timed out. Tests of what only worker processes show (a
+# Dask worker killed, per-worker memory) configure their sites themselves, and the embedded
+# default outside the tests keeps processes (config/sites.py).
+os.environ.setdefault(
+    "OPENEO_DEDL_SITES",
+    json.dumps(
+        [
+            {
+                **site.model_dump(exclude={"cluster"}),
+                "cluster": {"kind": "local", "processes": False},
+            }
+            for site in default_sites()
+        ]
+    ),
+)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def dask_worker_processes():
+    """The embedded default's sites (Dask workers as processes) for a module whose tests look
+    at those processes: ``pytestmark = pytest.mark.usefixtures("dask_worker_processes")``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("OPENEO_DEDL_SITES", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")

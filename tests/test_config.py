@@ -8,10 +8,17 @@ from pydantic import ValidationError
 from openeo_dedl.config import GatewayClusterConfig, LocalClusterConfig, Settings, load_settings
 
 
+@pytest.fixture(autouse=True)
+def _own_defaults(monkeypatch):
+    """The settings as a deployment gets them, without the tests' threads-only sites."""
+    monkeypatch.delenv("OPENEO_DEDL_SITES", raising=False)
+
+
 def test_embedded_default_has_three_local_sites_and_the_demo_catalog():
     settings = Settings()
     assert [s.name for s in settings.sites] == ["central", "lumi", "leonardo"]
     assert all(isinstance(s.cluster, LocalClusterConfig) for s in settings.sites)
+    assert all(s.cluster.processes for s in settings.sites)
     assert settings.effective_catalogs[0].url.endswith("demo-catalog/catalog.json")
     assert settings.effective_database_url.startswith("sqlite:///")
 

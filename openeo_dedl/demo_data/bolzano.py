@@ -17,9 +17,9 @@ from scipy.stats import norm
 
 from openeo_dedl.demo_data.grid import Block
 from openeo_dedl.demo_data.noise import (
-    gaussian,
     hash_normal,
     hash_uniform,
+    kernel_field,
     seed,
     smooth_field,
     warped_cells,
@@ -136,17 +136,7 @@ def _towns() -> np.ndarray:
 
 
 def _urban(block: Block) -> np.ndarray:
-    out = np.zeros(block.shape)
-    xs, ys = block.x[0], block.y[:, 0]
-    for x, y, peak, radius in _towns():
-        reach = 3.0 * radius
-        c0, c1 = np.searchsorted(xs, [x - reach, x + reach])
-        r0, r1 = np.searchsorted(-ys, [-(y + reach), -(y - reach)])
-        if c0 >= c1 or r0 >= r1:
-            continue
-        d2 = (xs[np.newaxis, c0:c1] - x) ** 2 + (ys[r0:r1, np.newaxis] - y) ** 2
-        out[r0:r1, c0:c1] = np.maximum(out[r0:r1, c0:c1], peak * gaussian(d2, radius))
-    return out
+    return kernel_field(block.x[0], block.y[:, 0], _towns(), 3.0, summed=False)
 
 
 def _surface(block: Block) -> dict[str, np.ndarray]:

@@ -86,3 +86,24 @@ def warped_cells(
 def gaussian(d2: np.ndarray, sigma: float) -> np.ndarray:
     """exp(-d²/2σ²) for squared distances."""
     return np.exp(-0.5 * d2 / sigma**2)
+
+
+def kernel_field(
+    xs: np.ndarray, ys: np.ndarray, kernels: np.ndarray, reach: float, *, summed: bool
+) -> np.ndarray:
+    """Gaussian kernels ``(x, y, peak, sigma)`` on the grid of columns ``xs`` and rows ``ys``
+    (decreasing down the rows), each cut off at ``reach`` sigmas; overlapping kernels add up
+    (``summed``) or the highest wins."""
+    out = np.zeros((len(ys), len(xs)))
+    for x, y, peak, radius in kernels:
+        cut = reach * radius
+        c0, c1 = np.searchsorted(xs, [x - cut, x + cut])
+        r0, r1 = np.searchsorted(-ys, [-(y + cut), -(y - cut)])
+        if c0 >= c1 or r0 >= r1:
+            continue
+        d2 = (xs[np.newaxis, c0:c1] - x) ** 2 + (ys[r0:r1, np.newaxis] - y) ** 2
+        if summed:
+            out[r0:r1, c0:c1] += peak * gaussian(d2, radius)
+        else:
+            out[r0:r1, c0:c1] = np.maximum(out[r0:r1, c0:c1], peak * gaussian(d2, radius))
+    return out

@@ -13,7 +13,7 @@ import numpy as np
 from pyproj import Transformer
 
 from openeo_dedl.demo_data.grid import Block
-from openeo_dedl.demo_data.noise import gaussian, hash_uniform, seed, smooth_field
+from openeo_dedl.demo_data.noise import hash_uniform, kernel_field, seed, smooth_field
 
 # The flood AOI is centred near 68.0°E 27.0°N (between Dadu and Mohenjo-daro).
 CENTRE = (400_000.0, 2_988_000.0)
@@ -190,17 +190,7 @@ def settlements() -> np.ndarray:
 
 def built_fraction(block: Block) -> np.ndarray:
     """Share of each cell covered by buildings (0-1), summed over settlement kernels."""
-    out = np.zeros(block.shape)
-    xs, ys = block.x[0], block.y[:, 0]
-    for x, y, peak, radius in settlements():
-        reach = 3.5 * radius
-        c0, c1 = np.searchsorted(xs, [x - reach, x + reach])
-        # ys decreases down the rows.
-        r0, r1 = np.searchsorted(-ys, [-(y + reach), -(y - reach)])
-        if c0 >= c1 or r0 >= r1:
-            continue
-        d2 = (xs[np.newaxis, c0:c1] - x) ** 2 + (ys[r0:r1, np.newaxis] - y) ** 2
-        out[r0:r1, c0:c1] += peak * gaussian(d2, radius)
+    out = kernel_field(block.x[0], block.y[:, 0], settlements(), 3.5, summed=True)
     # Built-up areas are granular (courtyards, lanes), and farmsteads lie between villages.
     out = out * (0.7 + 0.6 * hash_uniform(block.ix, block.iy, seed("pk-grain")))
     scatter = hash_uniform(block.ix, block.iy, seed("pk-farmsteads")) > 0.985

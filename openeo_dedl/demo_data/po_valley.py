@@ -18,9 +18,9 @@ from scipy.ndimage import map_coordinates
 from openeo_dedl.demo_data.climate import region_climate
 from openeo_dedl.demo_data.grid import Block
 from openeo_dedl.demo_data.noise import (
-    gaussian,
     hash_normal,
     hash_uniform,
+    kernel_field,
     seed,
     smooth_field,
     warped_cells,
@@ -215,16 +215,7 @@ def settlements() -> np.ndarray:
 
 def urban_density(block: Block) -> np.ndarray:
     """Built-up density (0-1) from the settlement kernels."""
-    out = np.zeros(block.shape)
-    xs, ys = block.x[0], block.y[:, 0]
-    for x, y, peak, radius in settlements():
-        reach = 3.0 * radius
-        c0, c1 = np.searchsorted(xs, [x - reach, x + reach])
-        r0, r1 = np.searchsorted(-ys, [-(y + reach), -(y - reach)])
-        if c0 >= c1 or r0 >= r1:
-            continue
-        d2 = (xs[np.newaxis, c0:c1] - x) ** 2 + (ys[r0:r1, np.newaxis] - y) ** 2
-        out[r0:r1, c0:c1] = np.maximum(out[r0:r1, c0:c1], peak * gaussian(d2, radius))
+    out = kernel_field(block.x[0], block.y[:, 0], settlements(), 3.0, summed=False)
     # Towns are not round: their outskirts follow roads and old field borders.
     shape = 0.75 + 0.35 * smooth_field(block.x, block.y, seed("po-urban-shape"), 1_500.0, terms=8)
     return out * shape

@@ -60,21 +60,20 @@ def cube_dimensions(spec: CollectionSpec, grids: list, dates: list) -> dict[str,
     assert len(epsgs) == 1, "a collection's areas share one CRS (cube:dimensions has one)"
     bounds = [g.bounds for g in grids]
     res = grids[0].res
+
+    def spatial(axis: str, low: int, high: int) -> dict:
+        extent = [min(b[low] for b in bounds), max(b[high] for b in bounds)]
+        return {
+            "type": "spatial",
+            "axis": axis,
+            "extent": extent,
+            "step": res,
+            "reference_system": grids[0].epsg,
+        }
+
     return {
-        "x": {
-            "type": "spatial",
-            "axis": "x",
-            "extent": [min(b[0] for b in bounds), max(b[2] for b in bounds)],
-            "step": res,
-            "reference_system": grids[0].epsg,
-        },
-        "y": {
-            "type": "spatial",
-            "axis": "y",
-            "extent": [min(b[1] for b in bounds), max(b[3] for b in bounds)],
-            "step": res,
-            "reference_system": grids[0].epsg,
-        },
+        "x": spatial("x", 0, 2),
+        "y": spatial("y", 1, 3),
         "t": {
             "type": "temporal",
             "extent": [iso(dates[0]), iso(dates[-1])],

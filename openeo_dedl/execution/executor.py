@@ -232,7 +232,7 @@ class Executor:
         return SyncResult(
             path=path,
             media_type=MEDIA_TYPES[fmt],
-            usage=report.to_dict(),
+            usage=report,
             plan=planned,
             exports=exports,
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from openeo_dedl.execution.usage import Usage
+
 
 @dataclass
 class SyncResult:
@@ -12,9 +14,8 @@ class SyncResult:
 
     path: Path
     media_type: str
-    # ``execution.usage.Usage.to_dict()``: openEO's `usage` plus our per-site figures (bytes
-    # moved, seconds per site). JSON because a result crosses processes (worker → API, store).
-    usage: dict = field(default_factory=dict)
+    # Serialised (``Usage.to_dict``) only where it leaves: the work queue, the job store, HTTP.
+    usage: Usage = field(default_factory=Usage)
     plan: dict = field(default_factory=dict)
     # What export_workspace copied (``execution/exports.py``: workspace, folder, asset).
     exports: list = field(default_factory=list)

@@ -84,6 +84,8 @@ class Usage:
     # Site -> Dask workers of its cluster, for the sites the run asked a size of.
     site_workers: dict[str, int] = field(default_factory=dict)
     reused: list[ReuseRecord] = field(default_factory=list)
+    # What the run cost in the billing plan's currency; no plan here charges yet.
+    costs: float | None = None
 
     @property
     def bytes_moved(self) -> int:
@@ -101,7 +103,7 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         """openEO ``usage`` plus our figures (bytes crossing sites, seconds per site)."""
-        return {
+        out: dict[str, Any] = {
             "duration": {"value": round(sum(self.site_seconds.values()), 3), "unit": "seconds"},
             "cross_site_bytes": {"value": self.bytes_moved, "unit": "bytes"},
             "site_seconds": {
@@ -113,6 +115,9 @@ class Usage:
             **({"site_workers": dict(self.site_workers)} if self.site_workers else {}),
             "reused": [r.to_dict() for r in self.reused],
         }
+        if self.costs is not None:
+            out["costs"] = self.costs
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Usage:
@@ -145,6 +150,7 @@ class Usage:
                 ReuseRecord(r["partition"], r["node"], r["site"], r["key"], r["created"])
                 for r in raw.get("reused", [])
             ],
+            costs=raw.get("costs"),
         )
 
     def metrics(self, wall_seconds: float | None) -> dict[str, Any]:

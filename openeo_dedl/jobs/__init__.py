@@ -2,7 +2,6 @@
 uses (:class:`JobService`) and what it answers (:mod:`openeo_dedl.jobs.info`)."""
 
 from openeo_dedl.jobs.info import JobInfo, LogPage, LogRecord
-from openeo_dedl.jobs.progress import usage_metrics
 from openeo_dedl.jobs.service import Download, JobFailed, JobService
 from openeo_dedl.jobs.signing import UrlSigner
 from openeo_dedl.jobs.stac import result_item
@@ -18,5 +17,4 @@ __all__ = [
     "LogRecord",
     "UrlSigner",
     "result_item",
-    "usage_metrics",
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.storage.models import Job, JobLog
 
 
@@ -39,8 +40,8 @@ class JobInfo:
     started: datetime | None
     finished: datetime | None
     costs: float | None
-    # Our usage figures (``Usage.to_dict``): bytes between sites, seconds per site, ...
-    usage: dict[str, Any] | None
+    # What the last run used (None before a run ended or was cut off).
+    usage: Usage | None
     # ``{"code", "message"}`` of a job in ``error``.
     error: dict[str, Any] | None
     # One dict per result file: name, run, size, type, roles, proj, bbox_wgs84, ...
@@ -58,7 +59,13 @@ class JobInfo:
 
     @classmethod
     def of(cls, job: Job) -> JobInfo:
-        return _copied(cls, job, log_level=job.log_level or "info", progress=job.progress or 0.0)
+        return _copied(
+            cls,
+            job,
+            log_level=job.log_level or "info",
+            progress=job.progress or 0.0,
+            usage=Usage.from_dict(job.usage) if job.usage else None,
+        )
 
     @property
     def run(self) -> str:

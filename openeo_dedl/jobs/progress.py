@@ -157,18 +157,11 @@ class JobProgress:
             },
         )
 
-    def usage(self) -> dict[str, Any]:
-        """What the run used so far, in the usage form (for failed/canceled runs)."""
+    def usage(self) -> Usage:
+        """What the run used so far (for failed/canceled runs): a copy."""
         with self._lock:
-            return self._usage.to_dict()
-
-
-def usage_metrics(raw: dict[str, Any] | None, wall_seconds: float | None) -> dict[str, Any]:
-    """openEO ``usage`` (every entry ``{value, unit}``) from a stored usage dict: the job's wall
-    time (``duration``) and, for a job that ran, ``Usage.metrics``."""
-    out: dict[str, Any] = {}
-    if wall_seconds is not None:
-        out["duration"] = {"value": round(wall_seconds, 3), "unit": "seconds"}
-    if raw:
-        out.update(Usage.from_dict(raw).metrics(None))
-    return out
+            return Usage(
+                dict(self._usage.site_seconds),
+                list(self._usage.transfers),
+                list(self._usage.partitions),
+            )

@@ -14,7 +14,6 @@ from sqlalchemy import literal_column
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import JOB_INTERRUPTED, Internal, OpenEOError
 from openeo_dedl.execution.control import RunCanceled, RunControl
-from openeo_dedl.execution.usage import Usage
 from openeo_dedl.jobs.progress import WRITING_PERCENT, JobProgress
 from openeo_dedl.jobs.results import ResultStore, describe_file
 from openeo_dedl.jobs.store import JobStore, LogEntry, run_token
@@ -96,7 +95,7 @@ class BatchRunner:
         size = self.results.publish(job.id, Path(result.path), name, run=token)
         asset = {"name": name, "run": token, "size": size, "roles": ["data"]}
         asset.update(describe_file(Path(result.path), result.media_type))
-        usage = Usage.from_dict(result.usage)
+        usage = result.usage
         moved, seconds, transfers = usage.bytes_moved, usage.transfer_seconds, len(usage.transfers)
         done = self.store.transition(
             job.id,
@@ -106,7 +105,7 @@ class BatchRunner:
             progress=100.0,
             finished=utcnow(),
             worker_id=None,
-            usage=result.usage,
+            usage=usage.to_dict(),
             execution_plan=result.plan,
             results=[asset],
             log=LogEntry(
@@ -114,7 +113,7 @@ class BatchRunner:
                 f"Job finished: {name} ({size} bytes); {moved} bytes crossed sites in "
                 f"{transfers} transfer(s) taking {seconds:.2f} s.{_exported(result.exports)}",
                 data={
-                    "usage": result.usage,
+                    "usage": usage.to_dict(),
                     **({"exports": result.exports} if result.exports else {}),
                 },
             ),
@@ -146,7 +145,7 @@ class BatchRunner:
         self.store.transition(
             job_id, ["running"], "canceled", run=run, finished=utcnow(), worker_id=None
         )
-        self.store.set(job_id, run=run, usage=progress.usage(), worker_id=None)
+        self.store.set(job_id, run=run, usage=progress.usage().to_dict(), worker_id=None)
         self.store.log(job_id, "info", "Stopped: the work on the sites was canceled.", run=run)
 
     def _failed(self, job_id: str, exc: Exception, progress: JobProgress, run) -> None:
@@ -163,7 +162,7 @@ class BatchRunner:
             error.code,
             error.message,
             stacktrace=error.stacktrace,
-            usage=progress.usage(),
+            usage=progress.usage().to_dict(),
         )
 
 

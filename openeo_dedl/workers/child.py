@@ -157,7 +157,7 @@ class ChildWorker:
             "path": str(result.path),
             "work_dir": str(work_dir),
             "media_type": result.media_type,
-            "usage": result.usage,
+            "usage": result.usage.to_dict(),
             "plan": result.plan,
         }
         if not self.queue.finish_sync(task.id, self.worker_id, outcome):

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Canceled, Internal, ServiceUnavailable, restore
 from openeo_dedl.planning import RunOptions
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.workers.queue import WorkQueue
 
 Disconnected = Callable[[], Awaitable[bool]]
@@ -40,7 +41,7 @@ class SyncOutcome:
     path: Path
     work_dir: Path
     media_type: str
-    usage: dict[str, Any]
+    usage: Usage
     plan: dict[str, Any]
     run_id: str
 
@@ -133,7 +134,7 @@ def _outcome(run_id: str, result: dict[str, Any]) -> SyncOutcome:
         path=Path(result["path"]),
         work_dir=Path(result["work_dir"]),
         media_type=result["media_type"],
-        usage=result.get("usage") or {},
+        usage=Usage.from_dict(result.get("usage")),
         plan=result.get("plan") or {},
         run_id=run_id,
     )

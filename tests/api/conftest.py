@@ -26,6 +26,7 @@ from openeo_dedl.backend import OUTPUT_FORMATS
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import CollectionNotFound, OpenEOError, ProcessGraphMissing
 from openeo_dedl.execution.result import SyncResult
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.planning import Environment, Invalid, Prepared
 from tests.support.users import basic  # noqa: F401 - re-exported
 
@@ -171,7 +172,7 @@ class StubBackend:
         return SyncResult(
             path=path,
             media_type="application/json",
-            usage={"cross_site_bytes": {"value": 0, "unit": "bytes"}, "transfers": []},
+            usage=Usage(),
         )
 
     def close(self) -> None:

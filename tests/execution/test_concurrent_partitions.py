@@ -91,10 +91,10 @@ def test_independent_site_partitions_overlap_in_time(tmp_path, demo_catalog_dir)
     finally:
         backend.close()
     assert json.loads(result.path.read_text()) > 0
-    runs = {p["site"]: p for p in result.usage["partitions"]}
+    runs = {p.site: p for p in result.usage.partitions}
     lumi, leonardo = runs["lumi"], runs["leonardo"]
     # Each starts a cluster (seconds): run one after the other they could not overlap.
-    assert lumi["started"] < leonardo["ended"] and leonardo["started"] < lumi["ended"]
+    assert lumi.started < leonardo.ended and leonardo.started < lumi.ended
 
 
 # Ends the long task once the test is done with it. A threads-only worker cannot interrupt a

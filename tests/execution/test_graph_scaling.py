@@ -100,7 +100,7 @@ def test_5000_node_graphs_run_and_give_the_closed_form(backend, tmp_path, build)
     result = backend.run_sync({"process_graph": graph}, tmp_path)
     assert json.loads(result.path.read_text()) == expected
     if build is chain:  # cut into partitions no deeper than the limit, run in order
-        assert len(result.usage["partitions"]) == 5000 // MAX_PARTITION_DEPTH
+        assert len(result.usage.partitions) == 5000 // MAX_PARTITION_DEPTH
 
 
 def test_partitions_with_several_outputs_are_parsed_once_and_give_each_output(backend, tmp_path):
@@ -120,4 +120,4 @@ def test_partitions_with_several_outputs_are_parsed_once_and_give_each_output(ba
     graph[f"a{depth - 1}"]["result"] = True
     result = backend.run_sync({"process_graph": graph}, tmp_path)
     assert json.loads(result.path.read_text()) == (depth - 1) * (depth - 2) // 2
-    assert len(result.usage["partitions"]) == 3
+    assert len(result.usage.partitions) == 3

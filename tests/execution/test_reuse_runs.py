@@ -71,7 +71,7 @@ def _run(data_dir, catalog_dir, work, times: int):
             result = backend.executor.run_sync({"process_graph": GRAPH}, out, user="alice")
             with xr.open_dataset(result.path) as ds:
                 values = ds.to_array().values.copy()
-            results.append((values, result.usage["reused"]))
+            results.append((values, [r.to_dict() for r in result.usage.reused]))
         return results
     finally:
         backend.close()

@@ -90,11 +90,11 @@ def run(tmp_path, demo_catalog_dir, mode: str):
         result = backend.run_sync({"process_graph": two_site_graph(bbox)}, tmp_path / mode / "out")
     finally:
         backend.close()
-    transfers = result.usage["transfers"]
-    assert [(t["node"], t["from_site"], t["to_site"]) for t in transfers] == [
+    transfers = result.usage.transfers
+    assert [(t.node, t.from_site, t.to_site) for t in transfers] == [
         ("era5_sum", "lumi", "central")
     ]
-    assert transfers[0]["bytes"] > 0
+    assert transfers[0].bytes > 0
     return rioxarray.open_rasterio(result.path).values, transfers[0]
 
 
@@ -104,7 +104,7 @@ def test_staging_gives_the_same_result_as_memory(tmp_path, demo_catalog_dir):
     np.testing.assert_array_equal(staged, in_memory)
     assert np.isfinite(staged).all() and staged.max() > 0
     # Written by lumi's workers to lumi's staging store, read by central's, removed after the run.
-    assert transfer["seconds"] > 0
+    assert transfer.seconds > 0
     staging_root = tmp_path / "staging" / "staging"
     assert (staging_root / "lumi").exists()
     assert not any(staging_root.glob("*/*"))

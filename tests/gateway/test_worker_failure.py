@@ -16,6 +16,7 @@ from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
 from tests.gateway.test_gateway_sites import active_clusters, sites_env, wait_for
 from tests.support.servers import start_server, stop_server
+from tests.support.waiting import wait_for_value
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,6 @@ def test_worker_killed_mid_partition_is_retried(
         gateway, cluster, client = connect_to_site_cluster(lumi)
         client.wait_for_workers(2, timeout=60)
         pids = client.run(os.getpid)
-        victim, victim_pid = sorted(pids.items())[0]
 
         out = tmp_path / "sum.nc"
         failure: list[BaseException] = []
@@ -71,25 +71,26 @@ def test_worker_killed_mid_partition_is_retried(
             except BaseException as exc:  # reported by the main thread
                 failure.append(exc)
 
+        def busy_workers() -> dict[str, int]:
+            return {w: len(t) for w, t in client.processing().items() if t and w in pids}
+
         runner = threading.Thread(target=run)
         runner.start()
-        # The worker dies with tasks of the run in flight; Dask must run them elsewhere. (It
-        # was frozen with SIGSTOP first, but then the scheduler sometimes gave it nothing.)
-        assert wait_for(
-            lambda: (
-                len(client.processing(workers=[victim]).get(victim, ())) > 0
-                or not runner.is_alive()
-            ),
+        # The first worker given tasks of the run dies with them in flight; Dask must run them
+        # on the other. (A worker chosen beforehand was sometimes given no task at all.)
+        busy = wait_for_value(
+            busy_workers,
+            lambda found: bool(found) or not runner.is_alive(),
             timeout=120,
+            what="no worker was given a task of the run",
             every=0.02,
         )
-        in_flight = len(client.processing(workers=[victim]).get(victim, ()))
-        os.kill(victim_pid, signal.SIGKILL)
-        assert runner.is_alive() or in_flight, "the run ended before any task reached the worker"
+        assert busy, "the run ended before any task reached a worker"
+        victim, in_flight = sorted(busy.items())[0]
+        os.kill(pids[victim], signal.SIGKILL)
         runner.join(timeout=300)
         assert not runner.is_alive(), "the run did not finish after the worker died"
         assert not failure, failure
-        assert in_flight > 0
         print(f"{in_flight} task(s) in flight on the killed worker {victim}")
         assert victim not in client.scheduler_info()["workers"]
 

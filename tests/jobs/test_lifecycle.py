@@ -15,6 +15,9 @@ from openeo_dedl.workers.pool import WorkerPool
 from tests.jobs.conftest import API, SCALAR_GRAPH, create_job, job_settings, slow_graph, wait_for
 from tests.support.waiting import wait_for_value
 
+# Canceling, time limits and shutdown stop the sites' Dask worker processes: the test looks at them.
+pytestmark = pytest.mark.usefixtures("dask_worker_processes")
+
 
 def _logs(client, auth, job_id) -> list[dict]:
     return client.get(f"{API}/jobs/{job_id}/logs", headers=auth).json()["logs"]

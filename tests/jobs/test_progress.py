@@ -12,7 +12,7 @@ from openeo_dedl.execution.events import (
     WorkerLost,
 )
 from openeo_dedl.execution.usage import PartitionRecord, TransferRecord, Usage
-from openeo_dedl.jobs.progress import JobProgress, usage_metrics
+from openeo_dedl.jobs.progress import JobProgress
 
 TRANSFER = {"node": "mean", "from_site": "lumi", "to_site": "central", "bytes": 17039}
 
@@ -38,8 +38,8 @@ def test_transfers_are_logged_and_kept_with_bytes_and_seconds():
 
     # What a failed or canceled job keeps as its usage.
     usage = progress.usage()
-    assert usage["transfers"] == [{**TRANSFER, "seconds": 1.94}]
-    metrics = usage_metrics(usage, wall_seconds=3.0)
+    assert usage.transfers == [TransferRecord(**TRANSFER, seconds=1.94)]
+    metrics = usage.metrics(wall_seconds=3.0)
     assert metrics["network"] == {"value": 17039, "unit": "b"}
     assert metrics["network_duration"] == {"value": 1.94, "unit": "seconds"}
 
@@ -53,7 +53,7 @@ def test_usage_of_a_finished_run_sums_the_transfer_seconds():
         ],
         "site_seconds": {"central": {"value": 2.0, "unit": "seconds"}},
     }
-    metrics = usage_metrics(raw, wall_seconds=None)
+    metrics = Usage.from_dict(raw).metrics(wall_seconds=None)
     assert metrics["network_duration"] == {"value": 0.75, "unit": "seconds"}
     assert all(set(m) == {"value", "unit"} for m in metrics.values())
 
@@ -80,8 +80,9 @@ def test_each_event_type_has_its_log_line_and_progress():
     assert logs[3][1] == "Site lumi computed node b in 0.50 s (2.0 kB)."
     assert percents[-1] == 90.0
     usage = progress.usage()
-    assert usage["site_seconds"] == {"lumi": {"value": 1.25, "unit": "seconds"}}
-    assert usage["partitions"] == [{"id": "p0", "site": "lumi", "seconds": 1.25}]
+    assert usage.site_seconds == {"lumi": 1.25}
+    assert usage.partitions == [PartitionRecord("p0", "lumi", 1.25)]
+    assert usage.to_dict()["partitions"] == [{"id": "p0", "site": "lumi", "seconds": 1.25}]
 
 
 def test_usage_reads_back_what_it_writes():
@@ -94,12 +95,12 @@ def test_usage_reads_back_what_it_writes():
     assert raw["cross_site_bytes"] == {"value": 100, "unit": "bytes"}
     assert raw["partitions"][0]["nodes"] == ["l", "m"]
     assert Usage.from_dict(raw) == usage
-    assert usage_metrics(raw, wall_seconds=2.0) == {
+    assert Usage.from_dict(raw).metrics(wall_seconds=2.0) == {
         "duration": {"value": 2.0, "unit": "seconds"},
         "network": {"value": 100, "unit": "b"},
         "network_duration": {"value": 0.5, "unit": "seconds"},
         "site:central": {"value": 0.25, "unit": "seconds"},
         "site:lumi": {"value": 1.5, "unit": "seconds"},
     }
-    # A job that never ran has only its wall time.
-    assert usage_metrics(None, wall_seconds=1.0) == {"duration": {"value": 1.0, "unit": "seconds"}}
+    costly = Usage(costs=1.5)
+    assert costly.to_dict()["costs"] == 1.5 and Usage.from_dict(costly.to_dict()) == costly

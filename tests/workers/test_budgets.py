@@ -13,6 +13,9 @@ from tests.support.servers import descendants, server_env, start_api, stop_serve
 from tests.support.users import API, login_url
 from tests.support.waiting import wait_for_value
 
+# Canceling, time limits and shutdown stop the sites' Dask worker processes: the test looks at them.
+pytestmark = pytest.mark.usefixtures("dask_worker_processes")
+
 ADD = {"a": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
 SYNC_TIMEOUT = 8
 GRACE = 1

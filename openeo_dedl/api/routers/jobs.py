@@ -32,7 +32,6 @@ from openeo_dedl.jobs import (
     LogRecord,
     UrlSigner,
     result_item,
-    usage_metrics,
 )
 
 router = APIRouter()
@@ -67,7 +66,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         "budget": job.budget,
     }
     if job.usage:
-        doc["usage"] = usage_metrics(job.usage, job.wall_seconds)
+        doc["usage"] = job.usage.metrics(job.wall_seconds)
     if job.sites:
         # Federation extension: the back-ends (sites) that generated the result.
         doc["federation:backends"] = job.sites
@@ -88,7 +87,7 @@ def job_json(job: JobInfo, request: Request, full: bool) -> dict[str, Any]:
         if job.error:
             doc["openeo-dedl:error"] = job.error
         if job.usage:
-            doc["openeo-dedl:usage"] = job.usage
+            doc["openeo-dedl:usage"] = job.usage.to_dict()
     return {k: v for k, v in doc.items() if v is not None}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from numbers import Real
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from openeo_dedl.api.versions import V1_3, Version, api_version, processes_versi
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution.versions import marked
+from openeo_dedl.execution.usage import Usage
 from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
@@ -84,19 +84,13 @@ class _CleanupFileResponse(FileResponse):
             await run_in_threadpool(shutil.rmtree, self.work_dir, True)
 
 
-def _usage_header(usage: dict) -> str:
+def _usage_header(usage: Usage) -> str:
+    usage = usage.to_dict()
     text = json.dumps(usage, separators=(",", ":"), default=str)
     if len(text) > _MAX_USAGE_HEADER and "transfers" in usage:
         usage = {**usage, "transfers": [], "transfers_omitted": len(usage["transfers"])}
         text = json.dumps(usage, separators=(",", ":"), default=str)
     return text if len(text) <= _MAX_USAGE_HEADER else "{}"
-
-
-def _costs(usage: dict) -> float | None:
-    costs = usage.get("costs")
-    if isinstance(costs, dict):
-        costs = costs.get("value")
-    return costs if isinstance(costs, Real) and not isinstance(costs, bool) else None
 
 
 @options_router.get("/processing_parameters")
@@ -141,9 +135,8 @@ async def compute_result(
         headers = {USAGE_HEADER: _usage_header(outcome.usage)}
         if version.at_least(V1_3):
             headers["OpenEO-Identifier"] = outcome.run_id
-        costs = _costs(outcome.usage)
-        if costs is not None:
-            headers["OpenEO-Costs"] = str(costs)
+        if outcome.usage.costs is not None:
+            headers["OpenEO-Costs"] = str(outcome.usage.costs)
         return _CleanupFileResponse(
             outcome.path,
             media_type=outcome.media_type,
