@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import Canceled, Internal, ServiceUnavailable, restore
-from openeo_dedl.planning import RunOptions
 from openeo_dedl.execution.usage import Usage
+from openeo_dedl.planning import RunOptions
 from openeo_dedl.workers.queue import WorkQueue
 
 Disconnected = Callable[[], Awaitable[bool]]

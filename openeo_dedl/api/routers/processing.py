@@ -20,8 +20,8 @@ from openeo_dedl.api.models import ErrorModel, ValidationResult, parse_sync_requ
 from openeo_dedl.api.versions import V1_3, Version, api_version, processes_version
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import OpenEOError
-from openeo_dedl.execution.versions import marked
 from openeo_dedl.execution.usage import Usage
+from openeo_dedl.execution.versions import marked
 from openeo_dedl.workers.sync import SyncRuns
 
 logger = logging.getLogger(__name__)
