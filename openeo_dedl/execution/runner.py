@@ -8,7 +8,6 @@ storage is the production mode; this in-process mode needs no shared storage.)
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
@@ -66,7 +65,7 @@ def _compute_on(
 ) -> Any:
     if isinstance(value, SaveRequest):
         data = _compute_on(client, value.data, timeout, control, site)
-        return dataclasses.replace(value, data=data)  # an ExportRequest stays one
+        return value.with_data(data)  # an ExportRequest stays one
     if _is_lazy(value):
         if client is None:
             return dask.compute(value, scheduler="synchronous")[0]

@@ -44,6 +44,10 @@ class SaveRequest(dict):
         # Rebuilt from its parts (the item is derived from them) when sent between processes.
         return (SaveRequest, (self.data, self.format, self.options))
 
+    def with_data(self, data: Any) -> SaveRequest:
+        """The same request for ``data`` (the computed value of a lazy one)."""
+        return SaveRequest(data, self.format, self.options)
+
 
 def normalise_format(name: str) -> str:
     canonical = FORMATS.get(str(name).lower())

@@ -17,8 +17,23 @@ class ExportRequest(SaveRequest):
     """A saved result (``save_result``'s STAC resource) to copy to ``workspace``; into the
     STAC resource at path ``merge`` of the user's folder there, or a new one."""
 
-    workspace: str = ""
-    merge: str | None = None
+    def __init__(
+        self,
+        data: Any,
+        format: str,
+        options: dict | None = None,
+        workspace: str = "",
+        merge: str | None = None,
+    ) -> None:
+        super().__init__(data, format, options)
+        self.workspace = workspace
+        self.merge = merge
+
+    def __reduce__(self):
+        return (ExportRequest, (self.data, self.format, self.options, self.workspace, self.merge))
+
+    def with_data(self, data: Any) -> ExportRequest:
+        return ExportRequest(data, self.format, self.options, self.workspace, self.merge)
 
 
 def export_workspace(data: Any, workspace: str, merge: str | None = None, **_: Any) -> SaveRequest:
