@@ -247,7 +247,9 @@ class StacAllowList:
 
     folders: tuple[str, ...] = ()
     prefixes: tuple[UrlPrefix, ...] = ()
-    api_path: str = "/openeo/1.2"
+    # The paths of this back-end's API versions (api/versions.py): a job's results URL may
+    # name any of them.
+    api_paths: tuple[str, ...] = ("/openeo/1.2", "/openeo/1.3")
     own: UrlPrefix | None = None  # the public URL when configured: job URLs must be under it
 
 
@@ -275,9 +277,10 @@ def _own_job(url: str, allow: StacAllowList) -> StacLocation | None:
         if not allow.own.matches(parts.scheme.lower(), parts.hostname, port, path):
             return None
         path = "/" + path[len(allow.own.path) :].lstrip("/")
-    if not path.startswith(allow.api_path + "/"):
+    api_path = next((a for a in allow.api_paths if path.startswith(a + "/")), None)
+    if api_path is None:
         return None
-    rest = path[len(allow.api_path) :]
+    rest = path[len(api_path) :]
     if (match := _JOB_RESULTS.fullmatch(rest)) is not None:
         return StacLocation(url, job=match["job"])
     if (match := _SIGNED_RESULTS.fullmatch(rest)) is not None:
