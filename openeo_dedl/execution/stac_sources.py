@@ -32,7 +32,7 @@ from openeo_dedl.locations import (
 from openeo_dedl.planning import BandFacts, CollectionFacts
 from openeo_dedl.planning.stac import JOB_RESULTS_PREFIX, StacSource
 
-API_PATH = "/openeo/1.2"  # api/urls.py's API_PREFIX (the API layer is above this one)
+API_PATHS = ("/openeo/1.2", "/openeo/1.3")  # api/versions.py (the API layer is above this one)
 
 
 def stac_allow_list(settings: Settings) -> StacAllowList:
@@ -51,7 +51,7 @@ def stac_allow_list(settings: Settings) -> StacAllowList:
         else:
             prefixes.append(UrlPrefix.parse(entry))
     own = UrlPrefix.parse(settings.public_url) if settings.public_url else None
-    return StacAllowList(tuple(folders), tuple(prefixes), API_PATH, own)
+    return StacAllowList(tuple(folders), tuple(prefixes), API_PATHS, own)
 
 
 def no_job(job_id: str) -> OpenEOError:
