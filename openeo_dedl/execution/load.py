@@ -102,19 +102,22 @@ def _dimension_names(collection_doc: dict) -> dict[str, str]:
     return names
 
 
-def _checked_bands(
-    bands: Sequence[str] | str | None, available: list[str], collection_id: str
+def checked_bands(
+    bands: Sequence[str] | str | None,
+    available: list[str],
+    process_id: str,
+    missing_from: str,
 ) -> list[str] | None:
-    """The requested bands as a list (None: all); ProcessParameterInvalid for unknown ones."""
+    """The requested bands as a list (None: all); ProcessParameterInvalid for unknown ones,
+    saying they ``missing_from`` (e.g. "do not exist in collection 'X'")."""
     if bands is None:
         return None
     bands = [bands] if isinstance(bands, str) else list(bands)
     missing = [b for b in bands if b not in available]
     if missing:
         raise ProcessParameterInvalid(
-            f"The value passed for parameter 'bands' in process 'load_collection' is invalid: "
-            f"bands {missing} do not exist in collection '{collection_id}' "
-            f"(available: {available})."
+            f"The value passed for parameter 'bands' in process '{process_id}' is invalid: "
+            f"bands {missing} {missing_from} (available: {available})."
         )
     return bands
 
@@ -217,7 +220,12 @@ def load_items(
     if not items:
         raise no_data(collection_id, doc)
     available = _band_names(doc, items)
-    bands = _checked_bands(request.bands, available, collection_id)
+    bands = checked_bands(
+        request.bands,
+        available,
+        "load_collection",
+        f"do not exist in collection '{collection_id}'",
+    )
     # A first lazy load (metadata only) of the items' whole grid tells the grid and the time
     # steps; the extent then selects its pixels of that grid (planning/pixels.py, the
     # planner's rule), and the chunks follow from the selection. One chunk per time step for

@@ -14,22 +14,14 @@ from datetime import datetime
 import numpy as np
 import xarray as xr
 
-from openeo_dedl.errors import ProcessParameterInvalid
-from openeo_dedl.execution.load import LoadBudget, LoadRequest, _within, load_items
+from openeo_dedl.execution.load import (
+    LoadBudget,
+    LoadRequest,
+    _within,
+    checked_bands,
+    load_items,
+)
 from openeo_dedl.planning.stac import StacSource
-
-
-def _requested(bands, available: list[str]) -> list[str] | None:
-    if bands is None:
-        return None
-    bands = [bands] if isinstance(bands, str) else list(bands)
-    missing = [b for b in bands if b not in available]
-    if missing:
-        raise ProcessParameterInvalid(
-            f"The value passed for parameter 'bands' in process 'load_stac' is invalid: "
-            f"bands {missing} are not in these results (available: {available})."
-        )
-    return bands
 
 
 def _instant(label: str) -> np.datetime64:
@@ -48,7 +40,7 @@ def load_job_results(
     names: list[str] = list(meta.get("band_names") or [])
     stacked = bool(meta.get("stacked_time"))
     available = [b.name for b in source.facts.bands]
-    bands = _requested(request.bands, available)
+    bands = checked_bands(request.bands, available, "load_stac", "are not in these results")
     wanted = bands
     if stacked and bands is not None:
         wanted = [n for n in names if n.rsplit("|", 1)[-1] in bands]
