@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyproj
 
-from tests.support.graphs import reducer
+from tests.support.graphs import TIMES_TEN, reducer
 from tests.support.stac import stac_validator
 
 API = "/openeo/1.2"
@@ -97,29 +97,6 @@ def _load_mean(with_polygon: bool) -> dict:
         }
         graph["mean"]["arguments"]["data"] = {"from_node": "poly"}
     return graph
-
-
-# A sub cube's values times ten.
-TIMES_TEN = {
-    "process_graph": {
-        "a": {
-            "process_id": "apply",
-            "arguments": {
-                "data": {"from_parameter": "data"},
-                "process": {
-                    "process_graph": {
-                        "m": {
-                            "process_id": "multiply",
-                            "arguments": {"x": {"from_parameter": "x"}, "y": 10},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-            "result": True,
-        }
-    }
-}
 
 
 def test_apply_polygon_on_a_collection(client, auth):

@@ -9,9 +9,7 @@ import json
 import pytest
 import requests
 
-from tests.support.graphs import load_reduce_save
-from tests.support.servers import running_server
-from tests.support.users import USERS, login_url, user_configs
+from tests.support.graphs import small_flood_max
 from tests.support.waiting import wait_for_value
 
 # The 1.3 extensions, tested where clients that declare them look.
@@ -19,14 +17,7 @@ API = "/openeo/1.3"
 
 
 def _graph(workspace: str = "shared", merge: str | None = None) -> dict:
-    graph = load_reduce_save(
-        "GFM_FLOOD",
-        spatial_extent={"west": 67.98, "south": 27.0, "east": 67.99, "north": 27.01},
-        temporal_extent=["2022-08-01", "2022-10-01"],
-        bands=["flood_extent"],
-        reduce="max",
-        format="JSON",
-    )
+    graph = small_flood_max()
     del graph["save"]["result"]
     arguments = {"data": {"from_node": "save"}, "workspace": workspace}
     if merge is not None:
@@ -36,25 +27,8 @@ def _graph(workspace: str = "shared", merge: str | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def exports_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("exports")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, demo_catalog_dir, exports_dir):
-    workspaces = [{"id": "shared", "title": "Shared results", "url": str(exports_dir)}]
-    with running_server(
-        tmp_path_factory.mktemp("export-workspace"),
-        demo_catalog_dir,
-        OPENEO_DEDL_USERS=json.dumps([u.model_dump() for u in user_configs()]),
-        OPENEO_DEDL_EXPORT_WORKSPACES=json.dumps(workspaces),
-    ) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def alice(server):
-    return login_url(server, "alice", USERS["alice"])
+def server(extensions_server):
+    return extensions_server
 
 
 def _run_job(server, headers, graph) -> dict:

@@ -9,47 +9,18 @@ import json
 import pytest
 import requests
 
-from tests.support.graphs import load_reduce_save
-from tests.support.servers import running_server
-from tests.support.users import USERS, login_url, user_configs
+from tests.support.graphs import small_flood_max
 from tests.support.waiting import wait_for_value
 
 # The 1.3 extensions, tested where clients that declare them look.
 API = "/openeo/1.3"
 
-# A small box of GFM_FLOOD (at site central only), its max over time, saved as JSON.
-GRAPH = load_reduce_save(
-    "GFM_FLOOD",
-    spatial_extent={"west": 67.98, "south": 27.0, "east": 67.99, "north": 27.01},
-    temporal_extent=["2022-08-01", "2022-10-01"],
-    bands=["flood_extent"],
-    reduce="max",
-    format="JSON",
-)
+GRAPH = small_flood_max()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, demo_catalog_dir):
-    """Every user may ask for 1 worker per site, alice (the careful one) for 2."""
-    users = [u.model_dump() for u in user_configs()]
-    with running_server(
-        tmp_path_factory.mktemp("processing-parameters"),
-        demo_catalog_dir,
-        OPENEO_DEDL_USERS=json.dumps(users),
-        OPENEO_DEDL_PROCESSING__MAX_WORKERS_PER_SITE="1",
-        OPENEO_DEDL_PROCESSING__USER_MAX_WORKERS_PER_SITE=json.dumps({"alice": 2}),
-    ) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def alice(server):
-    return login_url(server, "alice", USERS["alice"])
-
-
-@pytest.fixture(scope="module")
-def bob(server):
-    return login_url(server, "bob", USERS["bob"])
+def server(extensions_server):
+    return extensions_server
 
 
 def _sync(server, headers, **options):

@@ -14,6 +14,7 @@ from openeo_dedl.errors import OpenEOError
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.runner import evaluate_graph
 from openeo_dedl.execution.save import SaveRequest, save_result
+from tests.support.graphs import TIMES_TEN
 from tests.support.stac import stac_validator
 
 
@@ -201,32 +202,14 @@ def _apply_polygon(features: list[dict], callback: dict, **arguments) -> dict:
     }
 
 
-TIMES_TEN = {
-    "a": {
-        "process_id": "apply",
-        "arguments": {
-            "data": {"from_parameter": "data"},
-            "process": {
-                "process_graph": {
-                    "m": {
-                        "process_id": "multiply",
-                        "arguments": {"x": {"from_parameter": "x"}, "y": 10},
-                        "result": True,
-                    }
-                }
-            },
-        },
-        "result": True,
-    }
-}
-
-
 def test_apply_polygon_processes_each_polygon_and_masks_the_rest():
     # The first box holds the centres of the upper-left 2 × 2 pixels, the second only the
     # lower-right pixel; the rest is outside every polygon.
     features = [_box(0, 2, 2, 4), _box(3, 0, 4, 1)]
     cube = _grid_cube()
-    result = run(_apply_polygon(features, TIMES_TEN, mask_value=-1), cube=cube).compute()
+    result = run(
+        _apply_polygon(features, TIMES_TEN["process_graph"], mask_value=-1), cube=cube
+    ).compute()
     assert result.dims == cube.dims
     inside = np.zeros((4, 4), dtype=bool)
     inside[:2, :2] = True
@@ -234,7 +217,7 @@ def test_apply_polygon_processes_each_polygon_and_masks_the_rest():
     expected = np.where(inside, cube.values * 10, -1)
     np.testing.assert_array_equal(result.values, expected)
     # Without a mask value, the no-data value.
-    plain = run(_apply_polygon(features, TIMES_TEN), cube=cube).compute()
+    plain = run(_apply_polygon(features, TIMES_TEN["process_graph"]), cube=cube).compute()
     assert np.isnan(plain.values[:, ~inside]).all()
     np.testing.assert_array_equal(plain.values[:, inside], cube.values[:, inside] * 10)
 
@@ -289,5 +272,5 @@ def test_apply_polygon_refuses_a_process_changing_the_shape():
 def test_apply_polygon_refuses_overlapping_polygons():
     features = [_box(0, 0, 2, 2), _box(1, 1, 3, 3)]
     with pytest.raises(OpenEOError) as info:
-        run(_apply_polygon(features, TIMES_TEN), cube=_grid_cube())
+        run(_apply_polygon(features, TIMES_TEN["process_graph"]), cube=_grid_cube())
     assert info.value.code == "GeometriesOverlap"

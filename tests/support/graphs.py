@@ -18,6 +18,29 @@ def reducer(process_id: str, **arguments: Any) -> dict:
     }
 
 
+# apply_polygon's callback in the rc.2 tests: the sub cube's values times ten.
+TIMES_TEN = {
+    "process_graph": {
+        "a": {
+            "process_id": "apply",
+            "arguments": {
+                "data": {"from_parameter": "data"},
+                "process": {
+                    "process_graph": {
+                        "m": {
+                            "process_id": "multiply",
+                            "arguments": {"x": {"from_parameter": "x"}, "y": 10},
+                            "result": True,
+                        }
+                    }
+                },
+            },
+            "result": True,
+        }
+    }
+}
+
+
 def load_reduce_save(
     collection: str,
     *,
@@ -94,6 +117,18 @@ def bolzano_ndvi_mean(east: int, south: int, format: str) -> dict:  # noqa: A002
             "result": True,
         },
     }
+
+
+def small_flood_max() -> dict:
+    """A small box of GFM_FLOOD (at site central only), its max over time, saved as JSON."""
+    return load_reduce_save(
+        "GFM_FLOOD",
+        spatial_extent={"west": 67.98, "south": 27.0, "east": 67.99, "north": 27.01},
+        temporal_extent=["2022-08-01", "2022-10-01"],
+        bands=["flood_extent"],
+        reduce="max",
+        format="JSON",
+    )
 
 
 SCALAR_GRAPH = {"add": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}}
