@@ -122,7 +122,7 @@ def checked_bands(
     return bands
 
 
-def _within(cube: xr.DataArray, tdim: str, interval: TimeInterval) -> xr.DataArray:
+def within_interval(cube: xr.DataArray, tdim: str, interval: TimeInterval) -> xr.DataArray:
     """The time labels of ``cube`` in ``interval`` (items are searched by their time range, so
     a load may hold labels outside it)."""
     if tdim not in cube.dims:
@@ -253,7 +253,7 @@ def load_items(
     cube = cube.rio.write_transform(ds.odc.geobox.transform)
     cube = _rename_dims(cube, _dimension_names(doc))
     if interval is not None:
-        cube = _within(cube, _dimension_names(doc)["t"], interval)
+        cube = within_interval(cube, _dimension_names(doc)["t"], interval)
     if budget is not None:
         budget.charge(int(cube.size) * itemsize, collection_id)
     cube.attrs["openeo_dedl:collection"] = collection_id

@@ -17,9 +17,9 @@ import xarray as xr
 from openeo_dedl.execution.load import (
     LoadBudget,
     LoadRequest,
-    _within,
     checked_bands,
     load_items,
+    within_interval,
 )
 from openeo_dedl.planning.stac import StacSource
 
@@ -68,6 +68,6 @@ def load_job_results(
         cube = xr.concat(steps, dim="t").assign_coords(t=[_instant(t) for t in times])
         cube = cube.transpose("t", "bands", "y", "x")
         if request.interval is not None:
-            cube = _within(cube, "t", request.interval)
+            cube = within_interval(cube, "t", request.interval)
     cube.attrs["openeo_dedl:collection"] = source.collection_id
     return cube
