@@ -165,7 +165,7 @@ class ChildWorker:
 
 
 def child_main(settings: Settings, worker_id: str, conn: Connection, log_level: str) -> None:
-    """Entry point of a worker process (started by the supervisor with ``spawn``)."""
+    """Entry point of a worker process (forked from the forkserver, see ``pool.worker_context``)."""
     _die_with_parent()
     logging.basicConfig(
         level=log_level.upper(),

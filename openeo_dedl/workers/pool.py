@@ -86,6 +86,17 @@ class _Slot:
     next_start: float = 0.0
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a forkserver that imported the process
+    implementations once (``preload.py``), else spawned. Never forked from the supervisor
+    itself: it has threads."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["openeo_dedl.workers.preload"])
+    return context
+
+
 class WorkerPool:
     """``size`` worker processes fed from the database's work queue."""
 
@@ -106,7 +117,7 @@ class WorkerPool:
         self.slots = [_Slot(i) for i in range(size)]
         self.prestart = prestart
         self.log_level = log_level
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 
 import openeo
-import psutil
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.gateway.test_gateway_sites import sites_env, wait_for
 from tests.support.graphs import slow_graph
-from tests.support.servers import start_server, stop_server
+from tests.support.servers import start_server, stop_server, worker_processes
 
 # ERA5 (site lumi) upsampled twenty-fold, its median over time: minutes of Dask work at lumi's
 # Gateway cluster.
@@ -36,17 +35,6 @@ def _scheduler_tasks(gateway_server) -> int:
         gateway.close()
 
 
-def _worker_processes(server_pid: int) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.Process(server_pid).children():
-        try:
-            if "spawn_main" in " ".join(proc.cmdline()):
-                found.append(proc)
-        except psutil.NoSuchProcess:
-            continue
-    return found
-
-
 def test_killing_a_worker_process_ends_its_dask_work_at_the_site(
     gateways, demo_catalog_dir, tmp_path_factory
 ):
@@ -67,7 +55,7 @@ def test_killing_a_worker_process_ends_its_dask_work_at_the_site(
             timeout=120,
         ), job.logs()
         assert wait_for(lambda: _scheduler_tasks(lumi) > 0, timeout=60)
-        (worker,) = _worker_processes(proc.pid)
+        (worker,) = worker_processes(proc.pid)
         worker.kill()
         # The client went away with the process: the scheduler drops its tasks.
         assert wait_for(lambda: _scheduler_tasks(lumi) == 0, timeout=60)

@@ -122,6 +122,19 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def worker_processes(server_pid: int) -> list[psutil.Process]:
+    """The worker processes of a server's (or worker supervisor's) pool: forked from its
+    forkserver (``workers/pool.py``), so children of that child of the server."""
+    found = []
+    for child in descendants(server_pid):
+        try:
+            if child.ppid() == server_pid and "forkserver" in " ".join(child.cmdline()):
+                found.extend(child.children())
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 @contextlib.contextmanager
 def app_in_thread(app, prefix: str = "") -> Iterator[str]:
     """``app`` served by uvicorn on 127.0.0.1 in a thread (real sockets): its base URL."""

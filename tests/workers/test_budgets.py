@@ -9,7 +9,13 @@ import pytest
 import requests
 
 from tests.support.graphs import cpu_bound_graph, load_reduce_save
-from tests.support.servers import descendants, server_env, start_api, stop_server
+from tests.support.servers import (
+    descendants,
+    server_env,
+    start_api,
+    stop_server,
+    worker_processes,
+)
 from tests.support.users import API, login_url
 from tests.support.waiting import wait_for_value
 
@@ -30,15 +36,7 @@ def _result(url: str, auth: dict, graph: dict, timeout: float = 120) -> requests
 
 
 def _worker_pids(server_pid: int) -> set[int]:
-    """The server's worker processes (children named by the supervisor)."""
-    pids = set()
-    for proc in descendants(server_pid):
-        try:
-            if proc.ppid() == server_pid and "spawn_main" in " ".join(proc.cmdline()):
-                pids.add(proc.pid)
-        except psutil.NoSuchProcess:
-            continue
-    return pids
+    return {proc.pid for proc in worker_processes(server_pid)}
 
 
 @pytest.fixture(scope="module")
