@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from openeo_dedl.cli import main
 from tests.support.graphs import load_reduce_save, reducer
 
 
@@ -17,6 +20,22 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
+
+
+@pytest.fixture
+def cli_in_process(monkeypatch, capsys):
+    """The command line's ``main`` in this process, for the loops over many inputs: the
+    process implementations are imported once, not per case (the tests above start it as a
+    user would). An exception escaping ``main`` fails the test, as a traceback would."""
+
+    def run(*args: str, cwd) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        code = main(list(args))
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run
 
 
 def reduce_graph() -> dict:
@@ -65,7 +84,9 @@ def _config(tmp_path, demo_catalog_dir):
     return path
 
 
-def test_unreadable_inputs_give_a_message_not_a_traceback(tmp_path, demo_catalog_dir):
+def test_unreadable_inputs_give_a_message_not_a_traceback(
+    tmp_path, demo_catalog_dir, cli_in_process
+):
     config = ("--config", str(_config(tmp_path, demo_catalog_dir)))
     (tmp_path / "bad.json").write_text("{'not': json}")
     (tmp_path / "list.json").write_text("[1, 2]")
@@ -81,7 +102,7 @@ def test_unreadable_inputs_give_a_message_not_a_traceback(tmp_path, demo_catalog
         (("plan", "ok.json", "--udp", "udp.json"), "string 'id'"),
     ]
     for args, message in cases:
-        result = run_cli(*config, *args, cwd=tmp_path)
+        result = cli_in_process(*config, *args, cwd=tmp_path)
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr, (args, result.stderr)
@@ -98,7 +119,7 @@ ERA5 = {
 }
 
 
-def test_plan_validates_first(tmp_path, demo_catalog_dir):
+def test_plan_validates_first(tmp_path, demo_catalog_dir, cli_in_process):
     config = ("--config", str(_config(tmp_path, demo_catalog_dir)))
     outer_ref = {
         "process_graph": {
@@ -154,13 +175,13 @@ def test_plan_validates_first(tmp_path, demo_catalog_dir):
     }
     for name, (graph, code) in cases.items():
         (tmp_path / f"{name}.json").write_text(json.dumps({"process_graph": graph}))
-        result = run_cli(*config, "plan", f"{name}.json", cwd=tmp_path)
+        result = cli_in_process(*config, "plan", f"{name}.json", cwd=tmp_path)
         assert result.returncode == 1, (name, result.stdout)
         assert code in result.stderr, (name, result.stderr)
         assert "Traceback" not in result.stderr and "Plan:" not in result.stdout, name
 
 
-def test_plan_resolves_user_processes_given_with_udp(tmp_path, demo_catalog_dir):
+def test_plan_resolves_user_processes_given_with_udp(tmp_path, demo_catalog_dir, cli_in_process):
     config = ("--config", str(_config(tmp_path, demo_catalog_dir)))
     udp = {
         "id": "wettest",
@@ -183,9 +204,11 @@ def test_plan_resolves_user_processes_given_with_udp(tmp_path, demo_catalog_dir)
     }
     (tmp_path / "udp.json").write_text(json.dumps(udp))
     (tmp_path / "graph.json").write_text(json.dumps({"process_graph": graph}))
-    without = run_cli(*config, "plan", "graph.json", cwd=tmp_path)
+    without = cli_in_process(*config, "plan", "graph.json", cwd=tmp_path)
     assert without.returncode == 1 and "ProcessUnsupported" in without.stderr
-    result = run_cli(*config, "plan", "graph.json", "--udp", "udp.json", "--json", cwd=tmp_path)
+    result = cli_in_process(
+        *config, "plan", "graph.json", "--udp", "udp.json", "--json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["node_sites"] == {"l": "lumi", "u__r": "lumi"}
