@@ -56,13 +56,26 @@ def dask_worker_processes():
         yield
 
 
+TEST_DEMO_CATALOG = REPO / "var" / "test-demo-catalog"
+
+
+def _generate_test_demo_catalog() -> Path:
+    from openeo_dedl.demo_data import generate_demo_catalog
+
+    return generate_demo_catalog(TEST_DEMO_CATALOG, size="small").parent
+
+
+def pytest_sessionstart(session):
+    """The demo catalog is made before the test processes start (``-n 2``): two generating it
+    at once would remove each other's unfinished copies."""
+    if not hasattr(session.config, "workerinput"):
+        _generate_test_demo_catalog()
+
+
 @pytest.fixture(scope="session")
 def demo_catalog_dir() -> Path:
     """The small demo catalog, generated once and reused across runs (it is deterministic)."""
-    from openeo_dedl.demo_data import generate_demo_catalog
-
-    out = REPO / "var" / "test-demo-catalog"
-    return generate_demo_catalog(out, size="small").parent
+    return _generate_test_demo_catalog()
 
 
 @pytest.fixture(autouse=True)

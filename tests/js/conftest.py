@@ -6,6 +6,7 @@ The client is installed from the npm registry into ``var/js-client`` on first us
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,14 +27,17 @@ def node_modules() -> Path:
     # `make test` installs them (scripts/ensure-node.sh): missing means a broken set-up.
     assert shutil.which("node") and shutil.which("npm"), "Node.js/npm missing: see ensure-node.sh"
     marker = PREFIX / ".installed"
-    if not marker.exists() or marker.read_text().strip() != CLIENT:
-        PREFIX.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), CLIENT],
-            check=True,
-            capture_output=True,
-        )
-        marker.write_text(CLIENT + "\n")
+    PREFIX.mkdir(parents=True, exist_ok=True)
+    # One install at a time: the test processes of `-n 2` may both come here first.
+    with open(PREFIX / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists() or marker.read_text().strip() != CLIENT:
+            subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(PREFIX), CLIENT],
+                check=True,
+                capture_output=True,
+            )
+            marker.write_text(CLIENT + "\n")
     return PREFIX / "node_modules"
 
 
