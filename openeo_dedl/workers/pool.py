@@ -296,6 +296,9 @@ class WorkerPool:
                     task.id,
                     "info",
                     "Stopped: the worker process was stopped to end the work on the sites.",
+                    # Not into the log of a run started since (the job may be restarted at
+                    # once after a cancel, while this one is still being stopped).
+                    run=task.run,
                 )
 
     @staticmethod
