@@ -331,6 +331,22 @@ def stac_location(url: str, allow: StacAllowList) -> StacLocation:
     return StacLocation(url)
 
 
+def stac_entry_problem(entry: str) -> str | None:
+    """Why ``entry`` is no well-formed entry of ``security.load_stac_urls`` outside the
+    configured catalogs (None: it is one): an http(s) URL prefix, or a folder."""
+    if "://" in entry and not entry.startswith("file:"):
+        try:
+            UrlPrefix.parse(entry)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    try:  # a relative folder is taken relative to the working directory, as catalogs' are
+        local_path(entry if entry.startswith(("file:", "/")) else "/" + entry)
+    except Refused as exc:
+        return str(exc)
+    return None
+
+
 def stac_refusal(process_id: str = "load_stac", parameter: str = "url") -> OpenEOError:
     """The one error for every STAC location the policy does not allow."""
     return ProcessParameterInvalid(
