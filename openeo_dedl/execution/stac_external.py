@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import pystac
+
 from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
 from openeo_dedl.execution.stac_fetch import DocumentBudget, StacEntry, StacFetcher, host_of
 from openeo_dedl.planning import BandFacts, CollectionFacts, SearchBounds
@@ -69,7 +71,12 @@ def external_source(
     cid = EXTERNAL_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
     for item in items:
         item["collection"] = cid
-    facts, names = _facts(cid, items, collection, entry.site)
+    try:  # what the loader will read: malformed documents are the URL's fault, not ours
+        for item in items:
+            pystac.Item.from_dict(item)
+        facts, names = _facts(cid, items, collection, entry.site)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, pystac.STACError):
+        raise _param(f"the STAC items at {host_of(url)} are malformed.") from None
     doc_out = {
         "id": cid,
         "cube:dimensions": {
@@ -178,7 +185,7 @@ def _item(fetcher: StacFetcher, doc: dict, base: str) -> dict[str, Any]:
         if not _is_band(asset):
             continue
         href = fetcher.resolve(asset["href"], base)
-        if fetcher.entry(href) is None:
+        if fetcher.entry(href, assets=True) is None:
             raise fetcher.outside(href, "asset href")
         assets[key] = {**asset, "href": href}
     has_proj = any(

@@ -77,14 +77,24 @@ class DocumentBudget:
 
 
 class StacFetcher:
-    """Reads under ``entries`` only, each request within ``timeout`` seconds and documents of
-    at most ``max_bytes``."""
+    """Reads documents under ``entries`` only, each request within ``timeout`` seconds and
+    documents of at most ``max_bytes``; asset hrefs may also lie under ``catalogs`` (the
+    allow-list's entries within the configured catalogs, which the back-end reads anyway)."""
 
-    def __init__(self, entries: tuple[StacEntry, ...], max_bytes: int, timeout: float):
-        self.entries = entries
-        prefixes = tuple(e.prefix for e in entries if e.prefix is not None)
+    def __init__(
+        self,
+        entries: tuple[StacEntry, ...],
+        max_bytes: int,
+        timeout: float,
+        catalogs: tuple[StacEntry, ...] = (),
+    ):
+        self.entries, self.catalogs = entries, catalogs
+        every = entries + catalogs
+        prefixes = tuple(e.prefix for e in every if e.prefix is not None)
         private = tuple(
-            e.prefix for e in entries if e.prefix is not None and (e.private or e.literal_private)
+            e.prefix
+            for e in every
+            if e.prefix is not None and (e.private or e.literal_private or e in catalogs)
         )
         self.access = DataAccess(
             allowed_urls=prefixes, private_urls=private, max_bytes=max_bytes, timeout=timeout
@@ -92,15 +102,17 @@ class StacFetcher:
         self.max_bytes = max_bytes
 
     # -- where ----------------------------------------------------------------------------
-    def entry(self, location: str) -> StacEntry | None:
-        """The entry ``location`` (a path, file:// or http(s) URL) lies under, if any."""
+    def entry(self, location: str, assets: bool = False) -> StacEntry | None:
+        """The entry ``location`` (a path, file:// or http(s) URL) lies under, if any (with
+        ``assets``: also the configured catalogs' entries)."""
+        entries = self.entries + self.catalogs if assets else self.entries
         try:
             path = local_path(location)
         except Refused:
             return None
         if path is not None:
             real = os.path.realpath(path)
-            for e in self.entries:
+            for e in entries:
                 # Links inside the folder must not lead out of it: the real path must stay.
                 if (
                     e.folder is not None
@@ -117,7 +129,7 @@ class StacFetcher:
             port = parts.port or DEFAULT_PORTS[scheme]
         except ValueError:
             return None
-        for e in self.entries:
+        for e in entries:
             if e.prefix is not None and e.prefix.matches(
                 scheme, parts.hostname, port, parts.path or "/"
             ):
@@ -174,7 +186,7 @@ class StacFetcher:
     def check_asset(self, href: str) -> None:
         """Refuses an asset href outside the entries, and one whose server redirects out of
         them (asked with HEAD, redirects checked as documents' are) or does not answer it."""
-        if self.entry(href) is None:
+        if self.entry(href, assets=True) is None:
             raise self.outside(href, "asset href")
         if href.startswith(("/", "file:")):
             return

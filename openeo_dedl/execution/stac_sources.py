@@ -73,13 +73,14 @@ def stac_allow_list(settings: Settings) -> StacAllowList:
     return StacAllowList(tuple(folders), tuple(prefixes), API_PATHS, own)
 
 
-def external_entries(settings: Settings) -> tuple[StacEntry, ...]:
+def stac_entries(settings: Settings, external: bool = True) -> tuple[StacEntry, ...]:
     """The entries of ``security.load_stac_urls`` outside the configured catalogs (a
-    ``.json`` entry stands for its folder), with the site their data is read at."""
+    ``.json`` entry stands for its folder), with the site their data is read at; with
+    ``external`` False those within them."""
     roots = [catalog_root(c.url) for c in settings.effective_catalogs]
     found = []
     for url, site, private in _entries(settings):
-        if any((url.rstrip("/") + "/").startswith(root) for root in roots):
+        if any((url.rstrip("/") + "/").startswith(root) for root in roots) == external:
             continue
         site = site or settings.default_site
         path = local_path(url)
@@ -111,7 +112,10 @@ class StacSources:
         self.allow = stac_allow_list(settings)
         security = settings.security
         self.fetcher = StacFetcher(
-            external_entries(settings), security.max_read_bytes, security.read_timeout_seconds
+            stac_entries(settings),
+            security.max_read_bytes,
+            security.read_timeout_seconds,
+            catalogs=stac_entries(settings, external=False),
         )
         self._database = None
         self._lock = threading.Lock()
