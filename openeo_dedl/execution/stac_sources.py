@@ -200,6 +200,20 @@ def _result_href(settings: Settings, job_id: str, asset: dict) -> str:
     return f"{root}/{job_id}/{run}/{asset['name']}" if run else f"{root}/{job_id}/{asset['name']}"
 
 
+def _result_asset(job_id: str, results: list[dict]) -> dict:
+    """The job's GeoTIFF, else its netCDF file: ProcessParameterInvalid unless georeferenced."""
+    kinds = ("image/tiff", "application/netcdf", "application/x-netcdf")
+    for kind in kinds:
+        asset = next((a for a in results if str(a.get("type", "")).startswith(kind)), None)
+        if asset is not None and _georeferenced(asset):
+            return asset
+    raise ProcessParameterInvalid(
+        "The value passed for parameter 'url' in process 'load_stac' is invalid: the "
+        f"results of batch job '{job_id}' are neither a georeferenced GeoTIFF nor a "
+        "georeferenced netCDF file (load_stac reads GTiff and netCDF results with x and y)."
+    )
+
+
 def _georeferenced(asset: dict) -> bool:
     proj = asset.get("proj") or {}
     return bool(proj.get("epsg") and proj.get("transform") and proj.get("shape"))
@@ -214,25 +228,18 @@ def _time(value: str | None) -> datetime | None:
 def job_source(
     settings: Settings, job_id: str, results: list[dict], plan: dict[str, Any] | None
 ) -> StacSource:
-    """The results of a finished job as a source: one STAC item of its GeoTIFF (bands from
-    the file's band descriptions), at the site where the job's result was made."""
+    """The results of a finished job as a source, at the site where the job's result was
+    made: one STAC item of its GeoTIFF (bands from the file's band descriptions), or its
+    netCDF file (``netcdf_results.py``)."""
     site = (plan or {}).get("result_site") or settings.default_site
     if site not in [s.name for s in settings.sites]:
         site = settings.default_site
-    asset = next((a for a in results if str(a.get("type", "")).startswith("image/tiff")), None)
-    if asset is None:
-        nc = next((a for a in results if "netcdf" in str(a.get("type", ""))), None)
-        if nc is not None and _georeferenced(nc):
-            from openeo_dedl.execution.netcdf_results import netcdf_job_source
+    asset = _result_asset(job_id, results)
+    if "netcdf" in str(asset.get("type", "")):
+        from openeo_dedl.execution.netcdf_results import netcdf_job_source
 
-            href = _result_href(settings, job_id, nc)
-            return netcdf_job_source(job_id, nc, href, site, nc.get("bbox_wgs84"))
-    if asset is None or not _georeferenced(asset):
-        raise ProcessParameterInvalid(
-            "The value passed for parameter 'url' in process 'load_stac' is invalid: the "
-            f"results of batch job '{job_id}' are neither a georeferenced GeoTIFF nor a "
-            "georeferenced netCDF file (load_stac reads GTiff and netCDF results with x and y)."
-        )
+        href = _result_href(settings, job_id, asset)
+        return netcdf_job_source(job_id, asset, href, site, asset.get("bbox_wgs84"))
     proj = asset["proj"]
     names = [str(b) for b in asset.get("bands") or ["data"]]
     stacked = all("|" in n for n in names)
