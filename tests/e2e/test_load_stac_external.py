@@ -23,7 +23,7 @@ import rasterio
 import requests
 import xarray as xr
 
-from tests.support.servers import running_server
+from tests.support.servers import free_port, running_server
 from tests.support.users import USERS, login_url, user_configs
 
 API = "/openeo/1.2"
@@ -32,6 +32,7 @@ ITEM = "SENTINEL2_L2A_bolzano_20220605"
 DAY = ["2022-06-05", "2022-06-06"]
 # Inside the item ITEM (EPSG:32632, 676320..678880 E, 5147320..5149880 N).
 BOX = {"west": 11.30, "south": 46.46, "east": 11.32, "north": 46.475}
+DEAD_PORT = free_port()
 
 
 @dataclass
@@ -48,6 +49,11 @@ def _handler(files: Files):
         def _redirect(self) -> bool:
             with_lock = self.path.split("?")[0]
             files.asked.append(f"{self.command} {with_lock}")
+            if with_lock.startswith("/ext/broken/"):
+                self.send_response(502)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
             if with_lock.startswith("/ext/redirect/"):
                 self.send_response(302)
                 self.send_header("Location", f"{files.base}/outside/{with_lock.split('/')[-1]}")
@@ -142,6 +148,7 @@ def server(tmp_path_factory, demo_catalog_dir, files):
         {"url": f"{files.base}/ext/", "site": "lumi"},  # loopback, named literally
         str(files.root / "ext") + "/",  # a folder: read at default_site
         f"http://localhost:{port}/ext/",  # a host name resolving to loopback: not allowed
+        f"http://127.0.0.1:{DEAD_PORT}/stac/",  # nothing listens there
     ]
     users = json.dumps([u.model_dump() for u in user_configs()])
     with running_server(
@@ -233,7 +240,8 @@ def test_an_item_and_a_catalog_and_a_folder(alice, files, tmp_path):
 
 
 def _errors(server, headers, url: str, **arguments) -> list[tuple[int, dict]]:
-    """What /validation and /result answer for a load_stac of ``url``."""
+    """What /validation and /result answer for a load_stac of ``url``: (400, error) for each
+    error /validation lists (it answers 200), then (status, body) of /result."""
     graph = {
         "l": {"process_id": "load_stac", "arguments": {"url": url, **arguments}},
         "s": {
@@ -303,6 +311,19 @@ def test_a_host_name_resolving_to_loopback_is_refused_unless_allowed(server, fil
     assert [a[0] for a in answers] == [400, 400], answers
     assert all("non-public" in e["message"] for _, e in answers), answers
     assert files.asked[before:] == []
+
+
+@pytest.mark.parametrize(
+    "where", ["{base}/ext/broken/collection.json", "http://127.0.0.1:{dead}/stac/c.json"]
+)
+def test_an_allowed_location_that_cannot_be_read_is_a_503_naming_it(server, files, where):
+    headers = login_url(server, "alice", USERS["alice"])
+    url = where.format(base=files.base, dead=DEAD_PORT)
+    answers = _errors(server, headers, url)
+    assert [a[0] for a in answers] == [400, 503], answers  # /validation lists it, /result: 503
+    for _, error in answers:
+        assert error["code"] == "CatalogUnavailable", error
+        assert "host '127.0.0.1'" in error["message"], error
 
 
 def test_too_many_documents_are_refused(server, files, tmp_path):
