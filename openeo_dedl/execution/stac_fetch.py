@@ -145,8 +145,9 @@ class StacFetcher:
 
     @staticmethod
     def resolve(href: str, base: str) -> str:
-        """``href`` of a document read from ``base``, made absolute."""
-        if "://" in href or href.startswith(("/", "file:")):
+        """``href`` of a document read from ``base``, made absolute (a path of a document
+        served over http(s) is one of its server, never a local file)."""
+        if "://" in href or href.startswith("file:"):
             return href
         if base.startswith("/"):
             return os.path.normpath(os.path.join(os.path.dirname(base), href))
