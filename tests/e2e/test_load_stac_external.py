@@ -100,7 +100,7 @@ def _catalog_files(root: Path, demo_catalog_dir: Path, base: str) -> None:
     for name, href in (
         ("escape", "http://10.9.9.9/data/B04.tif"),  # another host
         ("escape_path", f"{base}/outside/{ITEM}/B04.tif"),  # this host, outside the prefix
-        ("escape_file", str(root / "outside" / ITEM / "B04.tif")),  # a file
+        ("escape_file", (root / "outside" / ITEM / "B04.tif").as_uri()),  # a file
         ("redirected_asset", f"{base}/ext/redirect/B04.tif"),  # answered by a redirect out
     ):
         doc = json.loads(json.dumps(item))
