@@ -1,11 +1,13 @@
-"""What a load_stac URL names, for a user: a collection of a configured catalog or the results of
-one of the user's batch jobs (this side does I/O: the catalog, the job records).
+"""What a load_stac URL names, for a user: a collection of a configured catalog, a STAC location
+outside them that ``security.load_stac_urls`` allows, or the results of one of the user's batch
+jobs (this side does I/O: the catalog, the fetches, the job records).
 
 The rule of what may be named at all is :func:`openeo_dedl.locations.stac_location` (pure, also
 checked before a run by ``planning/literals.py``); here the named thing is looked up, and
 :class:`openeo_dedl.planning.stac.StacSource` says what the load reads and what the planner
-knows of it. Nothing is fetched from the URL itself: a catalog's documents are read through the
-catalog (as ``load_collection`` reads them), a job's result files where the job left them.
+knows of it. A configured catalog's URL is never fetched: its documents are read through the
+catalog (as ``load_collection`` reads them); a job's result files are read where the job left
+them; only a location outside the catalogs is fetched (``stac_fetch.py``, ``stac_external.py``).
 """
 
 from __future__ import annotations
