@@ -228,9 +228,10 @@ def static_refusal(location: str, allowed: tuple[UrlPrefix, ...] | None) -> str 
 
 # -- load_stac ----------------------------------------------------------------------------------
 
-# load_stac's parameter naming a STAC location: a catalog of the allow-list
-# (``security.load_stac_urls``, by default the configured catalogs) or a batch job's results of
-# this back-end. Never read through the GeoJSON policy above: see :func:`stac_location`.
+# load_stac's parameter naming a STAC location: a location of the allow-list
+# (``security.load_stac_urls``, by default the configured catalogs; entries outside them are
+# fetched by execution/stac_fetch.py) or a batch job's results of this back-end. Never read
+# through the GeoJSON policy above: see :func:`stac_location`.
 STAC_PARAMETERS: dict[str, str] = {"load_stac": "url"}
 
 # Job ids are ours (uuid hex); the pattern keeps anything else out of the lookup.
@@ -326,9 +327,27 @@ def stac_location(url: str, allow: StacAllowList) -> StacLocation:
         if not any(path.startswith(folder) for folder in allow.folders):
             raise Refused("not a file of an allowed catalog")
         return StacLocation(path)
-    # Every prefix is a configured catalog (Settings checks it): no address rule beyond it.
+    # Every prefix is one the operator listed: a literal address in it is allowed by naming
+    # it; what a host name resolves to is checked where an entry outside the configured
+    # catalogs is fetched (execution/stac_fetch.py), a configured catalog is read anyway.
     check_url_syntax(url, allow.prefixes, public_only=False)
     return StacLocation(url)
+
+
+def stac_entry_problem(entry: str) -> str | None:
+    """Why ``entry`` is no well-formed entry of ``security.load_stac_urls`` outside the
+    configured catalogs (None: it is one): an http(s) URL prefix, or a folder."""
+    if "://" in entry and not entry.startswith("file:"):
+        try:
+            UrlPrefix.parse(entry)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    try:  # a relative folder is taken relative to the working directory, as catalogs' are
+        local_path(entry if entry.startswith(("file:", "/")) else "/" + entry)
+    except Refused as exc:
+        return str(exc)
+    return None
 
 
 def stac_refusal(process_id: str = "load_stac", parameter: str = "url") -> OpenEOError:

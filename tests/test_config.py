@@ -135,3 +135,41 @@ def test_load_settings_leaves_the_environment_alone_and_is_thread_safe(tmp_path,
     # The file named by the environment is still read when none is passed.
     monkeypatch.setenv("OPENEO_DEDL_CONFIG", str(files[1][1]))
     assert load_settings().title == "second" and load_settings(files[2][1]).title == "third"
+
+
+def test_load_stac_urls_take_catalogs_and_well_formed_locations_outside_them(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[security]\nload_stac_urls = [\n  "var/demo-catalog/",\n'
+        '  "https://stac.example.org/v1/",\n  "/srv/stac/",\n'
+        '  { url = "https://data.example.org/stac/", site = "lumi" },\n'
+        '  { url = "http://stac.internal:8080/", private_addresses = true },\n]\n'
+    )
+    entries = load_settings(toml).security.load_stac_urls
+    assert entries[:3] == ["var/demo-catalog/", "https://stac.example.org/v1/", "/srv/stac/"]
+    assert (entries[3].url, entries[3].site, entries[3].private_addresses) == (
+        "https://data.example.org/stac/",
+        "lumi",
+        False,
+    )
+    assert entries[4].site is None and entries[4].private_addresses
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "ftp://stac.example.org/",
+        "https://user:pw@stac.example.org/",
+        "https://stac.example.org/?q=1",
+        "http:///no-host",
+        "/srv/../etc/",
+    ],
+)
+def test_load_stac_urls_neither_a_catalog_nor_a_location_are_refused(entry):
+    with pytest.raises(ValidationError, match="lies in no configured catalog"):
+        Settings(security={"load_stac_urls": [entry]})
+
+
+def test_a_load_stac_entry_naming_an_unknown_site_is_refused():
+    with pytest.raises(ValidationError, match="unknown site 'mars'"):
+        Settings(security={"load_stac_urls": [{"url": "https://s.example.org/", "site": "mars"}]})

@@ -32,6 +32,7 @@ from openeo_dedl.config.sections import (
     ExportWorkspaceConfig,
     JobsConfig,
     LimitsConfig,
+    LoadStacUrlConfig,
     ProcessingConfig,
     ReuseConfig,
     SecurityConfig,
@@ -55,6 +56,7 @@ __all__ = [
     "GatewayClusterConfig",
     "JobsConfig",
     "LimitsConfig",
+    "LoadStacUrlConfig",
     "LocalClusterConfig",
     "OidcClientConfig",
     "OidcGrantType",
@@ -162,14 +164,23 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_load_stac_urls(self) -> Settings:
-        from openeo_dedl.locations import catalog_root
+        from openeo_dedl.locations import catalog_root, stac_entry_problem
 
         roots = [catalog_root(c.url) for c in self.effective_catalogs]
-        for url in self.security.load_stac_urls or []:
-            if not any((url.rstrip("/") + "/").startswith(root) for root in roots):
+        names = [s.name for s in self.sites]
+        for entry in self.security.load_stac_urls or []:
+            url = entry if isinstance(entry, str) else entry.url
+            site = None if isinstance(entry, str) else entry.site
+            if site is not None and site not in names:
+                raise ValueError(f"security.load_stac_urls: {url!r} names unknown site {site!r}")
+            if any((url.rstrip("/") + "/").startswith(root) for root in roots):
+                continue
+            problem = stac_entry_problem(url)
+            if problem is not None:
                 raise ValueError(
-                    f"security.load_stac_urls: {url!r} lies in no configured catalog "
-                    "(load_stac reads the configured catalogs only)"
+                    f"security.load_stac_urls: {url!r} lies in no configured catalog and is "
+                    f"no well-formed location of a STAC catalog or API ({problem}): write an "
+                    "http(s) URL prefix without credentials, query or fragment, or a folder"
                 )
         return self
 

@@ -50,6 +50,22 @@ class LimitsConfig(BaseModel):
     max_resample_pixels: int = Field(default=10_000_000_000, ge=1)
 
 
+class LoadStacUrlConfig(BaseModel):
+    """An entry of ``security.load_stac_urls`` written as a table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A folder (absolute, or file:///...) or an http(s) URL prefix.
+    url: str
+    # Where the data of an entry outside the configured catalogs is read (its loads run
+    # there); None: default_site. Ignored for entries within a configured catalog (their
+    # collections' sites apply).
+    site: str | None = None
+    # Whether a host name of this entry may resolve to loopback, private or link-local
+    # addresses (an entry naming such an address literally, e.g. 127.0.0.1, allows it anyway).
+    private_addresses: bool = False
+
+
 class SecurityConfig(BaseModel):
     """What processes may read and fetch (see docs/security.md, locations.py and
     execution/access.py)."""
@@ -64,10 +80,16 @@ class SecurityConfig(BaseModel):
     max_read_bytes: int = Field(default=32 * 1024**2, ge=1)
     # Time a download from an allowed URL may take, redirects included.
     read_timeout_seconds: float = Field(default=30.0, gt=0)
-    # Where load_stac may read: URL prefixes or folders within the configured catalogs (a
-    # catalog's URL, or one of its collections' URLs). None: every configured catalog. Batch
-    # job results of the calling user are always readable; nothing else ever is.
-    load_stac_urls: list[str] | None = None
+    # Where load_stac may read: URL prefixes or folders (a string, or a table with ``url`` and
+    # ``site``). Within a configured catalog (its URL, or one of its collections'): read
+    # through the catalog. Elsewhere: static catalogs (folders, URL prefixes) and STAC APIs
+    # (URL prefixes) that load_stac fetches itself, every document and asset under an entry.
+    # None: every configured catalog. Batch job results of the calling user are always
+    # readable; nothing else ever is. See docs/security.md#load_stac.
+    load_stac_urls: list[str | LoadStacUrlConfig] | None = None
+    # STAC documents (catalogs, collections, items; pages of an API search count their items)
+    # that one load_stac of a location outside the configured catalogs may read.
+    load_stac_max_documents: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _check_urls(self) -> SecurityConfig:

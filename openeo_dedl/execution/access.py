@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from openeo_dedl.errors import (
     FileNotFound,
@@ -109,6 +109,9 @@ class DataAccess:
     timeout: float = 30.0
     resolve: Resolver = resolve_host
     connect: Connector = connect
+    # Prefixes of ``allowed_urls`` whose hosts may be non-public addresses (load_stac's
+    # entries that allow it explicitly; never the GeoJSON policy's).
+    private_urls: tuple[UrlPrefix, ...] = ()
     _ssl: ssl.SSLContext | None = field(default=None, repr=False)
 
     @classmethod
@@ -188,29 +191,51 @@ class DataAccess:
 
         Only an allowed host is looked up in DNS; every address it resolves to must be public.
         """
-        parts = check_url_syntax(url, self.allowed_urls)
+        parts = check_url_syntax(url, self.allowed_urls, public_only=not self._private(url))
         addresses = [parts.address] if parts.address else self.resolve(parts.host, parts.port)
         if not addresses:
             raise Unreadable(f"{parts.host!r} has no address")
         bad = [a for a in addresses if not is_public_address(a)]
-        if bad:
+        if bad and not self._private(url):
             raise Refused(f"{parts.host!r} resolves to non-public {bad}")
         request_path = parts.path + (f"?{parts.query}" if parts.query else "")
         return Target(url, parts.scheme, parts.host, parts.port, request_path, tuple(addresses))
 
+    def _private(self, url: str) -> bool:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+        except ValueError:
+            return False
+        host, scheme, path = parts.hostname or "", parts.scheme.lower(), parts.path or "/"
+        return any(p.matches(scheme, host, port, path) for p in self.private_urls)
+
     def _fetch(self, url: str) -> bytes:
+        status, _, body = self.fetch(url)
+        if status != 200:
+            raise Unreadable(f"HTTP {status}")
+        return body
+
+    def fetch(self, url: str, method: str = "GET") -> tuple[int, str, bytes]:
+        """(status, final URL, body) of ``url``, redirects followed by hand with each target
+        checked again; Refused for a URL (or redirect target) the policy does not permit,
+        Unreadable when it cannot be read (no connection, timeout, too large)."""
         deadline = time.monotonic() + self.timeout
-        for _ in range(MAX_REDIRECTS + 1):
-            target = self.check_url(url)
-            status, location, body = self._get(target, deadline)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                target = self.check_url(url)
+            except Refused as exc:
+                if hop == 0:
+                    raise
+                host = urlsplit(url).hostname
+                raise Refused(f"a redirect to {host!r} is not allowed ({exc})") from None
+            status, location, body = self._get(target, deadline, method)
             if status in _REDIRECTS:
                 if not location:
                     raise Unreadable(f"HTTP {status} without Location")
                 url = urljoin(url, location)
                 continue
-            if status != 200:
-                raise Unreadable(f"HTTP {status}")
-            return body
+            return status, url, body
         raise Unreadable("too many redirects")
 
     def _open(self, target: Target, timeout: float) -> http.client.HTTPConnection:
@@ -235,14 +260,16 @@ class DataAccess:
             return conn
         raise Unreadable(f"cannot connect: {last}")
 
-    def _get(self, target: Target, deadline: float) -> tuple[int, str | None, bytes]:
+    def _get(
+        self, target: Target, deadline: float, method: str = "GET"
+    ) -> tuple[int, str | None, bytes]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Unreadable("timed out")
         conn = self._open(target, remaining)
         try:
             conn.request(
-                "GET",
+                method,
                 target.request_path,
                 headers={"User-Agent": "openeo-dedl", "Accept-Encoding": "identity"},
             )
@@ -250,8 +277,11 @@ class DataAccess:
             if response.status in _REDIRECTS:
                 return response.status, response.getheader("Location"), b""
             length = response.getheader("Content-Length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            too_long = length is not None and length.isdigit() and int(length) > self.max_bytes
+            if too_long and method == "GET":
                 raise Unreadable(f"Content-Length {length} > {self.max_bytes}")
+            if method == "HEAD":
+                return response.status, None, b""
             return response.status, None, self._read_body(response, deadline)
         except (OSError, http.client.HTTPException) as exc:
             raise Unreadable(f"{type(exc).__name__}: {exc}") from None

@@ -37,6 +37,10 @@ def load_job_results(
     import pystac
 
     meta = source.collection or {}
+    if meta.get("format") == "netcdf":
+        from openeo_dedl.execution.netcdf_results import load_netcdf_results
+
+        return load_netcdf_results(source, request, budget)
     names: list[str] = list(meta.get("band_names") or [])
     stacked = bool(meta.get("stacked_time"))
     available = [b.name for b in source.facts.bands]
@@ -71,3 +75,34 @@ def load_job_results(
             cube = within_interval(cube, "t", request.interval)
     cube.attrs["openeo_dedl:collection"] = source.collection_id
     return cube
+
+
+def load_external(
+    source: StacSource, request: LoadRequest, budget: LoadBudget | None
+) -> xr.DataArray:
+    """The items of a STAC location outside the configured catalogs (``stac_external.py``)
+    within ``request``: those intersecting its extents, every asset href of the bands read
+    checked first (``source.guard``: under the allowed entries, no redirect out of them)."""
+    import pystac
+
+    from openeo_dedl.catalog.catalog import _bbox_intersects, _in_interval
+    from openeo_dedl.planning.pixels import to_wgs84
+
+    doc = source.collection or {"id": source.collection_id}
+    available = [b.name for b in source.facts.bands]
+    bands = checked_bands(request.bands, available, "load_stac", "are not in this STAC location")
+    box = None if request.box is None else to_wgs84(request.box)
+    interval = request.interval
+    items = []
+    for item in (pystac.Item.from_dict(d) for d in source.items or ()):
+        if box is not None and item.bbox is not None and not _bbox_intersects(item.bbox, box):
+            continue
+        if interval is not None and not _in_interval(item, (interval.start, interval.end)):
+            continue
+        items.append(item)
+    if source.guard is not None:
+        for item in items:
+            for key, asset in item.assets.items():
+                if bands is None or key in bands:
+                    source.guard(asset.href)
+    return load_items(items, doc, replace(request, bands=bands), budget=budget)

@@ -24,7 +24,12 @@ from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
 from openeo_dedl.planning.pixels import to_wgs84
-from openeo_dedl.planning.stac import StacSource, load_stac_urls, rewrite_load_stac
+from openeo_dedl.planning.stac import (
+    StacSource,
+    load_stac_urls,
+    node_bounds,
+    rewrite_load_stac,
+)
 from openeo_dedl.planning.validate import validate_process_graph
 
 
@@ -49,9 +54,10 @@ class Environment:
     bounded_facts: Callable[[str, SearchBounds], CollectionFacts] | None = None
     # Where load_stac may read (checked before a run, literals only); None: not known.
     stac_allowed: StacAllowList | None = None
-    # What a load_stac URL names for a user (None: no user): the source to load, or raises
-    # OpenEOError (refused, no such job of the user's, ...). None: load_stac is refused.
-    stac_source: Callable[[str, str | None], StacSource] | None = None
+    # What a load_stac URL names for a user (None: no user) and the node's bounds (where a STAC
+    # API is searched): the source to load, or raises OpenEOError (refused, no such job of the
+    # user's, ...). None: load_stac is refused.
+    stac_source: Callable[[str, str | None, SearchBounds], StacSource] | None = None
     # The ids of the export workspaces (lower case; ``export_workspace``); None: not known.
     workspaces: frozenset[str] | None = None
 
@@ -111,8 +117,8 @@ class Prepared:
             self._plans[key] = _plan(graph, self.environment, unavailable, sources, strategy)
         return self._plans[key]
 
-    def _stac_source(self, url: str) -> StacSource:
-        return _stac_source(self.environment, url, self.user)
+    def _stac_source(self, url: str, arguments: Mapping[str, Any]) -> StacSource:
+        return _stac_source(self.environment, url, self.user, node_bounds(arguments))
 
 
 class Preparer(Protocol):
@@ -157,22 +163,22 @@ def prepare(
     return Prepared(process=inlined, environment=environment, user=user)
 
 
-def _stac_source(env: Environment, url: str, user: str | None) -> StacSource:
+def _stac_source(env: Environment, url: str, user: str | None, bounds: SearchBounds) -> StacSource:
     if env.stac_source is None:
         from openeo_dedl.locations import stac_refusal
 
         raise stac_refusal()
-    return env.stac_source(url, user)
+    return env.stac_source(url, user, bounds)
 
 
 def _stac_errors(graph: dict, env: Environment, user: str | None) -> list[OpenEOError]:
     """What the literal load_stac URLs name that the run would refuse (an unknown job, a job
     of another user, a location in no collection): found before the run, as it finds them."""
     errors: list[OpenEOError] = []
-    for url in load_stac_urls(graph).values():
+    for node_id, url in load_stac_urls(graph).items():
         if isinstance(url, str):
             try:
-                _stac_source(env, url, user)
+                _stac_source(env, url, user, node_bounds(graph[node_id].get("arguments") or {}))
             except OpenEOError as exc:
                 errors.append(exc)
     return errors
@@ -205,11 +211,12 @@ def _plan(
         # Unknown collections fail at run time with their own error (validation says so).
         if is_load and env.collection_error(cid) is None:
             loads.setdefault(cid, []).append(node_id)
-    # Job results (load_stac) are no collection of the catalog: their facts come with them.
+    # Job results and STAC locations outside the catalogs (load_stac) are no collection of
+    # the catalog: their facts come with them.
     facts: dict[str, CollectionFacts] = {
         cid: without_sites(source.facts, unavailable)
         for cid, source in sources.items()
-        if source.is_job
+        if source.own_facts
     }
     for cid, nodes in loads.items():
         if env.bounded_facts is not None:

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
-from openeo_dedl.planning.facts import CollectionFacts
+from openeo_dedl.planning.extents import bounding_box, time_interval
+from openeo_dedl.planning.facts import CollectionFacts, SearchBounds
+from openeo_dedl.planning.pixels import to_wgs84
 
 # Collection ids of job results: a ':' is in no collection id of a catalog (openEO's pattern
 # is ``^[\w\-\.~/]+$``), so a user's load_collection can never name one (validation refuses
 # every id the catalog does not hold).
 JOB_RESULTS_PREFIX = "dedl-job-results:"
+# Collection ids of STAC locations outside the configured catalogs (``execution/
+# stac_external.py``): the same reasoning keeps them out of a user's load_collection.
+EXTERNAL_PREFIX = "dedl-stac:"
 
 LOAD_STAC_ARGUMENTS = ("spatial_extent", "temporal_extent", "bands", "properties")
 
@@ -36,13 +41,40 @@ class StacSource:
     facts: CollectionFacts
     items: tuple[dict[str, Any], ...] | None = None
     collection: dict[str, Any] | None = field(default=None, repr=False)
+    # For a location outside the configured catalogs: checks an asset href before it is
+    # read (raises OpenEOError for one that is not allowed); None otherwise.
+    guard: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_job(self) -> bool:
         return self.collection_id.startswith(JOB_RESULTS_PREFIX)
 
+    @property
+    def is_external(self) -> bool:
+        return self.collection_id.startswith(EXTERNAL_PREFIX)
 
-StacResolver = Callable[[str], StacSource]
+    @property
+    def own_facts(self) -> bool:
+        """Whether the planner's facts come with the source (no collection of the catalog)."""
+        return self.is_job or self.is_external
+
+
+# (url, the node's arguments) -> the source.
+StacResolver = Callable[[str, Mapping[str, Any]], StacSource]
+
+
+def node_bounds(arguments: Mapping[str, Any]) -> SearchBounds:
+    """The WGS84 box and time interval a load_stac node's arguments read at most (a STAC API
+    outside the catalogs is searched within them); unbounded where they are not literal."""
+    try:
+        box = bounding_box(arguments.get("spatial_extent"))
+        interval = time_interval(arguments.get("temporal_extent"))
+    except OpenEOError:  # validation reports it
+        return SearchBounds()
+    return SearchBounds(
+        bbox=None if box is None else to_wgs84(box),
+        interval=None if interval is None else (interval.start, interval.end),
+    )
 
 
 def not_literal(node_id: str) -> OpenEOError:
@@ -76,7 +108,7 @@ def rewrite_load_stac(
     for node_id, url in urls.items():
         if not isinstance(url, str):
             raise not_literal(node_id)
-        source = resolve(url)
+        source = resolve(url, graph[node_id].get("arguments") or {})
         sources[source.collection_id] = source
         node = graph[node_id]
         args = node.get("arguments") or {}

@@ -64,3 +64,26 @@ def test_with_a_public_url_only_job_urls_under_it_are_this_back_ends():
     assert found.job == "j1"
     with pytest.raises(Refused):
         stac_location("https://elsewhere.example.org/openeo/1.2/jobs/j1/results", own)
+
+
+def test_a_folder_entry_holds_only_what_really_lies_in_it(tmp_path):
+    """A symbolic link inside an allowed folder does not lead out of it (the fetcher of
+    load_stac outside the configured catalogs, execution/stac_fetch.py)."""
+    from openeo_dedl.execution.stac_fetch import StacEntry, StacFetcher
+
+    folder = tmp_path / "stac"
+    folder.mkdir()
+    (folder / "item.json").write_text("{}")
+    (tmp_path / "secret.json").write_text("{}")
+    (folder / "link.json").symlink_to(tmp_path / "secret.json")
+    fetcher = StacFetcher((StacEntry(f"{folder}/", None, "central"),), 1024, 1.0)
+    assert fetcher.entry(str(folder / "item.json")) is not None
+    assert fetcher.entry(f"file://{folder}/item.json") is not None
+    for outside in (
+        str(folder / "link.json"),
+        str(tmp_path / "secret.json"),
+        f"{folder}/../secret.json",
+        f"file://{folder}/%2e%2e/secret.json",
+        "http://127.0.0.1/stac/item.json",
+    ):
+        assert fetcher.entry(outside) is None, outside
