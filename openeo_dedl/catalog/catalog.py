@@ -230,9 +230,9 @@ class Catalog:
     def _selected(self, record, items, bbox, interval, site) -> list[pystac.Item]:
         selected = []
         for item in items:
-            if bbox is not None and item.bbox is not None and not _bbox_intersects(item.bbox, bbox):
+            if bbox is not None and item.bbox is not None and not bbox_intersects(item.bbox, bbox):
                 continue
-            if interval is not None and not _in_interval(item, interval):
+            if interval is not None and not item_in_interval(item, interval):
                 continue
             if site is not None and site not in self.item_sites(item, record):
                 continue
@@ -240,7 +240,8 @@ class Catalog:
         return selected
 
 
-def _bbox_intersects(a: Sequence[float], b: Sequence[float]) -> bool:
+def bbox_intersects(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether two boxes (west, south, east, north) share a point."""
     return not (a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1])
 
 
@@ -251,7 +252,8 @@ def _item_time_range(item: pystac.Item) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _in_interval(item: pystac.Item, interval: tuple[datetime | None, datetime | None]) -> bool:
+def item_in_interval(item: pystac.Item, interval: tuple[datetime | None, datetime | None]) -> bool:
+    """Whether an item's time (range) meets the openEO interval (end excluded)."""
     item_start, item_end = _item_time_range(item)
     start, end = interval
     if start is not None and item_end < start:

@@ -85,7 +85,7 @@ def load_external(
     checked first (``source.guard``: under the allowed entries, no redirect out of them)."""
     import pystac
 
-    from openeo_dedl.catalog.catalog import _bbox_intersects, _in_interval
+    from openeo_dedl.catalog.catalog import bbox_intersects, item_in_interval
     from openeo_dedl.planning.pixels import to_wgs84
 
     doc = source.collection or {"id": source.collection_id}
@@ -95,9 +95,9 @@ def load_external(
     interval = request.interval
     items = []
     for item in (pystac.Item.from_dict(d) for d in source.items or ()):
-        if box is not None and item.bbox is not None and not _bbox_intersects(item.bbox, box):
+        if box is not None and item.bbox is not None and not bbox_intersects(item.bbox, box):
             continue
-        if interval is not None and not _in_interval(item, (interval.start, interval.end)):
+        if interval is not None and not item_in_interval(item, (interval.start, interval.end)):
             continue
         items.append(item)
     if source.guard is not None:
