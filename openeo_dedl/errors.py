@@ -10,11 +10,7 @@ docs/architecture.md ("Errors"). tests/test_errors.py checks all three against t
 
 from __future__ import annotations
 
-import traceback
 import uuid
-
-# A stacktrace kept in a log entry is cut to its last characters (the innermost frames).
-MAX_STACKTRACE_CHARS = 20_000
 
 
 class OpenEOError(Exception):
@@ -25,7 +21,7 @@ class OpenEOError(Exception):
 
     code: str = "Internal"
     status: int = 500
-    # Where a run failed inside a process: the traceback that led here (see with_stacktrace).
+    # Where a run failed inside a process: the traceback that led here (execution/executor.py).
     stacktrace: str | None = None
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -44,14 +40,6 @@ class OpenEOError(Exception):
     def to_dict(self) -> dict:
         """The openEO error JSON (without the HTTP status)."""
         return {"id": self.id, "code": self.code, "message": self.message, "links": []}
-
-
-def with_stacktrace(error: OpenEOError, exc: BaseException) -> OpenEOError:
-    """``error`` carrying the traceback of ``exc`` (with its causes), the exception a process
-    raised, cut to :data:`MAX_STACKTRACE_CHARS`: job logs show it (API 1.3 ``stacktrace``)."""
-    text = "".join(traceback.format_exception(exc))
-    error.stacktrace = text[-MAX_STACKTRACE_CHARS:]
-    return error
 
 
 def error_classes() -> dict[str, type[OpenEOError]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ from openeo_dedl.errors import (
     SiteUnavailable,
     job_timeout,
     sync_timeout,
-    with_stacktrace,
 )
 from openeo_dedl.execution import registry as process_registry
 from openeo_dedl.execution.access import DataAccess
@@ -211,16 +211,7 @@ class Executor:
         except RunCanceled:
             raise
         except Exception as exc:  # everything leaving here must be an openEO error
-            if control is not None and control.canceled:
-                # Work cut off by the cancel fails in many ways: it was still the cancel.
-                raise RunCanceled("the run was canceled") from exc
-            if isinstance(exc, TimeoutError) and timeout is not None:
-                raise timeout_error(timeout) from exc  # the run's own time limit
-            error = as_openeo_error(exc)
-            if not isinstance(error, SiteUnavailable | SiteMisconfigured):
-                # Failed inside a process (not at a site's compute): where, for the job log.
-                with_stacktrace(error, exc)
-            raise error from exc
+            raise _run_error(exc, control, timeout, timeout_error) from exc
         logger.info(
             "run finished: %d partitions, %d bytes crossed sites",
             len(plan.partitions),
@@ -261,3 +252,35 @@ class Executor:
 
     def close(self) -> None:
         self.clusters.close()
+
+
+def _run_error(
+    exc: Exception,
+    control: RunControl | None,
+    timeout: float | None,
+    timeout_error: Callable[[float], OpenEOError],
+) -> Exception:
+    """What a run that raised ``exc`` fails with: the cancel, the run's own time limit, or the
+    openEO error of ``exc``."""
+    if control is not None and control.canceled:
+        # Work cut off by the cancel fails in many ways: it was still the cancel.
+        return RunCanceled("the run was canceled")
+    if isinstance(exc, TimeoutError) and timeout is not None:
+        return timeout_error(timeout)
+    error = as_openeo_error(exc)
+    if not isinstance(error, SiteUnavailable | SiteMisconfigured):
+        # Failed inside a process (not at a site's compute): where, for the job log.
+        with_stacktrace(error, exc)
+    return error
+
+
+# A stacktrace kept in a log entry is cut to its last characters (the innermost frames).
+MAX_STACKTRACE_CHARS = 20_000
+
+
+def with_stacktrace(error: OpenEOError, exc: BaseException) -> OpenEOError:
+    """``error`` carrying the traceback of ``exc`` (with its causes), the exception a process
+    raised, cut to :data:`MAX_STACKTRACE_CHARS`: job logs show it (API 1.3 ``stacktrace``)."""
+    text = "".join(traceback.format_exception(exc))
+    error.stacktrace = text[-MAX_STACKTRACE_CHARS:]
+    return error
