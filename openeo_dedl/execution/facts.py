@@ -35,21 +35,22 @@ def _time_count(extent, step) -> int | None:
     return int((end - start) // (days * 86400)) + 1
 
 
+def band_facts(name: str, raster_bands: object) -> BandFacts:
+    """A band's facts from its asset's ``raster:bands`` (the first entry; float32 and no
+    nodata when it says nothing)."""
+    first = raster_bands[0] if isinstance(raster_bands, list) and raster_bands else None
+    info = first if isinstance(first, dict) else {}
+    nodata = info.get("nodata")
+    return BandFacts(
+        name=name,
+        dtype=str(info.get("data_type") or "float32"),
+        nodata=nodata if isinstance(nodata, int | float) else None,
+    )
+
+
 def _bands(doc: dict, names: list[str]) -> tuple[BandFacts, ...]:
     assets = doc.get("item_assets") or {}
-    bands = []
-    for name in names:
-        raster = (assets.get(name) or {}).get("raster:bands") or [{}]
-        info = raster[0] if isinstance(raster[0], dict) else {}
-        nodata = info.get("nodata")
-        bands.append(
-            BandFacts(
-                name=name,
-                dtype=str(info.get("data_type") or "float32"),
-                nodata=nodata if isinstance(nodata, int | float) else None,
-            )
-        )
-    return tuple(bands)
+    return tuple(band_facts(name, (assets.get(name) or {}).get("raster:bands")) for name in names)
 
 
 def collection_facts(

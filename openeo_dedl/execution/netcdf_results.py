@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from openeo_dedl.errors import NoDataFound, ProcessParameterInvalid
-from openeo_dedl.execution.load import LoadBudget, LoadRequest, _within, checked_bands
+from openeo_dedl.execution.load import LoadBudget, LoadRequest, checked_bands, within_interval
 from openeo_dedl.planning import BandFacts, CollectionFacts
 from openeo_dedl.planning.pixels import Grid, select
 from openeo_dedl.planning.stac import JOB_RESULTS_PREFIX, StacSource
@@ -105,7 +105,7 @@ def load_netcdf_results(
             )
         cube = cube.isel(y=slice(win.row_start, win.row_stop), x=slice(win.col_start, win.col_stop))
     if request.interval is not None:
-        cube = _within(cube, "t", request.interval)
+        cube = within_interval(cube, "t", request.interval)
     order = [d for d in ("t", "bands", "y", "x") if d in cube.dims]
     cube = cube.transpose(*order, ...)
     if budget is not None:

@@ -22,8 +22,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pystac
 
 from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
+from openeo_dedl.execution.facts import band_facts
 from openeo_dedl.execution.stac_fetch import DocumentBudget, StacEntry, StacFetcher, host_of
-from openeo_dedl.planning import BandFacts, CollectionFacts, SearchBounds
+from openeo_dedl.planning import CollectionFacts, SearchBounds
 from openeo_dedl.planning.extents import normalise_crs, union
 from openeo_dedl.planning.stac import EXTERNAL_PREFIX, StacSource
 
@@ -215,16 +216,7 @@ def _facts(cid: str, items: list[dict], collection: dict, site: str):
     for name in names:
         asset = next((i["assets"][name] for i in items if name in i["assets"]), {})
         raster = asset.get("raster:bands") or (item_assets.get(name) or {}).get("raster:bands")
-        first = raster[0] if isinstance(raster, list) and raster else None
-        info = first if isinstance(first, dict) else {}
-        nodata = info.get("nodata")
-        bands.append(
-            BandFacts(
-                name=name,
-                dtype=str(info.get("data_type") or "float32"),
-                nodata=nodata if isinstance(nodata, int | float) else None,
-            )
-        )
+        bands.append(band_facts(name, raster))
     first = items[0]
     code = _proj(first, "proj:code") or (
         f"EPSG:{_proj(first, 'proj:epsg')}" if _proj(first, "proj:epsg") else None
