@@ -31,6 +31,10 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         return None
 
     def facts_of(collection_id: str) -> CollectionFacts:
+        # A STAC API's: its collection's metadata as the catalog has it now (no item search:
+        # the items are searched within a graph's extents, by bounded_facts).
+        if catalog.record(collection_id).source.kind == "stac_api":
+            return collection_facts(catalog, collection_id)
         if collection_id not in facts:
             facts[collection_id] = collection_facts(catalog, collection_id)
         return facts[collection_id]
