@@ -42,7 +42,10 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
     stac_sources = StacSources(settings, catalog, facts_of)
 
     def bounded_facts(collection_id: str, bounds: SearchBounds) -> CollectionFacts:
-        if catalog.record(collection_id).source.kind != "stac_api":
+        # A static catalog's items are all listed: as read once, unless the loads' properties
+        # select some of them (then those, as a STAC API's search within them gives).
+        static = catalog.record(collection_id).source.kind != "stac_api"
+        if static and not bounds.properties:
             return facts_of(collection_id)
         return collection_facts(catalog, collection_id, bounds)
 

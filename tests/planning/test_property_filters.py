@@ -92,3 +92,30 @@ def test_providers_are_a_set_for_the_check_of_items():
 def test_a_value_a_condition_cannot_compare_does_not_match():
     assert not item_matches(item(**{"eo:cloud_cover": "cloudy"}), {"eo:cloud_cover": cmp("lt", 5)})
     assert item_matches(item(**{"eo:cloud_cover": 3}), {"eo:cloud_cover": cmp("lt", 5)})
+
+
+def test_a_static_catalog_plans_only_the_items_the_properties_select(demo_catalog_dir, tmp_path):
+    from openeo_dedl.backend import Backend
+    from openeo_dedl.config import Settings
+
+    backend = Backend(Settings(data_dir=tmp_path, demo_catalog_dir=demo_catalog_dir))
+    try:
+        load = {"id": "ERA5_LAND", "spatial_extent": {"west": 67.0, "south": 24.0, "east": 71.0,
+                "north": 28.0}, "temporal_extent": ["2022-08-14", "2022-08-24"]}  # fmt: skip
+        save = {"data": {"from_node": "load"}, "format": "netCDF"}
+        graph = {
+            "load": {"process_id": "load_collection", "arguments": load},
+            "save": {"process_id": "save_result", "arguments": save, "result": True},
+        }
+
+        def items(properties):
+            load["properties"] = properties
+            plan = backend.prepare({"process_graph": graph}).valid().plan()
+            return plan.facts["ERA5_LAND"].items
+
+        everything = items(None)
+        assert everything and all(i.sites == ("lumi",) for i in everything)
+        assert items({"federation:backends": cmp("eq", "lumi")}) == everything
+        assert items({"federation:backends": cmp("eq", "leonardo")}) == ()
+    finally:
+        backend.close()
