@@ -247,6 +247,9 @@ class StacApiSource:
                            self.url, key.filter, refused)  # fmt: skip
             with self._lock:
                 self._refused[key.filter or ""] = time.monotonic() + self._ttl
+            # A server may close the connection after an error (uvicorn does after a 500):
+            # the search again on new connections, not on one it is resetting.
+            self._stac_io().session.close()
             return self.search(collection_id, bbox, interval, max_items, cql2)
         with self._lock:
             self._searches[key] = (time.monotonic() + self._ttl, items, complete)

@@ -24,7 +24,7 @@ from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
 from openeo_dedl.planning.pixels import to_wgs84
-from openeo_dedl.planning.properties import any_filter, properties_filter
+from openeo_dedl.planning.properties import any_filter, properties_filter, property_conditions
 from openeo_dedl.planning.stac import StacSource, load_stac_urls, rewrite_load_stac
 from openeo_dedl.planning.validate import validate_process_graph
 
@@ -237,8 +237,9 @@ def load_bounds(graph: FlatGraph, nodes: list[str]) -> SearchBounds:
     boxes, intervals, filters, properties = [], [], [], []
     for node in nodes:
         args = graph.arguments(node)
-        filters.append(properties_filter(args.get("properties")))
-        properties.append(args.get("properties") or None)
+        conditions = property_conditions(args.get("properties"))
+        filters.append(properties_filter(conditions))
+        properties.append(conditions)
         try:
             box = bounding_box(args.get("spatial_extent"))
             interval = time_interval(args.get("temporal_extent"))

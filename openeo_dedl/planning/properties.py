@@ -118,6 +118,16 @@ def to_cql2(name: str, condition: Condition) -> dict | None:
     return None
 
 
+def property_conditions(properties: Any) -> dict | None:
+    """A load's ``properties`` when it is an object of callbacks (what the facts are checked
+    against while planning), else None (none, or a reference known only when it runs)."""
+    if not isinstance(properties, Mapping) or not properties:
+        return None
+    if any(callback_graph(c) is None for c in properties.values()):
+        return None
+    return dict(properties)
+
+
 def properties_filter(properties: Any) -> dict | None:
     """The CQL2-JSON filter of a load's ``properties`` (the ``and`` of every property's
     condition that can be pushed); None when none can."""

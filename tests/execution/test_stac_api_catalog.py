@@ -258,3 +258,14 @@ def test_a_failing_stac_api_is_a_503_naming_it(mode, flaky_api, flaky_backend):
     items = backend.catalog.search_items("ERA5_LAND", interval=None)
     assert sorted(i.id for i in items) == sorted(i["id"] for i in flaky_api.items)
     assert len(items) == 2
+
+
+def test_an_api_without_filter_conformance_is_sent_no_filter(flaky_api, flaky_backend):
+    backend, _ = flaky_backend
+    lumi = {"op": "a_overlaps", "args": [{"property": "federation:backends"}, ["dedt_lumi"]]}
+    (api,) = backend.catalog.apis
+    assert api.pushed_filter(lumi) is None  # the landing page declares no Filter
+    items = backend.catalog.search_items("ERA5_LAND", interval=None, cql2=lumi)
+    assert len(items) == 2
+    bodies = [body for method, _, body in api.sent if method == "POST"]
+    assert bodies and all("filter" not in body for body in bodies)

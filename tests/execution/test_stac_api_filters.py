@@ -243,3 +243,20 @@ def _sum_graph() -> dict:
     }  # fmt: skip
     g["save"]["arguments"]["data"] = {"from_node": "double"}
     return g
+
+
+def test_a_filter_the_api_fails_on_is_searched_again_without_it(backend, two_providers):
+    # pgstac answers 500 for a numeric comparison of a string property ("EPSG:4326"): the
+    # search is sent again without the filter, and the condition checked on the items.
+    properties = {
+        "proj:code": condition("between", x={"from_parameter": "value"}, min=1, max=3),
+        "federation:backends": value_is("eq", LUMI),
+    }
+    plan, facts = planned(backend, properties)
+    first, second = searches(backend)
+    assert first["filter"]["op"] == "and" and "filter" not in second
+    assert facts.items == ()  # no string is between 1 and 3
+    # The refused filter is not sent again while the cache lasts.
+    backend.catalog.apis[0]._searches.clear()
+    planned(backend, properties)
+    assert [("filter" in body) for body in searches(backend)] == [True, False, False]
