@@ -223,23 +223,19 @@ class StacApiSource:
         A cached search that covers this one (same collection, larger or equal extents, a
         filter keeping at least its items, all items read) answers it without a request; the
         caller filters its items."""
-        pushed = self.pushed_filter(cql2)
-        key = _Search(
-            collection_id,
-            None if bbox is None else tuple(float(v) for v in bbox),
-            interval,
-            None if pushed is None else json.dumps(pushed, sort_keys=True),
-        )
-        now = time.monotonic()
-        with self._lock:
-            for cached, (expires, items, complete) in list(self._searches.items()):
-                if expires <= now:
-                    del self._searches[cached]
-                elif (complete and cached.covers(key)) or (
-                    cached == key and max_items is not None and len(items) >= max_items
-                ):
-                    self._searches.move_to_end(cached)
-                    return items, complete
+        box = None if bbox is None else tuple(float(v) for v in bbox)
+        # An unfiltered search covering the extents answers a filtered one too (without a
+        # look at the API's conformance).
+        key = _Search(collection_id, box, interval)
+        hit = self._cached(key, max_items, unfiltered=cql2 is not None)
+        pushed = None
+        if hit is None and cql2 is not None:
+            pushed = self.pushed_filter(cql2)
+            text = None if pushed is None else json.dumps(pushed, sort_keys=True)
+            key = _Search(collection_id, box, interval, text)
+            hit = self._cached(key, max_items)
+        if hit is not None:
+            return hit
         try:
             items, complete = self._search(key, pushed, max_items)
         except _FilterRefused as refused:
@@ -256,6 +252,24 @@ class StacApiSource:
             while len(self._searches) > MAX_CACHED_SEARCHES:
                 self._searches.popitem(last=False)
         return items, complete
+
+    def _cached(
+        self, key: _Search, max_items: int | None, unfiltered: bool = False
+    ) -> tuple[list[pystac.Item], bool] | None:
+        """A cached answer covering ``key`` (only unfiltered ones with ``unfiltered``)."""
+        now = time.monotonic()
+        with self._lock:
+            for cached, (expires, items, complete) in list(self._searches.items()):
+                if expires <= now:
+                    del self._searches[cached]
+                elif unfiltered and (cached.filter is not None or not complete):
+                    continue  # (a truncated answer does not tell what a filter would keep)
+                elif (complete and cached.covers(key)) or (
+                    cached == key and max_items is not None and len(items) >= max_items
+                ):
+                    self._searches.move_to_end(cached)
+                    return items, complete
+        return None
 
     def _search(
         self, key: _Search, pushed: dict | None, max_items: int | None

@@ -260,3 +260,13 @@ def test_a_filter_the_api_fails_on_is_searched_again_without_it(backend, two_pro
     backend.catalog.apis[0]._searches.clear()
     planned(backend, properties)
     assert [("filter" in body) for body in searches(backend)] == [True, False, False]
+
+
+def test_a_cached_unfiltered_search_answers_a_filtered_one(backend, two_providers):
+    planned(backend, None)
+    (api,) = backend.catalog.apis
+    before = api.requests
+    plan, facts = planned(backend, {"federation:backends": value_is("eq", LEONARDO)})
+    assert api.requests == before  # no landing page, no search: the items are checked here
+    assert facts.items and all(i.sites == ("leonardo",) for i in facts.items)
+    assert plan.splits == () and plan.node_sites["load"] == "leonardo"
