@@ -7,9 +7,12 @@ west of 25° E at provider ``dedt_lumi``, the others at ``dedt_leonardo``. A gra
 box across that border over a few days (items at both sites: the load is split), reduces over
 time and saves; the backend (``provider_sites`` maps the ids to lumi and leonardo) plans it.
 
-Reported: the first plan (cold cache: landing page, collections, searches), a plan after the
-cache expired (only the searches again) and a cached one, each with its STAC requests. The goal
-is < 1 s and a number of requests that does not grow with the items outside the extents.
+Reported: the first plan (cold cache: the collection's document and a search), a plan after the
+cache expired (the same again), a cached one, and after the cache expired again, a plan of the same
+graph whose load names one provider (``properties``: ``federation:backends`` = ``dedt_lumi``,
+sent to the API as a CQL2-JSON filter: the landing page for its conformance, the collection and
+a search), each with its STAC requests. The
+goal is < 1 s and a number of requests that does not grow with the items outside the extents.
 
 Run from the repository root: ``.venv/bin/python bench/stac_api_scaling.py [--items N]``.
 """
@@ -22,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -93,13 +97,19 @@ def items(count: int) -> Iterator[dict]:
         }
 
 
-def graph() -> dict:
+# load_collection's properties naming one provider (pushed down as a CQL2-JSON filter).
+ONE_PROVIDER = {"federation:backends": {"process_graph": {"eq": {
+    "process_id": "eq", "arguments": {"x": {"from_parameter": "value"}, "y": "dedt_lumi"},
+    "result": True}}}}  # fmt: skip
+
+
+def graph(properties: dict | None = None) -> dict:
+    load = {"id": COLLECTION, "spatial_extent": EXTENT, "temporal_extent": list(DAYS),
+            "bands": ["value"]}  # fmt: skip
+    if properties is not None:
+        load["properties"] = properties
     return {
-        "load": {
-            "process_id": "load_collection",
-            "arguments": {"id": COLLECTION, "spatial_extent": EXTENT,
-                          "temporal_extent": list(DAYS), "bands": ["value"]},
-        },
+        "load": {"process_id": "load_collection", "arguments": load},
         "mean": {
             "process_id": "reduce_dimension",
             "arguments": {
@@ -117,12 +127,12 @@ def graph() -> dict:
     }  # fmt: skip
 
 
-def timed_plan(backend: Backend) -> tuple[float, int, float, object]:
+def timed_plan(backend: Backend, properties: dict | None = None) -> tuple[float, int, float, Any]:
     """Seconds of one plan, its STAC requests and the seconds the STAC API took to answer."""
     (api,) = backend.catalog.apis
     before, before_seconds = api.requests, api.request_seconds
     started = time.perf_counter()
-    plan = backend.prepare({"process_graph": graph()}).valid().plan()
+    plan = backend.prepare({"process_graph": graph(properties)}).valid().plan()
     elapsed = time.perf_counter() - started
     return elapsed, api.requests - before, api.request_seconds - before_seconds, plan
 
@@ -159,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(2.1)  # the cache expires: searched again
                 rows.append(("expired", *timed_plan(backend)))
                 rows.append(("cached", *timed_plan(backend)))
+                time.sleep(2.1)  # expired again: the filtered search is sent
+                rows.append(("provider", *timed_plan(backend, ONE_PROVIDER)))
             finally:
                 backend.close()
     finally:
@@ -168,11 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     (split,) = plan.splits
     sites = sorted(site for site, _ in split.parts)
     print(f"plan: load split over {', '.join(sites)}; providers {dict(plan.providers[COLLECTION])}")
+    one = rows[-1][-1]
+    one_items = len(one.facts[COLLECTION].items or ())
+    print(
+        f"one provider: load at {one.node_sites['load']} ({len(one.splits)} splits), "
+        f"{one_items} items; providers {dict(one.providers[COLLECTION])}"
+    )
     print(f"{'plan':>8} {'time [ms]':>10} {'STAC requests':>14} {'of it STAC API [ms]':>20}")
     for name, seconds, requests, api_seconds, _ in rows:
         print(f"{name:>8} {seconds * 1e3:>10.1f} {requests:>14} {api_seconds * 1e3:>20.1f}")
     worst = max(r[1] for r in rows)
-    ok = worst < args.limit_s and sites == ["leonardo", "lumi"]
+    ok = (
+        worst < args.limit_s
+        and sites == ["leonardo", "lumi"]
+        and one.node_sites["load"] == "lumi"
+        and not one.splits
+    )
     verdict = "within" if ok else "OVER"
     print(f"slowest plan {worst * 1e3:.0f} ms: {verdict} the {args.limit_s * 1e3:.0f} ms budget")
     return 0 if ok else 1

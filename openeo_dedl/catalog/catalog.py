@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pystac
 
@@ -80,6 +80,9 @@ class Catalog:
             for c in settings.effective_catalogs
         ]
         self._read: dict[int, list[CollectionRecord]] = {}
+        # (source index, collection id) -> (expires, record or None): one collection of a
+        # STAC API read by itself (``GET /collections/{id}``), as a plan needs it.
+        self._by_id: dict[tuple[int, str], tuple[float, CollectionRecord | None]] = {}
         self._records: dict[str, CollectionRecord] | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
@@ -138,24 +141,58 @@ class Catalog:
         return sorted(self._load())
 
     def record(self, collection_id: str) -> CollectionRecord:
-        try:
-            return self._load()[collection_id]
-        except KeyError:
-            raise CollectionNotFound(f"Collection '{collection_id}' does not exist.") from None
+        """The collection ``collection_id`` of the first source that has it: from the list of
+        all collections while it is fresh, else a STAC API's one collection document (cached
+        for ``catalog_cache_seconds``), not a listing of every collection."""
+        with self._lock:
+            fresh = self._records is not None and time.monotonic() < self._expires
+            records = self._records
+        if fresh and records is not None:
+            if collection_id in records:
+                return records[collection_id]
+        else:
+            for index, source in enumerate(self._settings.effective_catalogs):
+                found = self._source_record(index, source, collection_id)
+                if found is not None:
+                    return found
+        raise CollectionNotFound(f"Collection '{collection_id}' does not exist.")
+
+    def _source_record(
+        self, index: int, source: CatalogConfig, collection_id: str
+    ) -> CollectionRecord | None:
+        api = self._sources[index]
+        if api is None:
+            records = self._source_records(index, source)
+            return next((r for r in records if r.id == collection_id), None)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._by_id.get((index, collection_id))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        coll = api.collection(collection_id)  # CatalogUnavailable when the API fails
+        found = None if coll is None else self._record(coll, source, api)
+        expires = now + self._settings.catalog_cache_seconds
+        with self._lock:
+            self._by_id[(index, collection_id)] = (expires, found)
+        return found
 
     def collection_at(self, location: str) -> str | None:
         """The id of the collection whose document ``location`` is: the collection.json of a
         static catalog (an absolute path) or ``{api}/collections/{id}`` of a STAC API; None
         when it is no collection of the configured catalogs."""
-        for record in self._load().values():
-            if record.source.kind == "static":
-                href = record.collection.get_self_href()
-                if href is not None and os.path.abspath(href) == location:
-                    return record.id
-            else:
-                root = record.source.url.rstrip("/")
-                if location.rstrip("/") == f"{root}/collections/{quote(record.id, safe='')}":
-                    return record.id
+        for index, source in enumerate(self._settings.effective_catalogs):
+            if self._sources[index] is None:
+                for record in self._source_records(index, source):
+                    href = record.collection.get_self_href()
+                    if href is not None and os.path.abspath(href) == location:
+                        return record.id
+                continue
+            prefix = f"{source.url.rstrip('/')}/collections/"
+            name = location.rstrip("/")[len(prefix) :] if location.startswith(prefix) else ""
+            if name and "/" not in name:
+                found = self._source_record(index, source, unquote(name))
+                if found is not None and quote(found.id, safe="") == name:
+                    return found.id
         return None
 
     def collection(self, collection_id: str) -> pystac.Collection:
@@ -203,13 +240,17 @@ class Catalog:
         bbox: Sequence[float] | None = None,
         interval: tuple[datetime | None, datetime | None] | None = None,
         site: str | None = None,
+        cql2: dict | None = None,
     ) -> list[pystac.Item]:
-        """Items intersecting a WGS84 ``bbox`` and a half-open time ``interval`` [start, end)."""
+        """Items intersecting a WGS84 ``bbox`` and a half-open time ``interval`` [start, end).
+
+        ``cql2``: a CQL2-JSON filter of item properties that a STAC API is sent where it
+        takes it; the items may still hold some it excludes (the caller checks them)."""
         record = self.record(collection_id)
         items = self._static_items(record)
         if items is None:
             assert record.api is not None
-            items, _ = record.api.search(collection_id, bbox, interval)
+            items, _ = record.api.search(collection_id, bbox, interval, cql2=cql2)
         return self._selected(record, items, bbox, interval, site)
 
     def fact_items(
@@ -217,6 +258,7 @@ class Catalog:
         collection_id: str,
         bbox: Sequence[float] | None = None,
         interval: tuple[datetime | None, datetime | None] | None = None,
+        cql2: dict | None = None,
     ) -> list[pystac.Item] | None:
         """``search_items`` for planning facts: None when a STAC API has more than
         ``catalog_max_fact_items`` such items (the planner then does without them)."""
@@ -224,7 +266,9 @@ class Catalog:
         if record.api is None:
             return self.search_items(collection_id, bbox, interval)
         limit = self._settings.catalog_max_fact_items
-        items, complete = record.api.search(collection_id, bbox, interval, max_items=limit)
+        items, complete = record.api.search(
+            collection_id, bbox, interval, max_items=limit, cql2=cql2
+        )
         return self._selected(record, items, bbox, interval, None) if complete else None
 
     def _selected(self, record, items, bbox, interval, site) -> list[pystac.Item]:

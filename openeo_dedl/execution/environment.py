@@ -31,6 +31,10 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
         return None
 
     def facts_of(collection_id: str) -> CollectionFacts:
+        # A STAC API's: its collection's metadata as the catalog has it now (no item search:
+        # the items are searched within a graph's extents, by bounded_facts).
+        if catalog.record(collection_id).source.kind == "stac_api":
+            return collection_facts(catalog, collection_id)
         if collection_id not in facts:
             facts[collection_id] = collection_facts(catalog, collection_id)
         return facts[collection_id]
@@ -38,7 +42,10 @@ def planning_environment(settings: Settings, catalog: Catalog) -> Environment:
     stac_sources = StacSources(settings, catalog, facts_of)
 
     def bounded_facts(collection_id: str, bounds: SearchBounds) -> CollectionFacts:
-        if catalog.record(collection_id).source.kind != "stac_api":
+        # A static catalog's items are all listed: as read once, unless the loads' properties
+        # select some of them (then those, as a STAC API's search within them gives).
+        static = catalog.record(collection_id).source.kind != "stac_api"
+        if static and not bounds.properties:
             return facts_of(collection_id)
         return collection_facts(catalog, collection_id, bounds)
 

@@ -233,7 +233,8 @@ class Executor:
         config = self.settings.reuse
         if not config.enabled:
             return None
-        graph, facts = plan.graph, {}
+        # The facts the plan was made with: the items (and versions) its searches found.
+        graph, facts = plan.graph, dict(plan.facts)
         for node in graph.nodes:
             cid = graph.arguments(node).get("id")
             is_load = graph.process_id(node) == "load_collection"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from openeo_dedl.catalog import Catalog
 from openeo_dedl.errors import OpenEOError
+from openeo_dedl.execution.properties import item_matches, providers_selected
 from openeo_dedl.planning import BandFacts, CollectionFacts, ItemFacts, SearchBounds
 from openeo_dedl.planning.extents import normalise_crs, time_interval
 
@@ -124,16 +125,22 @@ def _item_facts(
     """The facts of the items within ``bounds`` (None: too many of them), the collection's sites
     with theirs, and the provider ids that gave sites."""
     record = catalog.record(collection_id)
-    sites = list(catalog.collection_sites(collection_id))
-    providers = dict(record.providers)
-    bounds = bounds if record.source.kind == "stac_api" else None
+    wanted = None if bounds is None else bounds.properties
+    sites, providers = _wanted_sites(catalog, record, wanted)
+    if record.source.kind != "stac_api":
+        bounds = None  # a static catalog's items are all in memory: every one is listed
+    elif bounds is None:
+        return None, tuple(sites), providers  # not searched: the whole collection is too many
     found = catalog.fact_items(
         collection_id,
         bbox=None if bounds is None else bounds.bbox,
         interval=None if bounds is None else bounds.interval,
+        cql2=None if bounds is None else _plain_dict(bounds.filter),
     )
     if found is None:
         return None, tuple(sites), providers
+    if wanted is not None:  # what the loads read: the items their properties select
+        found = [i for i in found if any(item_matches(i, dict(p)) for p in wanted)]
     items = []
     for item in found:
         pairs = catalog.item_providers(item, record)
@@ -150,6 +157,27 @@ def _item_facts(
             )
         )
     return tuple(items), tuple(sites), providers
+
+
+def _wanted_sites(catalog: Catalog, record, wanted) -> tuple[list[str], dict[str, str]]:
+    """The collection's sites and provider ids (provider id -> site) that the loads'
+    ``properties`` (``wanted``; None: no conditions) can select by ``federation:backends``; all
+    of them when that leaves none (the load then reads nothing, wherever it is placed)."""
+    sites = list(catalog.collection_sites(record.id))
+    providers = dict(record.providers)
+    if not wanted:
+        return sites, providers
+    ids = {site: [p for p, s in providers.items() if s == site] or [site] for site in sites}
+    kept = [s for s in sites if any(providers_selected(p, ids[s]) for p in wanted)]
+    if not kept:
+        return sites, providers
+    return kept, {p: s for p, s in providers.items() if s in kept and any(
+        providers_selected(w, [p]) for w in wanted
+    )}  # fmt: skip
+
+
+def _plain_dict(value) -> dict | None:
+    return None if value is None else dict(value)
 
 
 def _native_bbox(item, crs: str | None) -> tuple[float, float, float, float] | None:

@@ -18,7 +18,7 @@ from openeo_dedl.errors import (
 )
 from openeo_dedl.execution.band_units import UNITS_ATTR, collection_units
 from openeo_dedl.execution.nodata import as_missing, loaded_itemsize, read_itemsize
-from openeo_dedl.execution.properties import item_matches
+from openeo_dedl.execution.properties import item_matches, search_filter
 from openeo_dedl.planning.extents import (
     BoundingBox,
     TimeInterval,
@@ -160,10 +160,12 @@ def load_collection_from_catalog(
     doc = record.collection.to_dict(include_self_link=False, transform_hrefs=False)
     box = _box(spatial_extent)
     interval = time_interval(temporal_extent)
+    # The plan's search (filtered as the plan's was), answered from the cache: no second listing.
     items = catalog.search_items(
         collection_id,
         bbox=None if box is None else to_wgs84(box),
         interval=None if interval is None else (interval.start, interval.end),
+        cql2=search_filter(properties),
     )
     return load_items(
         items,

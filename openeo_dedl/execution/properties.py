@@ -1,4 +1,11 @@
-"""Evaluating ``load_collection``'s ``properties`` conditions against STAC item properties."""
+"""Evaluating ``load_collection``'s ``properties`` conditions against STAC item properties.
+
+Every condition is evaluated with the standard process implementations on the property's
+value, except one on ``federation:backends`` of the simple forms of ``planning/properties.py``:
+the providers are read as a set there (``eq(value, "dedt_lumi")``: held by that provider), as
+the STAC API search it is pushed into reads them. A value the condition cannot compare (a
+string with ``lt``) does not match.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,13 @@ from typing import Any
 import pystac
 
 from openeo_dedl.errors import ProcessParameterInvalid
+from openeo_dedl.planning.properties import (
+    SITE_FIELD,
+    holds_for_providers,
+    parse_condition,
+    properties_filter,
+    provider_values,
+)
 from openeo_dedl.planning.walk import callback_graph
 
 
@@ -57,7 +71,10 @@ def evaluate_condition(process_graph: dict, value: Any) -> bool:
                     f"Process '{node['process_id']}' cannot be used in load_collection properties."
                 )
             kwargs = {k: resolve(v) for k, v in node.get("arguments", {}).items()}
-            results[node_id] = impl(**kwargs)
+            try:
+                results[node_id] = impl(**kwargs)
+            except (TypeError, ValueError):  # e.g. lt on a string: null in openEO
+                results[node_id] = None
         return results[node_id]
 
     result_nodes = [n for n, node in process_graph.items() if node.get("result")]
@@ -77,6 +94,26 @@ def item_matches(item: pystac.Item, properties: dict) -> bool:
             )
         if name not in item.properties:
             return False
-        if not evaluate_condition(graph, item.properties[name]):
+        value = item.properties[name]
+        if name == SITE_FIELD:
+            parsed, providers = parse_condition(condition), provider_values(value)
+            if parsed is not None and providers is not None:
+                if not holds_for_providers(parsed, providers):
+                    return False
+                continue
+        if not evaluate_condition(graph, value):
             return False
     return True
+
+
+def search_filter(properties: dict | None) -> dict | None:
+    """The CQL2-JSON filter a search for a load with ``properties`` is sent (the plan's)."""
+    return properties_filter(_plain(properties)) if properties else None
+
+
+def providers_selected(properties: dict, providers: list[str]) -> bool:
+    """Whether an item held by ``providers`` can satisfy the ``federation:backends`` condition
+    of ``properties`` (True when it has none, or none of the simple forms)."""
+    condition = _plain(properties).get(SITE_FIELD)
+    parsed = None if condition is None else parse_condition(condition)
+    return parsed is None or holds_for_providers(parsed, providers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -98,11 +99,16 @@ class CollectionFacts:
 
 @dataclass(frozen=True)
 class SearchBounds:
-    """What a graph's loads of a collection read at most: a WGS84 box and a time interval
-    [start, end); None where a load is unbounded (or its extent is known only at run time)."""
+    """What a graph's loads of a collection read at most: a WGS84 box, a time interval
+    [start, end) and a CQL2-JSON filter of item properties (``planning/properties.py``); None
+    where a load is unbounded (or its extent is known only at run time). ``properties``: the
+    loads' ``properties`` arguments, which the items are checked against (any of them; None
+    when a load has none)."""
 
     bbox: BBox | None = None
     interval: tuple[datetime | None, datetime | None] | None = None
+    filter: Mapping[str, Any] | None = None
+    properties: tuple[Mapping[str, Any], ...] | None = None
 
 
 def without_sites(facts: CollectionFacts, unavailable: Collection[str]) -> CollectionFacts:

@@ -76,6 +76,9 @@ class Plan:
     # Collection -> {provider id in ``federation:backends`` -> the site it gave} (the DEDL's
     # ids, such as ``dedt_lumi``, mapped by ``provider_sites``), for the loaded collections.
     providers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The facts it was planned with, by collection id: the items (and their versions, which
+    # key re-usable results) of what the loads read.
+    facts: Mapping[str, CollectionFacts] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         """JSON-ready form (for the CLI, usage and, later, ``GET /jobs/{id}/estimate``)."""

@@ -24,6 +24,7 @@ from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
 from openeo_dedl.planning.pixels import to_wgs84
+from openeo_dedl.planning.properties import any_filter, properties_filter, property_conditions
 from openeo_dedl.planning.stac import (
     StacSource,
     load_stac_urls,
@@ -235,14 +236,17 @@ def _plan(
         )
     plan = plan_process_graph(graph, facts, result_site, sites=sites, strategy=strategy)
     providers = {cid: f.providers for cid, f in facts.items() if f.providers}
-    return replace(plan, providers=providers) if providers else plan
+    return replace(plan, providers=providers, facts=facts)
 
 
 def load_bounds(graph: FlatGraph, nodes: list[str]) -> SearchBounds:
     """The WGS84 box and time interval the loads ``nodes`` of one collection read at most."""
-    boxes, intervals = [], []
+    boxes, intervals, filters, properties = [], [], [], []
     for node in nodes:
         args = graph.arguments(node)
+        conditions = property_conditions(args.get("properties"))
+        filters.append(properties_filter(conditions))
+        properties.append(conditions)
         try:
             box = bounding_box(args.get("spatial_extent"))
             interval = time_interval(args.get("temporal_extent"))
@@ -259,4 +263,5 @@ def load_bounds(graph: FlatGraph, nodes: list[str]) -> SearchBounds:
             None if None in starts else min(starts),  # type: ignore[type-var]
             None if None in ends else max(ends),  # type: ignore[type-var]
         )
-    return SearchBounds(bbox=bbox, interval=interval)
+    chosen = None if None in properties else tuple(properties)
+    return SearchBounds(bbox=bbox, interval=interval, filter=any_filter(filters), properties=chosen)

@@ -67,8 +67,13 @@ def test_plans_search_within_the_graphs_extents_and_reuse_the_answers(demo_stac_
         plan = prepared.plan()
         first = api.requests
         assert plan.node_sites["load"] == "lumi"
-        # Landing page, collections, one page of search results: not a listing of the items.
-        assert first <= 4
+        # The collection's document and one page of search results: no landing page, no
+        # listing of the collections or of the items.
+        assert first == 2
+        assert [(m, url.rsplit("/", 2)[-2:]) for m, url, _ in api.sent] == [
+            ("GET", ["collections", "ERA5_LAND"]),
+            ("POST", ["127.0.0.1:" + demo_stac_api.url.rsplit(":", 1)[1], "search"]),
+        ]
         facts = backend.environment.bounded_facts("ERA5_LAND", _bounds(prepared))
         assert len(facts.items) == 1 and facts.items[0].sites == ("lumi",)
         assert api.requests == first  # answered from the cache
@@ -138,8 +143,11 @@ class FlakyStacApi(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/":
             return self._send(200, _landing(base))
+        collection = self.server.collection  # type: ignore[attr-defined]
         if path == "/collections":
-            return self._send(200, {"collections": [self.server.collection], "links": []})  # type: ignore[attr-defined]
+            return self._send(200, {"collections": [collection], "links": []})
+        if path == f"/collections/{collection['id']}":
+            return self._send(200, collection)
         if path != "/search":
             return self._send(404, {"code": "NotFound", "description": path})
         self._search(base, page=2 if "page=2" in query else 1, body=None)
@@ -250,3 +258,14 @@ def test_a_failing_stac_api_is_a_503_naming_it(mode, flaky_api, flaky_backend):
     items = backend.catalog.search_items("ERA5_LAND", interval=None)
     assert sorted(i.id for i in items) == sorted(i["id"] for i in flaky_api.items)
     assert len(items) == 2
+
+
+def test_an_api_without_filter_conformance_is_sent_no_filter(flaky_api, flaky_backend):
+    backend, _ = flaky_backend
+    lumi = {"op": "a_overlaps", "args": [{"property": "federation:backends"}, ["dedt_lumi"]]}
+    (api,) = backend.catalog.apis
+    assert api.pushed_filter(lumi) is None  # the landing page declares no Filter
+    items = backend.catalog.search_items("ERA5_LAND", interval=None, cql2=lumi)
+    assert len(items) == 2
+    bodies = [body for method, _, body in api.sent if method == "POST"]
+    assert bodies and all("filter" not in body for body in bodies)
