@@ -195,6 +195,69 @@ class Catalog:
                     return found.id
         return None
 
+    def item_at(self, location: str) -> tuple[str, pystac.Item] | None:
+        """(collection id, item) of the item whose document ``location`` is: an item's JSON
+        of a static catalog (an absolute path) or ``{api}/collections/{id}/items/{item}`` of a
+        STAC API; None when it is no item of the configured catalogs' collections."""
+        records = self._load()
+        for index, source in enumerate(self._settings.effective_catalogs):
+            api = self._sources[index]
+            if api is not None:
+                found = self._api_item_at(index, source, api, location)
+                if found is not None:
+                    return found
+                continue
+            for record in self._source_records(index, source):
+                href = record.collection.get_self_href()
+                # Only a collection whose folder holds the location may hold its item, and
+                # only the collection of its id that the catalog lists (first source wins).
+                folder = os.path.dirname(os.path.abspath(href)) + "/" if href else None
+                if folder is None or not location.startswith(folder):
+                    continue
+                if records.get(record.id) is not record:
+                    continue
+                for item in self._static_items(record) or []:
+                    own = item.get_self_href()
+                    if own is not None and os.path.abspath(own) == location:
+                        return record.id, item
+        return None
+
+    def _api_item_at(self, index: int, source: CatalogConfig, api: StacApiSource, location: str):
+        prefix = f"{source.url.rstrip('/')}/collections/"
+        rest = location.rstrip("/")[len(prefix) :] if location.startswith(prefix) else ""
+        parts = rest.split("/")
+        if len(parts) != 3 or parts[1] != "items" or not parts[0] or not parts[2]:
+            return None
+        record = self._source_record(index, source, unquote(parts[0]))
+        if record is None or quote(record.id, safe="") != parts[0]:
+            return None
+        item = api.item(record.id, unquote(parts[2]))
+        return None if item is None else (record.id, item)
+
+    def collections_in(self, location: str) -> list[str] | None:
+        """The ids of the collections below the catalog document ``location`` of a static
+        catalog (its root ``catalog.json`` or a sub-catalog), in the catalog's order; None when
+        ``location`` is no catalog document of the configured static catalogs."""
+        records = self._load()
+        found: list[str] | None = None
+        for index, source in enumerate(self._settings.effective_catalogs):
+            if self._sources[index] is not None:
+                continue
+            if os.path.abspath(source.url) == location:
+                found = found or []
+            for record in self._source_records(index, source):
+                parent = record.collection.get_parent()
+                for _ in range(64):  # a guard against a parent link that leads round
+                    if parent is None:
+                        break
+                    href = parent.get_self_href()
+                    if href is not None and os.path.abspath(href) == location:
+                        if records.get(record.id) is record:
+                            found = (found or []) + [record.id]
+                        break
+                    parent = parent.get_parent()
+        return found
+
     def collection(self, collection_id: str) -> pystac.Collection:
         return self.record(collection_id).collection
 

@@ -165,22 +165,33 @@ class StacApiSource:
             href = nxt[0].get("href") if nxt and docs else None
         return found
 
-    def collection(self, collection_id: str) -> pystac.Collection | None:
-        """The collection ``collection_id`` (``GET /collections/{id}``), None when the API has
-        no such collection (404)."""
+    def _found(self, href: str) -> dict | None:
+        """The document at ``href``, None when the API answers 404."""
         from pystac_client.exceptions import APIError
 
-        io = self._stac_io()
-        href = f"{self._root}/collections/{quote(collection_id, safe='')}"
         try:
-            doc = io.read_json(href)
+            return self._stac_io().read_json(href)
         except APIError as exc:
             if getattr(exc, "status_code", None) == 404:
                 return None
             raise self._unavailable(exc) from exc
         except (OSError, ValueError) as exc:
             raise self._unavailable(exc) from exc
-        return self._guarded(lambda: pystac.Collection.from_dict(doc))
+
+    def collection(self, collection_id: str) -> pystac.Collection | None:
+        """The collection ``collection_id`` (``GET /collections/{id}``), None when the API has
+        no such collection (404)."""
+        doc = self._found(f"{self._root}/collections/{quote(collection_id, safe='')}")
+        return None if doc is None else self._guarded(lambda: pystac.Collection.from_dict(doc))
+
+    def item(self, collection_id: str, item_id: str) -> pystac.Item | None:
+        """The item ``item_id`` of the collection (``GET /collections/{id}/items/{item}``),
+        None when the API has no such item (404)."""
+        c, i = quote(collection_id, safe=""), quote(item_id, safe="")
+        doc = self._found(f"{self._root}/collections/{c}/items/{i}")
+        if doc is None or doc.get("type") != "Feature":
+            return None
+        return self._guarded(lambda: pystac.Item.from_dict(doc))
 
     def conforms_to(self) -> tuple[str, ...]:
         """The landing page's ``conformsTo`` (cached for ``catalog_cache_seconds``)."""

@@ -146,17 +146,21 @@ def _item_facts(
         pairs = catalog.item_providers(item, record)
         providers.update((p, site) for p, site in pairs if p != site)
         sites += [site for _, site in pairs if site not in sites]
-        items.append(
-            ItemFacts(
-                sites=tuple(site for _, site in pairs),
-                bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,
-                native_bbox=_native_bbox(item, crs),
-                time=_item_time(item),
-                id=item.id,
-                updated=_updated(item),
-            )
-        )
+        items.append(item_facts(item, tuple(site for _, site in pairs), crs))
     return tuple(items), tuple(sites), providers
+
+
+def item_facts(item, sites: tuple[str, ...], crs: str | None) -> ItemFacts:
+    """The planner's facts of one pystac ``item`` held at ``sites``, of a collection in
+    ``crs``."""
+    return ItemFacts(
+        sites=sites,
+        bbox=tuple(item.bbox) if item.bbox and len(item.bbox) == 4 else None,  # type: ignore[arg-type]
+        native_bbox=_native_bbox(item, crs),
+        time=_item_time(item),
+        id=item.id,
+        updated=_updated(item),
+    )
 
 
 def _wanted_sites(catalog: Catalog, record, wanted) -> tuple[list[str], dict[str, str]]:

@@ -359,11 +359,17 @@ def make_load_collection(
     ) -> xr.DataArray:
         source = sources.get(id)
         if source is not None and source.items is not None:
-            from openeo_dedl.execution.stac_load import load_external, load_job_results
+            from openeo_dedl.execution.stac_load import (
+                load_catalog_item,
+                load_external,
+                load_job_results,
+            )
 
             request = LoadRequest.of(spatial_extent, temporal_extent, bands, properties)
             if source.is_external:
                 return load_external(source, request, budget)
+            if source.is_item:
+                return load_catalog_item(source, request, budget)
             return load_job_results(source, request, budget)
         # ``dedl_item_site`` is set by the planner only, on the per-site parts of a load whose
         # items live at several sites (validation refuses it in user graphs).

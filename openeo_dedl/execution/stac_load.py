@@ -1,5 +1,8 @@
 """A batch job's results as a data cube again (load_stac of ``/jobs/{id}/results``).
 
+Also the items of STAC locations outside the configured catalogs, and one item of a configured
+catalog's collection (``load_catalog_item``).
+
 The job's GeoTIFF is one STAC item (``execution/stac_sources.py``) read by the one loader
 (``execution/load.py`` ``load_items``: odc-stac, pixel-centre selection, no-data as NaN). A
 GeoTIFF keeps bands, and time steps as ``<time>|<band>`` bands (``execution/save.py``): those
@@ -83,14 +86,26 @@ def load_external(
     """The items of a STAC location outside the configured catalogs (``stac_external.py``)
     within ``request``: those intersecting its extents, every asset href of the bands read
     checked first (``source.guard``: under the allowed entries, no redirect out of them)."""
+    doc = source.collection or {"id": source.collection_id}
+    available = [b.name for b in source.facts.bands]
+    bands = checked_bands(request.bands, available, "load_stac", "are not in this STAC location")
+    items = _within(source, request)
+    if source.guard is not None:
+        for item in items:
+            for key, asset in item.assets.items():
+                if bands is None or key in bands:
+                    source.guard(asset.href)
+    return load_items(items, doc, replace(request, bands=bands), budget=budget)
+
+
+def _within(source: StacSource, request: LoadRequest) -> list:
+    """The items of ``source`` (pystac) that intersect ``request``'s extents, as a catalog's
+    search selects them."""
     import pystac
 
     from openeo_dedl.catalog.catalog import bbox_intersects, item_in_interval
     from openeo_dedl.planning.pixels import to_wgs84
 
-    doc = source.collection or {"id": source.collection_id}
-    available = [b.name for b in source.facts.bands]
-    bands = checked_bands(request.bands, available, "load_stac", "are not in this STAC location")
     box = None if request.box is None else to_wgs84(request.box)
     interval = request.interval
     items = []
@@ -100,9 +115,14 @@ def load_external(
         if interval is not None and not item_in_interval(item, (interval.start, interval.end)):
             continue
         items.append(item)
-    if source.guard is not None:
-        for item in items:
-            for key, asset in item.assets.items():
-                if bands is None or key in bands:
-                    source.guard(asset.href)
-    return load_items(items, doc, replace(request, bands=bands), budget=budget)
+    return items
+
+
+def load_catalog_item(
+    source: StacSource, request: LoadRequest, budget: LoadBudget | None
+) -> xr.DataArray:
+    """One item of a configured catalog's collection (``stac_items.py``) within ``request``,
+    read as ``load_collection`` of its collection reads it (the collection's document names
+    the bands and dimensions; errors name the collection)."""
+    doc = source.collection or {"id": source.collection_id}
+    return load_items(_within(source, request), doc, request, budget=budget)

@@ -2,7 +2,8 @@
 outside them that ``security.load_stac_urls`` allows, or the results of one of the user's batch
 jobs (this side does I/O: the catalog, the fetches, the job records).
 
-The rule of what may be named at all is :func:`openeo_dedl.locations.stac_location` (pure, also
+A catalog's item or (static) catalog document is read as ``stac_items.py`` says. The rule of
+what may be named at all is :func:`openeo_dedl.locations.stac_location` (pure, also
 checked before a run by ``planning/literals.py``); here the named thing is looked up, and
 :class:`openeo_dedl.planning.stac.StacSource` says what the load reads and what the planner
 knows of it. A configured catalog's URL is never fetched: its documents are read through the
@@ -24,6 +25,7 @@ from openeo_dedl.config import Settings
 from openeo_dedl.errors import OpenEOError, ProcessParameterInvalid
 from openeo_dedl.execution.stac_external import external_source
 from openeo_dedl.execution.stac_fetch import StacEntry, StacFetcher
+from openeo_dedl.execution.stac_items import catalog_item_source, catalog_tree_source
 from openeo_dedl.locations import (
     Refused,
     StacAllowList,
@@ -134,16 +136,22 @@ class StacSources:
         if location.job is not None:
             return self._job(location, user)
         collection_id = self.catalog.collection_at(location.location)
-        if collection_id is None and self.fetcher.entry(location.location) is not None:
+        if collection_id is not None:
+            return StacSource(collection_id, self.facts_of(collection_id))
+        if self.fetcher.entry(location.location) is not None:
             return self._external_source(location.location, bounds or SearchBounds())
-        if collection_id is None:
-            raise ProcessParameterInvalid(
-                "The value passed for parameter 'url' in process 'load_stac' is invalid: it "
-                "names no collection of this back-end's catalogs (load_stac reads a "
-                "collection's document: collection.json of a static catalog, "
-                "/collections/{id} of a STAC API)."
-            )
-        return StacSource(collection_id, self.facts_of(collection_id))
+        for named in (catalog_item_source, catalog_tree_source):
+            source = named(self.catalog, self.facts_of, location.location)
+            if source is not None:
+                return source
+        raise ProcessParameterInvalid(
+            "The value passed for parameter 'url' in process 'load_stac' is invalid: it "
+            "names no collection, item or catalog of this back-end's catalogs (load_stac "
+            "reads a collection's document: collection.json of a static catalog, "
+            "/collections/{id} of a STAC API; an item's document: its JSON in a static "
+            "catalog, /collections/{id}/items/{item} of a STAC API; or a static catalog's "
+            "catalog.json holding one collection)."
+        )
 
     def _external_source(self, url: str, bounds: SearchBounds) -> StacSource:
         """What an allowed location outside the catalogs names, reused for

@@ -1,7 +1,8 @@
 """``load_stac`` planned as the load of what its URL names (pure: no I/O).
 
-A ``load_stac`` node whose ``url`` names a collection of a configured catalog, or the results of
-one of the caller's batch jobs, becomes a ``load_collection`` node of that source with the same
+A ``load_stac`` node whose ``url`` names a collection of a configured catalog (or one of its
+items, or a catalog holding one collection), or the results of one of the caller's batch jobs,
+becomes a ``load_collection`` node of that source with the same
 ``spatial_extent``, ``temporal_extent``, ``bands`` and ``properties``: the planner places, sizes
 and splits it like any load (the job's results at their site, a catalog's collection where its
 items are), and the runner reads it through the one loader (``execution/load.py``). The
@@ -27,6 +28,9 @@ JOB_RESULTS_PREFIX = "dedl-job-results:"
 # Collection ids of STAC locations outside the configured catalogs (``execution/
 # stac_external.py``): the same reasoning keeps them out of a user's load_collection.
 EXTERNAL_PREFIX = "dedl-stac:"
+# Collection ids of one item of a configured catalog's collection (``execution/
+# stac_items.py``): ``dedl-stac-item:<collection id>/<item id>``.
+ITEM_PREFIX = "dedl-stac-item:"
 
 LOAD_STAC_ARGUMENTS = ("spatial_extent", "temporal_extent", "bands", "properties")
 
@@ -34,8 +38,9 @@ LOAD_STAC_ARGUMENTS = ("spatial_extent", "temporal_extent", "bands", "properties
 @dataclass(frozen=True)
 class StacSource:
     """What a load_stac URL names: the collection id the load reads (a catalog's, or
-    :data:`JOB_RESULTS_PREFIX` + job id), the planner's facts of it, and for job results the
-    STAC items (plain dicts, hrefs where the files are) and collection document to read."""
+    :data:`JOB_RESULTS_PREFIX` + job id, ...), the planner's facts of it, and for job results,
+    external locations and one item of a catalog the STAC items (plain dicts, hrefs where the
+    files are) and collection document to read."""
 
     collection_id: str
     facts: CollectionFacts
@@ -54,9 +59,14 @@ class StacSource:
         return self.collection_id.startswith(EXTERNAL_PREFIX)
 
     @property
+    def is_item(self) -> bool:
+        """Whether the source is one item of a configured catalog's collection."""
+        return self.collection_id.startswith(ITEM_PREFIX)
+
+    @property
     def own_facts(self) -> bool:
         """Whether the planner's facts come with the source (no collection of the catalog)."""
-        return self.is_job or self.is_external
+        return self.is_job or self.is_external or self.is_item
 
 
 # (url, the node's arguments) -> the source.

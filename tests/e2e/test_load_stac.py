@@ -1,6 +1,7 @@
 """load_stac against a real server with the openeo client: a configured catalog's collection,
-a finished batch job's results (values equal the job's), and the URLs it refuses (400 within a
-second, before any connection)."""
+one of its items (as load_collection within the item's day), its root catalog (refused, naming
+the collections), a finished batch job's results (values equal the job's), and the URLs it
+refuses (400 within a second, before any connection)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,29 @@ def test_a_configured_static_catalogs_collection_loads_as_load_collection(
     # ERA5's items are at lumi: a load_stac of it runs there.
     era5 = alice.load_stac(str(demo_catalog_dir / "ERA5_LAND" / "collection.json"))
     assert [load["site"] for load in _plan(alice, era5)["loads"]] == ["lumi"]
+
+
+def test_an_item_of_a_configured_catalog_loads_as_load_collection_within_its_day(
+    alice, server, demo_catalog_dir, tmp_path
+):
+    item = "S1_SSM_po_valley_20200104"
+    url = str(demo_catalog_dir / "S1_SSM" / item / f"{item}.json")
+    by_stac = alice.load_stac(url)
+    by_id = alice.load_collection("S1_SSM", temporal_extent=["2020-01-04", "2020-01-05"])
+    a, b = _netcdf(by_stac, tmp_path / "a.nc"), _netcdf(by_id, tmp_path / "b.nc")
+    assert list(a.data_vars) == list(b.data_vars) == ["ssm"]
+    assert a["ssm"].shape == b["ssm"].shape and a.sizes["t"] == 1
+    np.testing.assert_array_equal(a["ssm"].values, b["ssm"].values)
+    assert np.isfinite(a["ssm"].values).any()
+    # S1_SSM's items are at leonardo: the item is read there.
+    assert [load["site"] for load in _plan(alice, by_stac)["loads"]] == ["leonardo"]
+    # The root catalog holds six collections: refused, naming them, before any run.
+    status, error, _ = _refusal(
+        server, login_url(server, "alice"), str(demo_catalog_dir / "catalog.json"), "/result"
+    )
+    assert (status, error["code"]) == (400, "ProcessParameterInvalid")
+    for cid in ("S1_SSM", "ERA5_LAND", S2):
+        assert f"'{cid}' ({demo_catalog_dir / cid / 'collection.json'})" in error["message"]
 
 
 def _plan(connection, cube) -> dict:

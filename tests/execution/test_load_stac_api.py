@@ -1,5 +1,7 @@
 """load_stac of a collection of a STAC API catalog (stac-fastapi-pgstac, tests/support/stac_api.py):
-the same plan and values as load_collection of it; other URLs on the same host are refused."""
+the same plan and values as load_collection of it; an item of it (``/collections/{id}/items/
+{item}``) as load_collection within the item's day, at the item's site; other URLs on the same
+host are refused."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ import pytest
 
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import CatalogConfig, Settings
-from tests.planning.test_demo_runs import run
+from openeo_dedl.execution import registry as process_registry
+from openeo_dedl.execution.load import make_load_collection
+from openeo_dedl.execution.runner import run_plan
+from openeo_dedl.execution.save import save_result
+from tests.planning.test_demo_runs import NoClusters, run
 from tests.support.stac_api import DEDL_PROVIDER_SITES
 
 pytestmark = pytest.mark.e2e
@@ -67,6 +73,40 @@ def test_a_stac_api_collection_loads_as_its_load_collection(backend, demo_stac_a
     (a, _), (b, _) = (run(backend, plan) for plan in plans)
     assert a.shape == b.shape and np.isfinite(np.asarray(a.values, dtype=float)).any()
     np.testing.assert_array_equal(np.asarray(a.values), np.asarray(b.values))
+
+
+def _run_with_sources(backend, prepared):
+    plan = prepared.plan()
+    ours = {
+        "load_collection": make_load_collection(backend.catalog, None, (), prepared.stac_sources),
+        "save_result": save_result,
+    }
+    value, _ = run_plan(
+        plan, plan.graph, NoClusters(), lambda: process_registry.build_registry(ours)
+    )
+    return plan, value
+
+
+def test_a_stac_api_item_loads_as_load_collection_within_its_day(backend, demo_stac_api):
+    item = "ERA5_LAND_pakistan_20220820"
+    url = f"{demo_stac_api.url}/collections/ERA5_LAND/items/{item}"
+    by_stac = backend.prepare(_graph("load_stac", url=url), user="demo").valid()
+    day = {**LOAD, "temporal_extent": ["2022-08-20", "2022-08-21"]}
+    graph = _graph("load_collection", id="ERA5_LAND")
+    graph["process_graph"]["l"]["arguments"].update(day)
+    by_id = backend.prepare(graph, user="demo").valid()
+    (plan, a), (_, b) = (_run_with_sources(backend, p) for p in (by_stac, by_id))
+    [source] = by_stac.stac_sources.values()
+    assert [i["id"] for i in source.items] == [item]
+    # Its site is the item's provider id (dedt_lumi) mapped by provider_sites.
+    assert [load["site"] for load in plan.to_dict()["loads"]] == ["lumi"]
+    assert a.shape == b.shape and np.isfinite(np.asarray(a.values, dtype=float)).any()
+    np.testing.assert_array_equal(np.asarray(a.values), np.asarray(b.values))
+    # No such item, or an item path of no collection: refused.
+    for path in (f"ERA5_LAND/items/{item}x", f"NOT_THERE/items/{item}"):
+        url = f"{demo_stac_api.url}/collections/{path}"
+        [error] = backend.prepare(_graph("load_stac", url=url), user="demo").errors
+        assert (error.status, error.code) == (400, "ProcessParameterInvalid"), error.message
 
 
 @pytest.mark.parametrize(
