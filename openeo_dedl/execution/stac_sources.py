@@ -138,12 +138,14 @@ class StacSources:
         collection_id = self.catalog.collection_at(location.location)
         if collection_id is not None:
             return StacSource(collection_id, self.facts_of(collection_id))
-        if self.fetcher.entry(location.location) is not None:
-            return self._external_source(location.location, bounds or SearchBounds())
+        # What a configured catalog holds is read as the catalog has it (its sites), even
+        # where an entry outside the catalogs is a folder above it.
         for named in (catalog_item_source, catalog_tree_source):
             source = named(self.catalog, self.facts_of, location.location)
             if source is not None:
                 return source
+        if self.fetcher.entry(location.location) is not None:
+            return self._external_source(location.location, bounds or SearchBounds())
         raise ProcessParameterInvalid(
             "The value passed for parameter 'url' in process 'load_stac' is invalid: it "
             "names no collection, item or catalog of this back-end's catalogs (load_stac "
