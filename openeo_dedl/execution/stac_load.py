@@ -89,7 +89,7 @@ def load_external(
     doc = source.collection or {"id": source.collection_id}
     available = [b.name for b in source.facts.bands]
     bands = checked_bands(request.bands, available, "load_stac", "are not in this STAC location")
-    items = _within(source, request)
+    items = _items_within(source, request)
     if source.guard is not None:
         for item in items:
             for key, asset in item.assets.items():
@@ -98,7 +98,7 @@ def load_external(
     return load_items(items, doc, replace(request, bands=bands), budget=budget)
 
 
-def _within(source: StacSource, request: LoadRequest) -> list:
+def _items_within(source: StacSource, request: LoadRequest) -> list:
     """The items of ``source`` (pystac) that intersect ``request``'s extents, as a catalog's
     search selects them."""
     import pystac
@@ -125,4 +125,4 @@ def load_catalog_item(
     read as ``load_collection`` of its collection reads it (the collection's document names
     the bands and dimensions; errors name the collection)."""
     doc = source.collection or {"id": source.collection_id}
-    return load_items(_within(source, request), doc, request, budget=budget)
+    return load_items(_items_within(source, request), doc, request, budget=budget)
