@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes (pytest-xdist): most tests wait on servers and clusters, so two share 2 cores
+# well; a module's tests stay in one process (--dist loadfile: its fixtures start once).
+TEST_PROCESSES ?= 2
 
 .PHONY: serve test lint demo-data compliance clean
 
@@ -23,7 +26,7 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
