@@ -91,3 +91,39 @@ def test_local_worker_processes_keep_glibcs_adaptive_malloc_unless_asked(tmp_pat
     # distributed's MALLOC_TRIM_THRESHOLD_ makes raster reads slower (docs/performance.md).
     assert _worker_trim_threshold(tmp_path / "a") == {None}
     assert _worker_trim_threshold(tmp_path / "b", trim_memory=True) == {"65536"}
+
+
+def _dask_workers(client) -> int:
+    return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def _wait_for_dask_workers(client, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _dask_workers(client) != count:
+        assert time.monotonic() < deadline, (_dask_workers(client), count)
+        time.sleep(0.1)
+
+
+def test_a_shared_cluster_has_the_largest_size_its_running_runs_asked(tmp_path):
+    # A user's two runs at once (batch jobs) asking different sizes: neither shrinks the
+    # cluster under the other, and the size ends with the runs (configured: 1 worker).
+    sites = [{"name": "central", "cluster": {"kind": "local", "workers": 1, "processes": False}}]
+    clusters = SiteClusters(Settings(data_dir=tmp_path, sites=sites))
+    try:
+        with clusters.for_run("alice", {"central": 3}) as big:
+            client = big.client("central")
+            assert _dask_workers(client) == 3 and big.workers == {"central": 3}
+            with clusters.for_run("alice", {"central": 2}) as small:
+                assert small.client("central") is client
+                assert _dask_workers(client) == 3 and small.workers == {"central": 3}
+            # The smaller run ended: the bigger one keeps its size.
+            assert _dask_workers(client) == 3
+            with clusters.for_run("bob", {"central": 2}) as other:
+                # Another user's cluster is their own, at their size.
+                assert _dask_workers(other.client("central")) == 2
+        # No run asks any more: back to the configured size for the next run.
+        _wait_for_dask_workers(client, 1)
+        with clusters.for_run("alice") as plain:
+            assert _dask_workers(plain.client("central")) == 1
+    finally:
+        clusters.close()

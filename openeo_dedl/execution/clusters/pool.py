@@ -4,6 +4,7 @@ reaper of idle clusters, or fresh clusters per run."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -18,6 +19,13 @@ logger = logging.getLogger("openeo_dedl.execution.clusters")
 
 # A shared cluster belongs to one user at one site; runs without a user share the "" owner.
 ClusterKey = tuple[str, str]  # (user id, site)
+_NO_ASK = object()
+
+
+def _largest(asks) -> int | None:
+    """The size a shared cluster has for the runs asking ``asks`` (None: configured)."""
+    sizes = [a for a in asks if a is not None]
+    return max(sizes) if sizes else None
 
 
 class SiteClusters:
@@ -37,7 +45,11 @@ class SiteClusters:
         self._shared: dict[ClusterKey, SiteCluster] = {}
         self._last_used: dict[ClusterKey, float] = {}
         self._active: dict[ClusterKey, int] = {}
+        # The sizes the runs using a shared cluster asked (run token -> workers, None: the
+        # configured size): the cluster has the largest, the configured one when none asks.
+        self._asks: dict[ClusterKey, dict[int, int | None]] = {}
         self._lock = threading.Lock()
+        self._tokens = itertools.count()
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
 
@@ -61,11 +73,32 @@ class SiteClusters:
                 self._reaper.start()
             return self._shared[key]
 
-    def _release(self, keys) -> None:
+    def _resize_shared(
+        self, key: ClusterKey, token: int, cluster: SiteCluster, asked: int | None
+    ) -> int | None:
+        # Under the lock: two runs of one user resizing at once must not leave the smaller.
+        with self._lock:
+            asks = self._asks.setdefault(key, {})
+            asks[token] = asked
+            size = _largest(asks.values())
+            cluster.resize(size)
+            return size
+
+    def _release(self, keys, token: int | None = None) -> None:
         with self._lock:
             for key in keys:
                 self._active[key] -= 1
                 self._last_used[key] = time.monotonic()
+                asks = self._asks.get(key)
+                if asks is None or asks.pop(token, _NO_ASK) is _NO_ASK:
+                    continue
+                if not asks:
+                    del self._asks[key]
+                cluster = self._shared.get(key)
+                if cluster is not None:
+                    # The next run (or the idle cluster) gets the size still asked, else the
+                    # configured one: a size one run asked does not outlive the run.
+                    cluster.resize(_largest(asks.values()))
 
     def _evict(self, key: ClusterKey, cluster: SiteCluster) -> None:
         with self._lock:
@@ -96,9 +129,8 @@ class SiteClusters:
         self, user: str | None = None, workers: Mapping[str, int] | None = None
     ) -> Iterator[RunClusters]:
         """Clusters for one run of ``user``, ``workers`` Dask workers at the sites it names
-        (a shared cluster keeps that size until a run of the user asks otherwise: a run that
-        names no size gets the configured one back); per-job clusters are shut down however
-        it ends."""
+        (a shared cluster has the largest size its running runs asked, the configured one
+        when none asks); per-job clusters are shut down however it ends."""
         if self._policy == "per_job":
             run = RunClusters(
                 lambda name: new_site_cluster(self._site(name)), workers, self._wait_seconds
@@ -110,14 +142,20 @@ class SiteClusters:
                     close_quietly(cluster)
         else:
             owner = user or ""
+            token = next(self._tokens)
             run = RunClusters(
-                lambda name: self._shared_cluster((owner, name)), workers, self._wait_seconds
+                lambda name: self._shared_cluster((owner, name)),
+                workers,
+                self._wait_seconds,
+                resize=lambda name, cluster, asked: self._resize_shared(
+                    (owner, name), token, cluster, asked
+                ),
             )
             try:
                 yield run
             finally:
                 used = run.end()
-                self._release((owner, name) for name in used)
+                self._release(((owner, name) for name in used), token)
                 # A cluster that lost its scheduler (stopped at the gateway, connection lost)
                 # would fail every later run: drop it, the next run starts a new one.
                 for name, cluster in used.items():

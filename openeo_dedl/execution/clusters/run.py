@@ -19,8 +19,12 @@ class RunClusters:
         get: Callable[[str], SiteCluster],
         workers: Mapping[str, int] | None = None,
         wait_seconds: float = 60.0,
+        resize: Callable[[str, SiteCluster, int | None], int | None] | None = None,
     ):
         self._get = get
+        # How a cluster gets the size this run asks, returning the size it gets (a shared
+        # cluster: the largest its owner's running runs ask).
+        self._resize = resize or _own_size
         # Site -> Dask workers the run asked for (processing option ``workers``).
         self._asked = dict(workers or {})
         self._wait_seconds = wait_seconds
@@ -41,10 +45,10 @@ class RunClusters:
         if not first:
             return cluster.client()
         asked = self._asked.get(site)
-        cluster.resize(asked)
+        size = self._resize(site, cluster, asked)
         client = cluster.client()
         if asked is not None:
-            have = wait_for_size(client, asked, self._wait_seconds)
+            have = wait_for_size(client, size or asked, self._wait_seconds)
             with self._lock:
                 self.workers[site] = have
         return client
@@ -54,3 +58,8 @@ class RunClusters:
         with self._lock:
             self._ended = True
             return dict(self.used)
+
+
+def _own_size(site: str, cluster: SiteCluster, asked: int | None) -> int | None:
+    cluster.resize(asked)
+    return asked
