@@ -7,6 +7,7 @@ again."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -36,8 +37,8 @@ def value_is(process_id: str, literal) -> dict:
 
 
 @pytest.fixture(scope="module")
-def two_providers(demo_stac_api, demo_catalog_dir) -> list[dict]:
-    """The collection in the session's STAC API; its items (as loaded)."""
+def two_providers(demo_stac_api, demo_catalog_dir) -> Iterator[list[dict]]:
+    """The collection in the session's STAC API (for this module only); its items."""
     collections, items = demo_documents(demo_catalog_dir)
     coll = copy.deepcopy(next(c for c in collections if c["id"] == "ERA5_LAND"))
     coll["id"] = COLLECTION
@@ -56,7 +57,8 @@ def two_providers(demo_stac_api, demo_catalog_dir) -> list[dict]:
         docs.append(doc)
     demo_stac_api.load_collections([coll])
     demo_stac_api.load_items(docs)
-    return docs
+    yield docs
+    demo_stac_api.delete_collection(COLLECTION)
 
 
 def in_window(docs: list[dict]) -> list[dict]:

@@ -64,6 +64,15 @@ class StacApi:
             conn.execute("SET search_path TO pgstac, public")
             conn.execute("SELECT delete_item(%s, %s)", (item_id, collection_id))
 
+    def delete_collection(self, collection_id: str) -> None:
+        """The collection and its items gone (a module's own collection in the session's
+        STAC API must not show in another module's listing)."""
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute("SET search_path TO pgstac, public")
+            conn.execute("SELECT delete_collection(%s)", (collection_id,))
+
 
 def _dsn(sqlalchemy_url: str) -> str:
     """The libpq form of a ``postgresql+psycopg://`` URL (what pypgstac and psycopg take)."""
