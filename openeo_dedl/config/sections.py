@@ -90,6 +90,9 @@ class SecurityConfig(BaseModel):
     # STAC documents (catalogs, collections, items; pages of an API search count their items)
     # that one load_stac of a location outside the configured catalogs may read.
     load_stac_max_documents: int = Field(default=1000, ge=1)
+    # Seconds that reading such a location may take in all (each request has its own
+    # read_timeout_seconds): a slow server must not hold an API thread for 1000 timeouts.
+    load_stac_read_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _check_urls(self) -> SecurityConfig:

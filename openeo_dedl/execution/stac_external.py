@@ -46,10 +46,11 @@ def external_source(
     bounds: SearchBounds,
     max_documents: int,
     page_size: int = 100,
+    read_seconds: float | None = None,
 ) -> StacSource:
     """The source ``url`` (under ``entry``) names: its items (asset hrefs absolute, checked)
     and the planner's facts of them, read at ``entry.site``."""
-    budget = DocumentBudget(max_documents)
+    budget = DocumentBudget(max_documents, read_seconds)
     doc, where = fetcher.document(url, budget)
     kind = doc.get("type")
     collection: dict = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -61,10 +62,13 @@ def host_of(location: str) -> str:
 
 
 class DocumentBudget:
-    """The documents one load_stac may still read (``security.load_stac_max_documents``)."""
+    """The documents one load_stac may still read (``security.load_stac_max_documents``) and
+    for how long (``security.load_stac_read_seconds``, from the first)."""
 
-    def __init__(self, maximum: int):
+    def __init__(self, maximum: int, seconds: float | None = None):
         self.maximum, self.used = maximum, 0
+        self.seconds = seconds
+        self._started = time.monotonic()
 
     def take(self, count: int = 1) -> None:
         self.used += count
@@ -73,6 +77,13 @@ class DocumentBudget:
                 f"it names more than {self.maximum} STAC documents or items (the limit of "
                 "security.load_stac_max_documents); narrow spatial_extent/temporal_extent or "
                 "name a collection or item rather than a whole catalog."
+            )
+        if self.seconds is not None and time.monotonic() - self._started > self.seconds:
+            raise _param(
+                f"reading its STAC documents took longer than {self.seconds:g} s (the limit "
+                "of security.load_stac_read_seconds, after "
+                f"{self.used - count} documents); name a collection or item rather than a "
+                "whole catalog, or narrow spatial_extent/temporal_extent."
             )
 
 

@@ -173,6 +173,7 @@ class StacSources:
             bounds,
             self.settings.security.load_stac_max_documents,
             min(self.settings.catalog_page_size, 1000),
+            read_seconds=self.settings.security.load_stac_read_seconds,
         )
         with self._lock:
             self._external[key] = (now + self.settings.catalog_cache_seconds, source)

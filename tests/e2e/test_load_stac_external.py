@@ -12,6 +12,7 @@ import http.server
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ DAY = ["2022-06-05", "2022-06-06"]
 # Inside the item ITEM (EPSG:32632, 676320..678880 E, 5147320..5149880 N).
 BOX = {"west": 11.30, "south": 46.46, "east": 11.32, "north": 46.475}
 DEAD_PORT = free_port()
+# Documents under /ext/slow/ are answered after SLOW_SECONDS; a read may take READ_SECONDS.
+SLOW_SECONDS = 0.4
+READ_SECONDS = 2
 
 
 @dataclass
@@ -54,6 +58,9 @@ def _handler(files: Files):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return True
+            if with_lock.startswith("/ext/slow/"):
+                time.sleep(SLOW_SECONDS)  # then served as any file
+                return False
             if with_lock.startswith("/ext/redirect/"):
                 self.send_response(302)
                 self.send_header("Location", f"{files.base}/outside/{with_lock.split('/')[-1]}")
@@ -157,6 +164,7 @@ def server(tmp_path_factory, demo_catalog_dir, files):
         OPENEO_DEDL_USERS=users,
         OPENEO_DEDL_SECURITY__LOAD_STAC_URLS=json.dumps(allowed),
         OPENEO_DEDL_SECURITY__LOAD_STAC_MAX_DOCUMENTS="50",
+        OPENEO_DEDL_SECURITY__LOAD_STAC_READ_SECONDS=str(READ_SECONDS),
     ) as url:
         yield url
 
@@ -340,6 +348,30 @@ def test_too_many_documents_are_refused(server, files, tmp_path):
     answers = _errors(server, headers, f"{files.base}/ext/many/catalog.json")
     assert [a[0] for a in answers] == [400, 400], answers
     assert all("load_stac_max_documents" in e["message"] for _, e in answers), answers
+
+
+def test_a_location_slower_than_its_time_budget_is_refused(server, files):
+    """A server answering each document after 0.4 s, a catalog of 40 items (16 s to read):
+    refused once security.load_stac_read_seconds (2 s here) passed, by the API's validation
+    and by the worker's run alike, not after every item."""
+    folder = files.root / "ext" / "slow"
+    item = json.loads((files.root / "ext" / "S2" / ITEM / f"{ITEM}.json").read_text())
+    links = []
+    for i in range(40):
+        _write(folder / f"i{i}.json", {**item, "id": f"i{i}", "links": []})
+        links.append({"rel": "item", "href": f"./i{i}.json"})
+    _write(folder / "catalog.json", {"type": "Catalog", "id": "slow", "links": links})
+    headers = login_url(server, "alice", USERS["alice"])
+    before = len(files.asked)
+    started = time.monotonic()
+    answers = _errors(server, headers, f"{files.base}/ext/slow/catalog.json")
+    took = time.monotonic() - started
+    assert [a[0] for a in answers] == [400, 400], answers
+    assert all("load_stac_read_seconds" in e["message"] for _, e in answers), answers
+    read = [p for p in files.asked[before:] if "/ext/slow/" in p]
+    # Each of the two reads stops after about READ_SECONDS / SLOW_SECONDS documents.
+    assert len(read) < 2 * (READ_SECONDS / SLOW_SECONDS + 3), read
+    assert took < 2 * (READ_SECONDS + 3 * SLOW_SECONDS) + 10, took
 
 
 def test_a_finished_jobs_netcdf_result_becomes_a_cube_again(alice, server, tmp_path):
