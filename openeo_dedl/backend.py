@@ -10,15 +10,17 @@ processes, validates and plans.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openeo_dedl import __version__
 from openeo_dedl.catalog import SITE_FIELD, Catalog
 from openeo_dedl.config import Settings
+from openeo_dedl.errors import ServiceUnavailable
 from openeo_dedl.execution.result import SyncResult
 from openeo_dedl.execution.site_status import SiteMonitor
 from openeo_dedl.execution.versions import PROCESSES_RC1
@@ -59,6 +61,7 @@ class Backend:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._checks = UserSlots(settings.limits.max_checks_per_user)
         # The limits of validation and of the processes' run-time checks (process-wide).
         graph_limits.configure(graph_limits.GraphLimits.from_config(settings.limits))
         self.catalog = Catalog(settings)
@@ -172,8 +175,10 @@ class Backend:
         ``user_processes`` (the calling user's, id -> process; None or empty when the user has
         none) inlined, validated against the specs, the catalog and what its load_stac URLs
         name (the batch job results of ``user`` only). A :class:`Prepared` plans on demand;
-        an :class:`Invalid` lists the errors."""
-        return prepare(process, user_processes, self.environment, user)
+        an :class:`Invalid` lists the errors. ServiceUnavailable when ``user`` has
+        ``limits.max_checks_per_user`` checks running here already."""
+        with self._checks.slot(user):
+            return prepare(process, user_processes, self.environment, user)
 
     def run_sync(
         self,
@@ -239,3 +244,35 @@ class Backend:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
+
+
+class UserSlots:
+    """At most ``limit`` calls of one user at once (None: no limit); one more is refused at
+    once rather than waiting, since a waiting call would hold a thread of the API."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, user: str | None) -> Iterator[None]:
+        """A slot of ``user`` (None: no user, no limit) for the ``with`` block."""
+        if user is None or self.limit is None:
+            yield
+            return
+        with self._lock:
+            running = self._running.get(user, 0)
+            if running >= self.limit:
+                raise ServiceUnavailable(
+                    f"You have {running} requests being checked here at once (the limit of "
+                    "limits.max_checks_per_user): send the next one when one of them is done."
+                )
+            self._running[user] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[user] -= 1
+                if not self._running[user]:
+                    del self._running[user]

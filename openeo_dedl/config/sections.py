@@ -48,6 +48,10 @@ class LimitsConfig(BaseModel):
     max_kernel_size: int = Field(default=101, ge=1)
     # x × y pixels of one resample_spatial output.
     max_resample_pixels: int = Field(default=10_000_000_000, ge=1)
+    # Requests of one user an API process checks at once (validation, POST /result, jobs,
+    # stored processes: their graphs prepared, load_stac locations read); more: 503 at once,
+    # so one user's burst never takes every thread of the API. None: no limit.
+    max_checks_per_user: int | None = Field(default=4, ge=1)
 
 
 class LoadStacUrlConfig(BaseModel):

@@ -165,6 +165,7 @@ def server(tmp_path_factory, demo_catalog_dir, files):
         OPENEO_DEDL_SECURITY__LOAD_STAC_URLS=json.dumps(allowed),
         OPENEO_DEDL_SECURITY__LOAD_STAC_MAX_DOCUMENTS="50",
         OPENEO_DEDL_SECURITY__LOAD_STAC_READ_SECONDS=str(READ_SECONDS),
+        OPENEO_DEDL_LIMITS__MAX_CHECKS_PER_USER="2",
     ) as url:
         yield url
 
@@ -350,10 +351,8 @@ def test_too_many_documents_are_refused(server, files, tmp_path):
     assert all("load_stac_max_documents" in e["message"] for _, e in answers), answers
 
 
-def test_a_location_slower_than_its_time_budget_is_refused(server, files):
-    """A server answering each document after 0.4 s, a catalog of 40 items (16 s to read):
-    refused once security.load_stac_read_seconds (2 s here) passed, by the API's validation
-    and by the worker's run alike, not after every item."""
+def _slow_catalog(files: Files) -> str:
+    """A catalog of 40 items under /ext/slow/ (16 s to read, each answered after 0.4 s)."""
     folder = files.root / "ext" / "slow"
     item = json.loads((files.root / "ext" / "S2" / ITEM / f"{ITEM}.json").read_text())
     links = []
@@ -361,10 +360,17 @@ def test_a_location_slower_than_its_time_budget_is_refused(server, files):
         _write(folder / f"i{i}.json", {**item, "id": f"i{i}", "links": []})
         links.append({"rel": "item", "href": f"./i{i}.json"})
     _write(folder / "catalog.json", {"type": "Catalog", "id": "slow", "links": links})
+    return f"{files.base}/ext/slow/catalog.json"
+
+
+def test_a_location_slower_than_its_time_budget_is_refused(server, files):
+    """Refused once security.load_stac_read_seconds (2 s here) passed, by the API's validation
+    and by the worker's run alike, not after every item."""
+    url = _slow_catalog(files)
     headers = login_url(server, "alice", USERS["alice"])
     before = len(files.asked)
     started = time.monotonic()
-    answers = _errors(server, headers, f"{files.base}/ext/slow/catalog.json")
+    answers = _errors(server, headers, url)
     took = time.monotonic() - started
     assert [a[0] for a in answers] == [400, 400], answers
     assert all("load_stac_read_seconds" in e["message"] for _, e in answers), answers
@@ -372,6 +378,44 @@ def test_a_location_slower_than_its_time_budget_is_refused(server, files):
     # Each of the two reads stops after about READ_SECONDS / SLOW_SECONDS documents.
     assert len(read) < 2 * (READ_SECONDS / SLOW_SECONDS + 3), read
     assert took < 2 * (READ_SECONDS + 3 * SLOW_SECONDS) + 10, took
+
+
+def test_one_users_burst_of_checks_leaves_the_api_to_the_others(server, files):
+    """alice sends four validations of the slow catalog at once; the API checks two of hers
+    at a time (limits.max_checks_per_user = 2 here) and answers the others 503 at once,
+    while bob's validation is answered as usual."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = _slow_catalog(files)
+    alice = login_url(server, "alice", USERS["alice"])
+    bob = login_url(server, "bob", USERS["bob"])
+    graph = {"l": {"process_id": "load_stac", "arguments": {"url": url}, "result": True}}
+
+    def validate(headers):
+        started = time.monotonic()
+        resp = requests.post(
+            f"{server}{API}/validation", json={"process_graph": graph}, headers=headers,
+            timeout=60,
+        )  # fmt: skip
+        return resp, time.monotonic() - started
+
+    with ThreadPoolExecutor(4) as pool:
+        burst = [pool.submit(validate, alice) for _ in range(4)]
+        time.sleep(0.5)  # all four are in
+        bobs, bob_took = validate(bob)
+        answers = [f.result() for f in burst]
+    refused = [(r, took) for r, took in answers if r.status_code == 503]
+    checked = [r for r, _ in answers if r.status_code == 200]
+    assert len(refused) == 2 and len(checked) == 2, [(r.status_code, r.text) for r, _ in answers]
+    for resp, took in refused:
+        assert resp.json()["code"] == "ServiceUnavailable"
+        assert "limits.max_checks_per_user" in resp.json()["message"]
+        assert took < READ_SECONDS, took  # at once, not after waiting for a slot
+    for resp in checked:
+        assert "load_stac_read_seconds" in resp.json()["errors"][0]["message"]
+    # bob is not alice: his check ran beside hers (it too reads the slow catalog).
+    assert bobs.status_code == 200 and bobs.json()["errors"], bobs.text
+    assert "load_stac_read_seconds" in bobs.json()["errors"][0]["message"]
 
 
 def test_a_finished_jobs_netcdf_result_becomes_a_cube_again(alice, server, tmp_path):
