@@ -26,7 +26,8 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -22,7 +22,8 @@ import rasterio
 import requests
 from pyproj import Transformer
 
-pytestmark = pytest.mark.e2e
+# Its answers must come within a second: run alone (`make test`), not beside other tests.
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 WORLD = {"west": -180, "south": -90, "east": 180, "north": 90}
 # Refusals are answered from metadata: well under a second (generous on a loaded machine).

@@ -17,6 +17,9 @@ import requests
 from tests.e2e.scenarios import ERA5_HALF_CELL, flood_window, grown
 from tests.support.servers import start_server, stop_server
 
+# Wall-clock bounds: run alone (`make test`), not beside other tests.
+pytestmark = pytest.mark.serial
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

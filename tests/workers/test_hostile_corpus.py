@@ -21,6 +21,9 @@ import requests
 from tests.support.servers import descendants, server_env, start_api, stop_server
 from tests.support.users import API, login_url
 
+# Wall-clock bounds: run alone (`make test`), not beside other tests.
+pytestmark = pytest.mark.serial
+
 # The goal is a refusal within a second (issue 12); the largest bodies (a 5 MB graph, a 4 MB
 # array) take 0.9-1.03 s to upload and parse on this 2-core machine during a full test run, so
 # the test allows half a second more: it guards against work being done, not against noise.
