@@ -11,7 +11,6 @@ import functools
 import http.server
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ import rasterio
 import requests
 import xarray as xr
 
-from tests.support.servers import free_port, running_server
+from tests.support.servers import free_port, running_server, serving
 from tests.support.users import USERS, login_url, user_configs
 
 API = "/openeo/1.2"
@@ -138,13 +137,8 @@ def files(tmp_path_factory, demo_catalog_dir) -> Iterator[Files]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     _catalog_files(state.root, demo_catalog_dir, state.base)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield state
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,7 @@ import pytest
 
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import CatalogConfig, Settings
-from openeo_dedl.execution import registry as process_registry
-from openeo_dedl.execution.load import make_load_collection
-from openeo_dedl.execution.runner import run_plan
-from openeo_dedl.execution.save import save_result
-from tests.planning.test_demo_runs import NoClusters, run
+from tests.planning.test_demo_runs import run, run_prepared
 from tests.support.stac_api import DEDL_PROVIDER_SITES
 
 pytestmark = pytest.mark.e2e
@@ -75,18 +71,6 @@ def test_a_stac_api_collection_loads_as_its_load_collection(backend, demo_stac_a
     np.testing.assert_array_equal(np.asarray(a.values), np.asarray(b.values))
 
 
-def _run_with_sources(backend, prepared):
-    plan = prepared.plan()
-    ours = {
-        "load_collection": make_load_collection(backend.catalog, None, (), prepared.stac_sources),
-        "save_result": save_result,
-    }
-    value, _ = run_plan(
-        plan, plan.graph, NoClusters(), lambda: process_registry.build_registry(ours)
-    )
-    return plan, value
-
-
 def test_a_stac_api_item_loads_as_load_collection_within_its_day(backend, demo_stac_api):
     item = "ERA5_LAND_pakistan_20220820"
     url = f"{demo_stac_api.url}/collections/ERA5_LAND/items/{item}"
@@ -95,7 +79,7 @@ def test_a_stac_api_item_loads_as_load_collection_within_its_day(backend, demo_s
     graph = _graph("load_collection", id="ERA5_LAND")
     graph["process_graph"]["l"]["arguments"].update(day)
     by_id = backend.prepare(graph, user="demo").valid()
-    (plan, a), (_, b) = (_run_with_sources(backend, p) for p in (by_stac, by_id))
+    (plan, a), (_, b) = (run_prepared(backend, p) for p in (by_stac, by_id))
     [source] = by_stac.stac_sources.values()
     assert [i["id"] for i in source.items] == [item]
     # Its site is the item's provider id (dedt_lumi) mapped by provider_sites.

@@ -10,11 +10,7 @@ import pytest
 
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
-from openeo_dedl.execution import registry as process_registry
-from openeo_dedl.execution.load import make_load_collection
-from openeo_dedl.execution.runner import run_plan
-from openeo_dedl.execution.save import save_result
-from tests.planning.test_demo_runs import NoClusters
+from tests.planning.test_demo_runs import run_prepared
 
 pytestmark = pytest.mark.e2e
 
@@ -51,24 +47,12 @@ def _graph(process_id: str, **arguments) -> dict:
     }
 
 
-def _run(backend, prepared):
-    plan = prepared.plan()
-    ours = {
-        "load_collection": make_load_collection(backend.catalog, None, (), prepared.stac_sources),
-        "save_result": save_result,
-    }
-    value, _ = run_plan(
-        plan, plan.graph, NoClusters(), lambda: process_registry.build_registry(ours)
-    )
-    return plan, value
-
-
 def test_a_stac_api_outside_the_catalogs_is_searched_within_the_load(backend, demo_stac_api):
     url = f"{demo_stac_api.url}/collections/{S2}"
     by_stac = backend.prepare(_graph("load_stac", url=url), user="demo").valid()
     by_id = backend.prepare(_graph("load_collection", id=S2), user="demo").valid()
-    plan, a = _run(backend, by_stac)
-    _, b = _run(backend, by_id)
+    plan, a = run_prepared(backend, by_stac)
+    _, b = run_prepared(backend, by_id)
     # Only the item within the extents was read from the API (of the collection's eight).
     [source] = by_stac.stac_sources.values()
     assert [item["id"] for item in source.items] == ["SENTINEL2_L2A_bolzano_20220605"]

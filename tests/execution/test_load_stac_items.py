@@ -18,11 +18,7 @@ import rasterio
 from openeo_dedl.backend import Backend
 from openeo_dedl.config import Settings
 from openeo_dedl.errors import NoDataFound
-from openeo_dedl.execution import registry as process_registry
-from openeo_dedl.execution.load import make_load_collection
-from openeo_dedl.execution.runner import run_plan
-from openeo_dedl.execution.save import save_result
-from tests.planning.test_demo_runs import NoClusters
+from tests.planning.test_demo_runs import run_prepared
 
 S1 = "S1_SSM"
 S2 = "SENTINEL2_L2A"
@@ -85,18 +81,6 @@ def _graph(process_id: str, **arguments) -> dict:
     }
 
 
-def _run(backend, prepared):
-    plan = prepared.plan()
-    ours = {
-        "load_collection": make_load_collection(backend.catalog, None, (), prepared.stac_sources),
-        "save_result": save_result,
-    }
-    value, _ = run_plan(
-        plan, plan.graph, NoClusters(), lambda: process_registry.build_registry(ours)
-    )
-    return plan, value
-
-
 def _item(tree: Path, collection: str, item: str) -> tuple[str, dict]:
     path = tree / collection / item / f"{item}.json"
     return str(path), json.loads(path.read_text())
@@ -131,8 +115,8 @@ def test_an_item_is_its_collection_within_its_time_and_footprint(
         ),
         user="demo",
     ).valid()
-    plan, a = _run(backend, by_stac)
-    plan_id, b = _run(backend, by_id)
+    plan, a = run_prepared(backend, by_stac)
+    plan_id, b = run_prepared(backend, by_id)
     assert [load["site"] for load in plan.to_dict()["loads"]] == [site]
     assert [load["site"] for load in plan_id.to_dict()["loads"]] == [site]
     assert a.dims == b.dims and a.shape == b.shape and a.sizes["t"] == 1
@@ -158,7 +142,7 @@ def test_an_items_extents_bands_and_properties_apply_as_load_collections(backend
     by_id = backend.prepare(
         _graph("load_collection", id=S2, temporal_extent=_day(doc), **args), user="demo"
     ).valid()
-    (_, a), (_, b) = _run(backend, by_stac), _run(backend, by_id)
+    (_, a), (_, b) = run_prepared(backend, by_stac), run_prepared(backend, by_id)
     assert list(a["bands"].values) == ["B04"] and a.shape == b.shape
     assert a.sizes["x"] < doc["properties"]["proj:shape"][1]
     np.testing.assert_array_equal(np.asarray(a.values), np.asarray(b.values))
@@ -173,11 +157,11 @@ def test_an_items_extents_bands_and_properties_apply_as_load_collections(backend
     ):  # fmt: skip
         prepared = backend.prepare(_graph("load_stac", url=url, **extra), user="demo").valid()
         with pytest.raises(NoDataFound, match=S2):
-            _run(backend, prepared)
+            run_prepared(backend, prepared)
     # A band the collection does not have is refused as load_collection refuses it.
     prepared = backend.prepare(_graph("load_stac", url=url, bands=["B99"]), user="demo").valid()
     with pytest.raises(Exception, match="B99"):
-        _run(backend, prepared)
+        run_prepared(backend, prepared)
 
 
 def test_a_catalog_holding_one_collection_is_that_collection(backend, tree):
@@ -189,8 +173,8 @@ def test_a_catalog_holding_one_collection_is_that_collection(backend, tree):
     by_id = backend.prepare(
         _graph("load_collection", id=S1, spatial_extent=None, temporal_extent=days), user="demo"
     )
-    plan, a = _run(backend, by_stac)
-    plan_id, b = _run(backend, by_id.valid())
+    plan, a = run_prepared(backend, by_stac)
+    plan_id, b = run_prepared(backend, by_id.valid())
     assert plan.to_dict()["loads"] == plan_id.to_dict()["loads"]
     assert [load["site"] for load in plan.to_dict()["loads"]] == ["leonardo"]
     assert a.sizes["t"] == 3 and a.shape == b.shape

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +14,7 @@ import pytest
 from openeo_dedl.backend import Backend
 from openeo_dedl.errors import CatalogUnavailable
 from openeo_dedl.planning.explain import explain
+from tests.support.servers import serving
 from tests.support.stac_api import DEDL_PROVIDERS, demo_documents
 from tests.support.waiting import wait_until
 from tests.use_cases.test_stac_api_catalog import stac_api_settings
@@ -219,13 +219,8 @@ def flaky_api(demo_catalog_dir):
         i for i in items if i["id"].startswith("ERA5_LAND_pakistan_2022081")
     ][:2]
     server.mode = "ok"  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -43,8 +43,11 @@ def plan_of(executor, process_graph: dict):
     return plan.graph, plan
 
 
-def registry_factory(catalog):
-    ours = {"load_collection": make_load_collection(catalog, None), "save_result": save_result}
+def registry_factory(catalog, stac_sources=None):
+    ours = {
+        "load_collection": make_load_collection(catalog, None, (), stac_sources),
+        "save_result": save_result,
+    }
     return lambda: process_registry.build_registry(ours)
 
 
@@ -53,6 +56,16 @@ def run(executor, plan) -> xr.DataArray:
     if isinstance(value, SaveRequest):
         value = value.data
     return value, report
+
+
+def run_prepared(backend, prepared):
+    """The plan of ``prepared`` and the value it computes, its load_stac sources bound (as
+    the executor binds them)."""
+    plan = prepared.plan()
+    value, _ = run_plan(
+        plan, plan.graph, NoClusters(), registry_factory(backend.catalog, prepared.stac_sources)
+    )
+    return plan, value
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.support.servers import serving
+
 POLYGON = {
     "type": "Polygon",
     "coordinates": [[[67.2, 26.2], [67.8, 26.2], [67.8, 26.8], [67.2, 26.8], [67.2, 26.2]]],
@@ -71,13 +73,8 @@ def listener() -> Iterator[Listener]:
     server = _Server(("127.0.0.1", 0), _handler(state))
     server.listener = state
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(server):
+        yield state
 
 
 def wait_briefly() -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 
 import psutil
 import pytest
 import requests
 
-from tests.support.servers import descendants, server_env, start_api, stop_server
+from tests.support.servers import descendants, server_env, serving, start_api, stop_server
 from tests.support.users import API, login_url
 
 # Wall-clock bounds: run alone (`make test`), not beside other tests.
@@ -430,11 +429,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def listener():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)) as server:
+        yield server.server_address[1]
 
 
 @pytest.fixture(scope="module")
