@@ -17,16 +17,16 @@ from typing import Any, Protocol
 
 from openeo_dedl.errors import OpenEOError, ProcessGraphMissing, SiteUnavailable
 from openeo_dedl.locations import StacAllowList, UrlPrefix
-from openeo_dedl.planning.extents import bounding_box, time_interval, union
+from openeo_dedl.planning.extents import union
 from openeo_dedl.planning.facts import CollectionFacts, SearchBounds, without_sites
 from openeo_dedl.planning.graph import FlatGraph
 from openeo_dedl.planning.inline import inline_calls
 from openeo_dedl.planning.options import AUTO, SINGLE_SITE
 from openeo_dedl.planning.partition import Plan, plan_process_graph
-from openeo_dedl.planning.pixels import to_wgs84
 from openeo_dedl.planning.properties import any_filter, properties_filter, property_conditions
 from openeo_dedl.planning.stac import (
     StacSource,
+    load_extents,
     load_stac_urls,
     node_bounds,
     rewrite_load_stac,
@@ -248,12 +248,11 @@ def load_bounds(graph: FlatGraph, nodes: list[str]) -> SearchBounds:
         filters.append(properties_filter(conditions))
         properties.append(conditions)
         try:
-            box = bounding_box(args.get("spatial_extent"))
-            interval = time_interval(args.get("temporal_extent"))
+            box, interval = load_extents(args)
         except OpenEOError:  # planning reports it; the facts are then of the whole collection
             return SearchBounds()
-        boxes.append(None if box is None else to_wgs84(box))
-        intervals.append(None if interval is None else (interval.start, interval.end))
+        boxes.append(box)
+        intervals.append(interval)
     bbox = None if None in boxes else union(boxes)  # type: ignore[arg-type]
     interval = None
     if intervals and None not in intervals:

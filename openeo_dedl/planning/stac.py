@@ -73,18 +73,25 @@ class StacSource:
 StacResolver = Callable[[str, Mapping[str, Any]], StacSource]
 
 
+def load_extents(arguments: Mapping[str, Any]) -> tuple[tuple | None, tuple | None]:
+    """A load's ``spatial_extent`` as a WGS84 box and ``temporal_extent`` as (start, end),
+    None where unbounded; OpenEOError when they are not valid extents."""
+    box = bounding_box(arguments.get("spatial_extent"))
+    interval = time_interval(arguments.get("temporal_extent"))
+    return (
+        None if box is None else to_wgs84(box),
+        None if interval is None else (interval.start, interval.end),
+    )
+
+
 def node_bounds(arguments: Mapping[str, Any]) -> SearchBounds:
     """The WGS84 box and time interval a load_stac node's arguments read at most (a STAC API
     outside the catalogs is searched within them); unbounded where they are not literal."""
     try:
-        box = bounding_box(arguments.get("spatial_extent"))
-        interval = time_interval(arguments.get("temporal_extent"))
+        bbox, interval = load_extents(arguments)
     except OpenEOError:  # validation reports it
         return SearchBounds()
-    return SearchBounds(
-        bbox=None if box is None else to_wgs84(box),
-        interval=None if interval is None else (interval.start, interval.end),
-    )
+    return SearchBounds(bbox=bbox, interval=interval)
 
 
 def not_literal(node_id: str) -> OpenEOError:
