@@ -84,7 +84,7 @@ class SiteClusters:
             cluster.resize(size)
             return size
 
-    def _release(self, keys, token: int | None = None) -> None:
+    def _release(self, keys, token: int) -> None:
         with self._lock:
             for key in keys:
                 self._active[key] -= 1
