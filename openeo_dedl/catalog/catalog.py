@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, unquote
@@ -335,16 +335,25 @@ class Catalog:
         return self._selected(record, items, bbox, interval, None) if complete else None
 
     def _selected(self, record, items, bbox, interval, site) -> list[pystac.Item]:
-        selected = []
-        for item in items:
-            if bbox is not None and item.bbox is not None and not bbox_intersects(item.bbox, bbox):
-                continue
-            if interval is not None and not item_in_interval(item, interval):
-                continue
-            if site is not None and site not in self.item_sites(item, record):
-                continue
-            selected.append(item)
-        return selected
+        selected = items_within(items, bbox, interval)
+        if site is None:
+            return selected
+        return [item for item in selected if site in self.item_sites(item, record)]
+
+
+def items_within(
+    items: Iterable[pystac.Item],
+    bbox: Sequence[float] | None,
+    interval: tuple[datetime | None, datetime | None] | None,
+) -> list[pystac.Item]:
+    """The ``items`` whose footprint meets ``bbox`` (WGS84) and whose time meets ``interval``
+    (None: any), as a search selects them."""
+    return [
+        item
+        for item in items
+        if (bbox is None or item.bbox is None or bbox_intersects(item.bbox, bbox))
+        and (interval is None or item_in_interval(item, interval))
+    ]
 
 
 def bbox_intersects(a: Sequence[float], b: Sequence[float]) -> bool:

@@ -103,19 +103,12 @@ def _items_within(source: StacSource, request: LoadRequest) -> list:
     search selects them."""
     import pystac
 
-    from openeo_dedl.catalog.catalog import bbox_intersects, item_in_interval
+    from openeo_dedl.catalog.catalog import items_within
     from openeo_dedl.planning.pixels import to_wgs84
 
     box = None if request.box is None else to_wgs84(request.box)
-    interval = request.interval
-    items = []
-    for item in (pystac.Item.from_dict(d) for d in source.items or ()):
-        if box is not None and item.bbox is not None and not bbox_intersects(item.bbox, box):
-            continue
-        if interval is not None and not item_in_interval(item, (interval.start, interval.end)):
-            continue
-        items.append(item)
-    return items
+    interval = None if request.interval is None else (request.interval.start, request.interval.end)
+    return items_within((pystac.Item.from_dict(d) for d in source.items or ()), box, interval)
 
 
 def load_catalog_item(
