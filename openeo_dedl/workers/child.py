@@ -85,8 +85,11 @@ class ChildWorker:
             try:
                 message = self.conn.recv()
             except (EOFError, OSError):
-                self.stop()
-                return
+                # The supervisor is gone without a word (it sends "stop" when it shuts down):
+                # die as it died, leaving the work to the lease recovery (a crash counts as a
+                # run). PR_SET_PDEATHSIG did this while workers were its own children; they
+                # are the forkserver's now, which outlives it by a moment.
+                os.kill(os.getpid(), signal.SIGKILL)
             if message[0] == "run":
                 self._tasks.put(message[1])
             elif message[0] == "cancel":
