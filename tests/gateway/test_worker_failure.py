@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
+import sys
 
+import cloudpickle
 import numpy as np
 import openeo
 import pytest
 import xarray as xr
+from distributed import WorkerPlugin
 
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
 from tests.gateway.test_gateway_sites import active_clusters, sites_env, wait_for
 from tests.support.servers import start_server, stop_server
-from tests.support.waiting import wait_for_value
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +32,35 @@ def era5_sum(con):
         temporal_extent=list(WINDOW),
         bands=["total_precipitation"],
     ).reduce_dimension(dimension="t", reducer="sum")
+
+
+class _DieOnFirstTask(WorkerPlugin):
+    """Kills the first worker (across the cluster) that starts executing a task.
+
+    The token file is created exclusively, so exactly one worker dies; workers started later
+    (the replacement) find it and live."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.address = ""
+
+    def setup(self, worker) -> None:
+        self.address = worker.address
+
+    def transition(self, key, start, finish, **kwargs) -> None:
+        if finish != "executing":
+            return
+        try:
+            fd = os.open(self.token, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(fd, self.address.encode())
+        os.close(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# The workers cannot import the tests: the plugin travels by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 def connect_to_site_cluster(gateway_server):
@@ -60,45 +90,18 @@ def test_worker_killed_mid_partition_is_retried(
         )
         gateway, cluster, client = connect_to_site_cluster(lumi)
         client.wait_for_workers(2, timeout=60)
-        pids = client.run(os.getpid)
+        token = tmp_path / "victim"
+        # The first worker to start a task of the run kills itself with the task in flight,
+        # decided on the worker itself: watching the scheduler from here missed whole runs
+        # on a busy machine (a run passed between two looks).
+        client.register_plugin(_DieOnFirstTask(str(token)), name="die-on-first-task")
 
         out = tmp_path / "sum.nc"
-        failure: list[BaseException] = []
+        era5_sum(con).download(out, format="netCDF")
 
-        def run() -> None:
-            try:
-                era5_sum(con).download(out, format="netCDF")
-            except BaseException as exc:  # reported by the main thread
-                failure.append(exc)
-
-        def busy_workers() -> dict[str, int]:
-            return {w: len(t) for w, t in client.processing().items() if t and w in pids}
-
-        # The first worker given tasks of the run dies with them in flight; Dask must run them
-        # on the other. (A worker chosen beforehand was sometimes given no task at all.) On a
-        # busy machine a whole run can pass between two looks at the scheduler: a run in
-        # which no task was seen in flight tests nothing, so it is run again (three times).
-        for _attempt in range(3):
-            runner = threading.Thread(target=run)
-            runner.start()
-            busy = wait_for_value(
-                busy_workers,
-                lambda found, runner=runner: bool(found) or not runner.is_alive(),
-                timeout=120,
-                what="no worker was given a task of the run",
-                every=0.02,
-            )
-            if busy:
-                break
-            runner.join()
-            assert not failure, failure
-        assert busy, "three runs ended before any of their tasks was seen on a worker"
-        victim, in_flight = sorted(busy.items())[0]
-        os.kill(pids[victim], signal.SIGKILL)
-        runner.join(timeout=300)
-        assert not runner.is_alive(), "the run did not finish after the worker died"
-        assert not failure, failure
-        print(f"{in_flight} task(s) in flight on the killed worker {victim}")
+        assert token.exists(), "no worker started a task of the run"
+        victim = token.read_text()
+        print(f"the worker {victim} died with a task of the run in flight")
         assert victim not in client.scheduler_info()["workers"]
 
         got = xr.open_dataset(out)["total_precipitation"].squeeze(drop=True)
