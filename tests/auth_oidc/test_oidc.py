@@ -168,6 +168,7 @@ def test_audience_is_checked_when_configured(tmp_path, provider):
         assert info.value.code == "TokenInvalid"
 
 
+@pytest.mark.serial  # bounds wall-clock time: runs alone, after the others
 def test_jwks_is_cached_and_refreshed_for_a_rotated_key(tmp_path, provider):
     settings = oidc_settings(tmp_path, provider)
     # Real time, short spans: an unknown key id may refresh after 3 s, the cache lives 6 s.

@@ -164,6 +164,7 @@ def _refusal(server, headers, url: str, endpoint: str) -> tuple[int, dict, float
     return resp.status_code, resp.json(), elapsed
 
 
+@pytest.mark.serial  # bounds wall-clock time: runs alone, after the others
 def test_urls_it_does_not_allow_are_refused_at_once_and_never_opened(
     server,
     finished_job,

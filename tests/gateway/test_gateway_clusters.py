@@ -125,6 +125,7 @@ def test_a_cluster_whose_scheduler_cannot_be_reached_is_shut_down_in_time(lumi, 
     # The half-started cluster does not stay at the gateway (the fixture checks it is gone).
 
 
+@pytest.mark.serial  # bounds wall-clock time: runs alone, after the others
 def test_a_gateway_that_never_answers_fails_within_the_connect_timeout(tmp_path):
     # Accepts TCP connections (the kernel does) but never answers a request.
     with socket.socket() as silent:

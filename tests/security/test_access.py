@@ -260,6 +260,7 @@ def _body(chunks: list[bytes], delay: float = 0.0, length: int | None = None):
     return route
 
 
+@pytest.mark.serial  # bounds wall-clock time: runs alone, after the others
 def test_downloads_are_bounded_in_size_and_time(listener):
     base = f"http://{HOST}:{listener.port}"
     listener.routes["/geo/declared"] = _body([b"{}"], length=10_000)
