@@ -257,7 +257,14 @@ class StacApiSource:
             # A server may close the connection after an error (uvicorn does after a 500):
             # the search again on new connections, not on one it is resetting.
             self._stac_io().session.close()
-            return self.search(collection_id, bbox, interval, max_items, cql2)
+            try:
+                return self.search(collection_id, bbox, interval, max_items, cql2)
+            except CatalogUnavailable:
+                # Unfiltered it fails too: an outage, not the filter. Not remembered, so the
+                # filter is sent again once the API answers.
+                with self._lock:
+                    self._refused.pop(key.filter or "", None)
+                raise
         with self._lock:
             self._searches[key] = (time.monotonic() + self._ttl, items, complete)
             while len(self._searches) > MAX_CACHED_SEARCHES:

@@ -142,7 +142,7 @@ class FlakyStacApi(BaseHTTPRequestHandler):
         base = f"http://{self.headers['Host']}"
         path, _, query = self.path.partition("?")
         if path == "/":
-            return self._send(200, _landing(base))
+            return self._send(200, _landing(base, self.server.filtering))  # type: ignore[attr-defined]
         collection = self.server.collection  # type: ignore[attr-defined]
         if path == "/collections":
             return self._send(200, {"collections": [collection], "links": []})
@@ -180,7 +180,11 @@ class FlakyStacApi(BaseHTTPRequestHandler):
         return self._send(200, _page(items[1:], []))
 
 
-def _landing(base: str) -> dict:
+def _landing(base: str, filtering: bool = False) -> dict:
+    filter_classes = [
+        "https://api.stacspec.org/v1.0.0-rc.2/item-search#filter",
+        "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    ]
     return {
         "type": "Catalog",
         "id": "flaky",
@@ -190,6 +194,7 @@ def _landing(base: str) -> dict:
             "https://api.stacspec.org/v1.0.0/core",
             "https://api.stacspec.org/v1.0.0/item-search",
             "https://api.stacspec.org/v1.0.0/collections",
+            *(filter_classes if filtering else []),
         ],
         "links": [
             {"rel": "self", "href": f"{base}/"},
@@ -219,6 +224,7 @@ def flaky_api(demo_catalog_dir):
         i for i in items if i["id"].startswith("ERA5_LAND_pakistan_2022081")
     ][:2]
     server.mode = "ok"  # type: ignore[attr-defined]
+    server.filtering = False  # type: ignore[attr-defined]
     with serving(server):
         yield server
 
@@ -237,6 +243,7 @@ def _plan_graph():
     return {"process_graph": graph}
 
 
+@pytest.mark.serial  # bounds wall-clock time: runs alone, after the others
 @pytest.mark.parametrize("mode", ["5xx", "sleep", "page2"])
 def test_a_failing_stac_api_is_a_503_naming_it(mode, flaky_api, flaky_backend):
     backend, url = flaky_backend
@@ -264,3 +271,23 @@ def test_an_api_without_filter_conformance_is_sent_no_filter(flaky_api, flaky_ba
     assert len(items) == 2
     bodies = [body for method, _, body in api.sent if method == "POST"]
     assert bodies and all("filter" not in body for body in bodies)
+
+
+def test_an_outage_is_not_taken_for_a_refused_filter(flaky_api, flaky_backend):
+    # Every search fails (5xx), the one without the filter too: the API is down, the filter
+    # was not at fault. Once the API answers, the filter is sent again.
+    backend, _ = flaky_backend
+    flaky_api.filtering = True
+    lumi = {"op": "a_overlaps", "args": [{"property": "federation:backends"}, ["dedt_lumi"]]}
+    (api,) = backend.catalog.apis
+    flaky_api.mode = "5xx"
+    with pytest.raises(CatalogUnavailable):
+        backend.catalog.search_items("ERA5_LAND", interval=None, cql2=lumi)
+    searched = [body for method, _, body in api.sent if method == "POST"]
+    assert ["filter" in body for body in searched] == [True, False]
+    assert api.pushed_filter(lumi) == lumi
+    flaky_api.mode = "ok"
+    api.sent.clear()
+    backend.catalog.search_items("ERA5_LAND", interval=None, cql2=lumi)
+    searched = [body for method, _, body in api.sent if method == "POST"]
+    assert searched and all("filter" in body for body in searched)
