@@ -17,7 +17,7 @@ from distributed import WorkerPlugin
 from openeo_dedl.execution.clusters import forget_gateway_loop
 from tests.e2e import scenarios
 from tests.gateway.test_gateway_sites import active_clusters, sites_env, wait_for
-from tests.support.servers import start_server, stop_server
+from tests.support.servers import server_env, start_api, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -78,8 +78,14 @@ def test_worker_killed_mid_partition_is_retried(
     assert wait_for(lambda: not active_clusters(lumi))
     two_workers = lumi.site_config()
     two_workers["cluster"]["workers"] = 2
-    proc, url, log = start_server(
-        tmp_path_factory.mktemp("worker-failure"), demo_catalog_dir, **sites_env(two_workers)
+    data_dir = tmp_path_factory.mktemp("worker-failure")
+    # One worker process: a user's shared cluster belongs to the worker process that started
+    # it, so with two the run could go to the other process and start a second cluster,
+    # which the test would not watch.
+    proc, url = start_api(
+        server_env(data_dir, demo_catalog_dir, **sites_env(two_workers)),
+        data_dir / "server.log",
+        workers=1,
     )
     gateway = cluster = client = None
     try:
