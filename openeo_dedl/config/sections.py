@@ -132,6 +132,13 @@ class WorkersConfig(BaseModel):
     # more wait their turn, so one user's burst of slow requests never takes every worker.
     # None: no limit.
     max_sync_per_user: int | None = Field(default=1, ge=1)
+    # Batch jobs of one user that run at the same time (all workers together); more stay
+    # queued. None: no limit.
+    max_batch_per_user: int | None = Field(default=None, ge=1)
+    # Worker processes of each supervisor that batch jobs leave free for synchronous requests
+    # (a person waits for those; batch jobs are not stopped for them). A supervisor keeps at
+    # least one process for batch jobs.
+    sync_reserved: int = Field(default=1, ge=0)
     # Among users equally busy, the one whose runs used the workers least within this many
     # seconds goes first.
     fair_share_seconds: float = Field(default=600.0, gt=0)

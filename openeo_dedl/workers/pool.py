@@ -189,9 +189,16 @@ class WorkerPool:
 
     def _assign(self) -> None:
         idle = [s for s in self.slots if s.ready and s.task is None]
+        # Batch jobs never hold the processes kept for synchronous requests.
+        batch_slots = max(1, len(self.slots) - self.config.sync_reserved)
         for slot in idle:
+            batch_running = sum(1 for s in self.slots if s.task and s.task.kind == "batch")
             task = self.queue.claim(
-                self.id, self.config.max_sync_per_user, self.config.fair_share_seconds
+                self.id,
+                self.config.max_sync_per_user,
+                self.config.fair_share_seconds,
+                batch=batch_running < batch_slots,
+                max_batch_per_user=self.config.max_batch_per_user,
             )
             if task is None:
                 break

@@ -154,26 +154,27 @@ class WorkQueue:
         worker_id: str,
         max_sync_per_user: int | None = None,
         fair_share_seconds: float = 600.0,
+        batch: bool = True,
+        max_batch_per_user: int | None = None,
     ) -> Task | None:
         """The next piece of work for ``worker_id``, now ``running`` and owned by it.
 
         Synchronous runs first (a person waits for each), at most ``max_sync_per_user`` of
         one user at a time, so one user's burst of slow requests cannot take every worker;
-        then batch jobs. Within each, the user with the fewest runs in progress first, then
+        then, when ``batch``, batch jobs, at most ``max_batch_per_user`` of one user at a
+        time. Within each, the user with the fewest runs in progress first, then
         the one who used the workers least in the last ``fair_share_seconds`` (so a user whose
         requests each hold a worker until they are stopped does not win every free worker
         from one whose requests take a moment), then the oldest.
         """
         sync_busy, batch_busy = self._running_per_user(SyncRun), self._running_per_user(Job)
         busy = sync_busy + batch_busy
-        for kind in ("sync", "batch"):
+        limits = {"sync": (max_sync_per_user, sync_busy), "batch": (max_batch_per_user, batch_busy)}
+        for kind in ("sync", "batch") if batch else ("sync",):
             used = self._recent_seconds(SyncRun if kind == "sync" else Job, fair_share_seconds)
+            limit, running = limits[kind]
             for candidate in self._candidates(kind, busy, used):
-                if (
-                    kind == "sync"
-                    and max_sync_per_user is not None
-                    and sync_busy[candidate[1]] >= max_sync_per_user
-                ):
+                if limit is not None and running[candidate[1]] >= limit:
                     continue
                 task = self._claim_one(kind, candidate, worker_id)
                 if task is not None:
